@@ -1,0 +1,250 @@
+// postern: the admin CLI. Every change is one transaction with its audit row; errors are one
+// line on stderr and a non-zero exit.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <stdexcept>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "common/address.hpp"
+#include "common/config.hpp"
+#include "common/scopes.hpp"
+#include "common/time.hpp"
+#include "self_signed.hpp"
+#include "storage/database.hpp"
+#include "storage/migrations.hpp"
+#include "storage/repos.hpp"
+
+namespace fs = std::filesystem;
+using namespace postern;
+
+namespace {
+
+// Thrown for user-facing failures; main prints the message alone.
+struct CliError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+template <class T>
+T must(Result<T> r) {
+    if (!r) throw CliError(r.error().message());
+    if constexpr (!std::is_void_v<T>) return std::move(*r);
+}
+
+struct Context {
+    Config config;
+    std::unique_ptr<storage::Database> db;
+    storage::Tenant tenant;
+};
+
+Context open_data(const std::string& flag) {
+    Context c;
+    c.config = load_config(resolve_data_dir(flag));
+    c.db = must(storage::Database::open(c.config.database_path()));
+    must(storage::migrate(*c.db));
+    auto t = must(storage::default_tenant(*c.db));
+    if (!t) throw CliError("the database has no tenant; was it made by `postern init`?");
+    c.tenant = *t;
+    return c;
+}
+
+// Runs `fn` and the audit row in one write transaction.
+template <class Fn>
+auto in_tx(Context& c, Fn fn) {
+    auto tx = must(storage::Transaction::begin(*c.db));
+    auto out = fn();
+    must(tx.commit());
+    return out;
+}
+
+void cmd_init(const std::string& dir, const std::string& hostname, const std::string& mx,
+              const std::string& api) {
+    Config c;
+    c.data_dir = fs::absolute(dir);
+    if (fs::exists(c.data_dir / kConfigFileName))
+        throw CliError(c.data_dir.string() + " is already initialised (" + kConfigFileName +
+                       " exists)");
+    c.hostname = hostname;
+    try {
+        if (!mx.empty()) c.smtp.mx_listen = parse_endpoint(mx);
+        if (!api.empty()) c.api.listen = parse_endpoint(api);
+    } catch (const std::invalid_argument& e) {
+        throw CliError(e.what());
+    }
+    fs::create_directories(c.data_dir);
+    fs::permissions(c.data_dir, fs::perms::owner_all);  // mail and token hashes are private
+    save_config(c);
+    auto db = must(storage::Database::open(c.database_path()));
+    must(storage::migrate(*db));
+    auto tx = must(storage::Transaction::begin(*db));
+    auto tenant = must(storage::create_tenant(*db, "default"));
+    must(storage::append_audit(*db, tenant.id, "cli", "tenant.create", tenant.id));
+    must(tx.commit());
+    cli::write_self_signed(c.hostname, c.path(c.tls_cert), c.path(c.tls_key));
+    std::cout << "Initialised " << c.data_dir.string() << "\n"
+              << "  config:   " << (c.data_dir / kConfigFileName).string() << "\n"
+              << "  database: " << c.database_path().string() << "\n"
+              << "  tls:      " << c.path(c.tls_cert).string() << " (self-signed)\n"
+              << "  mx:       " << c.smtp.mx_listen.str() << "\n"
+              << "  api:      " << c.api.listen.str() << "\n";
+}
+
+void cmd_domain_add(Context& c, const std::string& name) {
+    auto d = in_tx(c, [&] {
+        auto d = must(storage::create_domain(*c.db, c.tenant.id, name));
+        must(storage::append_audit(*c.db, c.tenant.id, "cli", "domain.create", d.id,
+                                   fmt::format(R"({{"name":"{}"}})", d.name)));
+        return d;
+    });
+    std::cout << d.id << "\n";
+    std::cerr << "Added domain " << d.name << ". Point its MX record at " << c.config.hostname
+              << ".\n";
+}
+
+void cmd_domain_list(Context& c) {
+    auto list = must(storage::list_domains(*c.db, c.tenant.id));
+    for (const auto& d : list) std::cout << fmt::format("{}  {}  {}\n", d.id, d.name, rfc3339(d.created_at));
+}
+
+void cmd_mailbox_add(Context& c, const std::string& address) {
+    auto m = in_tx(c, [&] {
+        auto m = must(storage::create_mailbox(*c.db, c.tenant.id, address));
+        must(storage::append_audit(*c.db, c.tenant.id, "cli", "mailbox.create", m.id,
+                                   fmt::format(R"({{"address":"{}"}})", m.address_key)));
+        return m;
+    });
+    std::cout << m.id << "\n";
+    std::cerr << "Added mailbox " << m.address << ".\n";
+}
+
+void cmd_mailbox_list(Context& c) {
+    for (const auto& m : must(storage::list_mailboxes(*c.db, c.tenant.id)))
+        std::cout << fmt::format("{}  {}  {}\n", m.id, m.address, rfc3339(m.created_at));
+}
+
+void cmd_token_add(Context& c, const std::string& mailbox, std::vector<std::string> scopes,
+                   const std::string& label, int expires_days) {
+    std::vector<std::string> flat;
+    for (const auto& s : scopes)
+        for (auto& part : split_scopes(s)) flat.push_back(std::move(part));
+    for (const auto& s : flat)
+        if (!is_known_scope(s)) throw CliError("unknown scope '" + s + "' (see `postern token scopes`)");
+    auto created = in_tx(c, [&] {
+        std::optional<std::string> mailbox_id;
+        if (!mailbox.empty()) {
+            auto m = must(storage::find_mailbox(*c.db, c.tenant.id, mailbox));
+            if (!m) throw CliError("no mailbox " + mailbox);
+            mailbox_id = m->id;
+        }
+        std::optional<std::int64_t> expires;
+        if (expires_days > 0) expires = now_ms() + std::int64_t(expires_days) * 86400000;
+        auto t = must(storage::create_token(*c.db, c.tenant.id, mailbox_id, flat,
+                                            label.empty() ? std::nullopt
+                                                          : std::optional<std::string>(label),
+                                            expires));
+        must(storage::append_audit(*c.db, c.tenant.id, "cli", "token.create", t.token.id,
+                                   fmt::format(R"({{"scopes":"{}"}})", join_scopes(flat))));
+        return t;
+    });
+    std::cout << created.secret << "\n";
+    std::cerr << "Created " << created.token.id << " (" << join_scopes(flat) << ", "
+              << (mailbox.empty() ? std::string("tenant-wide") : "mailbox " + mailbox)
+              << "). This is the only time the token is shown.\n";
+}
+
+void cmd_token_list(Context& c) {
+    for (const auto& t : must(storage::list_tokens(*c.db, c.tenant.id))) {
+        std::string state = t.revoked_at ? "revoked"
+                            : (t.expires_at && *t.expires_at <= now_ms()) ? "expired"
+                                                                          : "active";
+        std::cout << fmt::format("{}  {}  {}  {}  [{}]{}\n", t.id, t.hint, state,
+                                 t.mailbox_id.value_or("tenant-wide"), join_scopes(t.scopes),
+                                 t.label ? "  " + *t.label : "");
+    }
+}
+
+void cmd_token_revoke(Context& c, const std::string& id) {
+    in_tx(c, [&] {
+        must(storage::revoke_token(*c.db, c.tenant.id, id));
+        must(storage::append_audit(*c.db, c.tenant.id, "cli", "token.revoke", id));
+        return 0;
+    });
+    std::cerr << "Revoked " << id << ".\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    umask(077);  // the database, keys and config are readable by the owner only
+    CLI::App app{"postern: administer a Postern mail server"};
+    app.require_subcommand(1);
+    std::string data;
+    app.add_option("--data", data, "data directory (default: $POSTERN_DATA)");
+
+    std::string init_dir, hostname = "localhost", mx, api;
+    auto* init = app.add_subcommand("init", "create a data directory: config, database, TLS cert");
+    init->add_option("DIR", init_dir, "data directory to create")->required();
+    init->add_option("--hostname", hostname, "this server's host name (EHLO, Received, TLS)");
+    init->add_option("--mx-listen", mx, "MX listener ADDR:PORT (default 127.0.0.1:2525)");
+    init->add_option("--api-listen", api, "REST listener ADDR:PORT (default 127.0.0.1:8025)");
+
+    std::string name;
+    auto* domain = app.add_subcommand("domain", "hosted domains")->require_subcommand(1);
+    auto* domain_add = domain->add_subcommand("add", "host a domain");
+    domain_add->add_option("NAME", name)->required();
+    auto* domain_list = domain->add_subcommand("list", "list hosted domains");
+
+    std::string address;
+    auto* mailbox = app.add_subcommand("mailbox", "mailboxes")->require_subcommand(1);
+    auto* mailbox_add = mailbox->add_subcommand("add", "create a mailbox in a hosted domain");
+    mailbox_add->add_option("ADDRESS", address)->required();
+    auto* mailbox_list = mailbox->add_subcommand("list", "list mailboxes");
+
+    std::string token_mailbox, label, token_id;
+    std::vector<std::string> scopes;
+    int expires_days = 0;
+    auto* token = app.add_subcommand("token", "API tokens")->require_subcommand(1);
+    auto* token_add = token->add_subcommand("add", "create a token (printed once)");
+    token_add->add_option("--mailbox", token_mailbox, "bind the token to one mailbox (address or id)");
+    token_add->add_option("--scope", scopes, "a scope; repeat for several")->required();
+    token_add->add_option("--label", label, "a note to recognise the token by");
+    token_add->add_option("--expires-days", expires_days, "expire after N days")
+        ->check(CLI::PositiveNumber);
+    auto* token_list = token->add_subcommand("list", "list tokens (never their secrets)");
+    auto* token_revoke = token->add_subcommand("revoke", "revoke a token now");
+    token_revoke->add_option("ID", token_id)->required();
+    auto* token_scopes = token->add_subcommand("scopes", "list the scopes a token may carry");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+    try {
+        if (*init) {
+            cmd_init(init_dir, hostname, mx, api);
+            return 0;
+        }
+        if (*token_scopes) {
+            for (auto s : known_scopes()) std::cout << s << "\n";
+            return 0;
+        }
+        Context c = open_data(data);
+        if (*domain_add) cmd_domain_add(c, name);
+        else if (*domain_list) cmd_domain_list(c);
+        else if (*mailbox_add) cmd_mailbox_add(c, address);
+        else if (*mailbox_list) cmd_mailbox_list(c);
+        else if (*token_add) cmd_token_add(c, token_mailbox, scopes, label, expires_days);
+        else if (*token_list) cmd_token_list(c);
+        else if (*token_revoke) cmd_token_revoke(c, token_id);
+        return 0;
+    } catch (const std::exception& e) {
+        std::cerr << "postern: " << e.what() << "\n";
+        return 1;
+    }
+}

@@ -1,0 +1,23 @@
+# Writes OUT: a .cpp with `extern const std::vector<EmbeddedFile> kFiles` in namespace NS,
+# holding each of FILES (name and contents), in the order given.
+set(body "#include <string_view>\n#include <vector>\n#include \"common/embedded.hpp\"\nnamespace ${NS} {\nextern const std::vector<postern::EmbeddedFile> kFiles;\nconst std::vector<postern::EmbeddedFile> kFiles = {\n")
+foreach(f ${FILES})
+  get_filename_component(name ${f} NAME)
+  file(READ ${f} content HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "\\\\x\\1" content "${content}")
+  string(LENGTH "${content}" len)
+  # Split into chunks so no single literal grows too long for the compiler.
+  set(lit "")
+  set(pos 0)
+  while(pos LESS len)
+    string(SUBSTRING "${content}" ${pos} 4000 chunk)
+    string(APPEND lit "\"${chunk}\"\n")
+    math(EXPR pos "${pos} + 4000")
+  endwhile()
+  if(lit STREQUAL "")
+    set(lit "\"\"")
+  endif()
+  string(APPEND body "  {\"${name}\", std::string_view(${lit}, ${len} / 4)},\n")
+endforeach()
+string(APPEND body "};\n}  // namespace ${NS}\n")
+file(WRITE ${OUT} "${body}")

@@ -1,0 +1,24 @@
+#pragma once
+// Mail addresses (RFC 5321 mailbox syntax, RFC 6531 UTF-8 local parts). Pure; thread-safe.
+#include <string>
+#include <string_view>
+
+#include "common/result.hpp"
+
+namespace postern {
+
+struct Address {
+    std::string local;   // as written (case kept for display)
+    std::string domain;  // lowercase; IDNs as A-labels ("xn--...")
+    std::string str() const { return local + "@" + domain; }
+    // The key used to look a mailbox up: local part lowercased (ASCII), domain as above.
+    std::string key() const;
+};
+
+// Parses "local@domain" (no angle brackets, no display name). Quoted local parts are accepted.
+Result<Address> parse_address(std::string_view text);
+
+// Lowercases ASCII and converts a UTF-8 domain to its A-label form with libidn2.
+Result<std::string> normalize_domain(std::string_view domain);
+
+}  // namespace postern

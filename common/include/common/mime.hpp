@@ -1,0 +1,75 @@
+#pragma once
+// Reading RFC 5322 / MIME messages with GMime 3: the summary stored at ingress, the decoded view
+// the REST API serves, and attachments. Every function takes the raw message bytes (CRLF or LF)
+// and never throws on malformed input: broken parts degrade to what can be read.
+// Thread-safe once init() has run (GMime objects are per call).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace postern::mime {
+
+// Calls g_mime_init() once per process. Safe to call repeatedly and from any thread.
+void init();
+
+struct Mailbox {
+    std::string name;     // display name, decoded to UTF-8 (RFC 2047), may be empty
+    std::string address;  // addr-spec as written (IDN domains kept as written)
+};
+
+// What ingress stores with each message, and what message lists show.
+struct Summary {
+    std::string message_id;               // Message-ID without angle brackets; empty if none
+    std::string in_reply_to;              // first msg-id of In-Reply-To, without brackets
+    std::vector<std::string> references;  // msg-ids of References, in order, without brackets
+    std::vector<Mailbox> from, to, cc, reply_to;
+    std::string subject;                  // decoded to UTF-8, unfolded
+    std::optional<std::int64_t> date_ms;  // Date header as Unix milliseconds
+    std::string snippet;                  // first ~200 characters of the text (or HTML-stripped)
+                                          // body, whitespace collapsed, valid UTF-8
+    bool has_attachments = false;
+};
+
+struct Attachment {
+    std::size_t index = 0;     // position among attachments, from 0: the {n} of the REST route
+    std::string filename;      // decoded (RFC 2231 / 2047); may be empty
+    std::string content_type;  // "type/subtype", lowercase
+    std::string content_id;    // without brackets; may be empty
+    bool inline_disposition = false;
+    std::size_t size = 0;      // decoded size in bytes
+};
+
+struct Header {
+    std::string name;
+    std::string value;  // unfolded; encoded words decoded to UTF-8
+};
+
+// The decoded view served by GET /v1/messages/{id}.
+struct Parsed {
+    Summary summary;
+    std::vector<Header> headers;   // in message order
+    std::string text;              // text/plain body (all inline text parts joined), UTF-8
+    std::string html;              // text/html body, UTF-8
+    std::vector<Attachment> attachments;
+};
+
+[[nodiscard]] Result<Summary> summarize(std::string_view raw);
+[[nodiscard]] Result<Parsed> parse(std::string_view raw);
+
+struct AttachmentContent {
+    Attachment meta;
+    std::string data;  // decoded bytes (base64 / quoted-printable undone)
+};
+// Errc::not_found when there is no attachment `index`.
+[[nodiscard]] Result<AttachmentContent> attachment(std::string_view raw, std::size_t index);
+
+// The thread key of a subject: reply and forward prefixes (Re:, RE:, Fwd:, Fw:, AW:, SV:, and
+// "[list]" tags before them) removed repeatedly, whitespace collapsed, case folded.
+std::string normalize_subject(std::string_view subject);
+
+}  // namespace postern::mime

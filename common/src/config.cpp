@@ -1,0 +1,150 @@
+#include "common/config.hpp"
+
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <stdexcept>
+
+#include <toml++/toml.h>
+
+namespace postern {
+
+std::string Endpoint::str() const {
+    if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
+    return host + ":" + std::to_string(port);
+}
+
+Endpoint parse_endpoint(const std::string& text) {
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos || colon + 1 == text.size())
+        throw std::invalid_argument("expected HOST:PORT, got '" + text + "'");
+    std::string host = text.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+        host = host.substr(1, host.size() - 2);
+    if (host.empty()) throw std::invalid_argument("missing host in '" + text + "'");
+    unsigned port = 0;
+    auto p = text.substr(colon + 1);
+    auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
+    if (ec != std::errc() || ptr != p.data() + p.size() || port > 65535)
+        throw std::invalid_argument("bad port in '" + text + "'");
+    return Endpoint{host, static_cast<std::uint16_t>(port)};
+}
+
+std::filesystem::path Config::path(const std::string& relative) const {
+    std::filesystem::path p(relative);
+    return p.is_absolute() ? p : data_dir / p;
+}
+
+std::filesystem::path Config::database_path() const { return path(database); }
+
+namespace {
+
+template <class T>
+void read(const toml::table& t, std::string_view key, T& out) {
+    if (auto v = t[key].value<T>()) out = *v;
+}
+
+template <class T>
+void read_uint(const toml::table& t, std::string_view key, T& out) {
+    if (auto node = t.get(key)) {
+        auto v = node->value<std::int64_t>();
+        if (!v || *v < 0) throw std::runtime_error(std::string(key) + " must be a whole number");
+        out = static_cast<T>(*v);
+    }
+}
+
+void read_endpoint(const toml::table& t, std::string_view key, Endpoint& out) {
+    if (auto v = t[key].value<std::string>()) out = parse_endpoint(*v);
+}
+
+}  // namespace
+
+Config load_config(const std::filesystem::path& data_dir) {
+    Config c;
+    c.data_dir = std::filesystem::absolute(data_dir);
+    auto file = c.data_dir / kConfigFileName;
+    if (!std::filesystem::exists(file))
+        throw std::runtime_error("no " + file.string() + " (run `postern init " +
+                                 data_dir.string() + "` first)");
+    toml::table root;
+    try {
+        root = toml::parse_file(file.string());
+    } catch (const toml::parse_error& e) {
+        throw std::runtime_error(file.string() + ": " + std::string(e.description()));
+    }
+    read(root, "hostname", c.hostname);
+    read(root, "database", c.database);
+    read(root, "log_level", c.log_level);
+    read_uint(root, "threads", c.threads);
+    if (auto tls = root["tls"].as_table()) {
+        read(*tls, "cert", c.tls_cert);
+        read(*tls, "key", c.tls_key);
+    }
+    if (auto s = root["smtp"].as_table()) {
+        read_endpoint(*s, "mx_listen", c.smtp.mx_listen);
+        read_uint(*s, "max_message_size", c.smtp.max_message_size);
+        read_uint(*s, "max_recipients", c.smtp.max_recipients);
+        read_uint(*s, "max_connections", c.smtp.max_connections);
+        read_uint(*s, "max_connections_per_ip", c.smtp.max_connections_per_ip);
+        read_uint(*s, "idle_timeout_seconds", c.smtp.idle_timeout_seconds);
+        read_uint(*s, "max_errors", c.smtp.max_errors);
+        read_uint(*s, "drain_timeout_seconds", c.smtp.drain_timeout_seconds);
+    }
+    if (auto a = root["api"].as_table()) {
+        read_endpoint(*a, "listen", c.api.listen);
+        read_uint(*a, "max_body_bytes", c.api.max_body_bytes);
+        read_uint(*a, "max_header_bytes", c.api.max_header_bytes);
+        read_uint(*a, "max_connections", c.api.max_connections);
+        read_uint(*a, "idle_timeout_seconds", c.api.idle_timeout_seconds);
+        read_uint(*a, "drain_timeout_seconds", c.api.drain_timeout_seconds);
+    }
+    if (c.smtp.max_recipients == 0 || c.smtp.max_connections == 0 ||
+        c.smtp.max_connections_per_ip == 0 || c.smtp.max_message_size == 0)
+        throw std::runtime_error(file.string() + ": smtp limits must be greater than zero");
+    return c;
+}
+
+void save_config(const Config& c) {
+    toml::table root{
+        {"hostname", c.hostname},
+        {"database", c.database},
+        {"log_level", c.log_level},
+        {"threads", static_cast<std::int64_t>(c.threads)},
+        {"tls", toml::table{{"cert", c.tls_cert}, {"key", c.tls_key}}},
+        {"smtp",
+         toml::table{
+             {"mx_listen", c.smtp.mx_listen.str()},
+             {"max_message_size", static_cast<std::int64_t>(c.smtp.max_message_size)},
+             {"max_recipients", static_cast<std::int64_t>(c.smtp.max_recipients)},
+             {"max_connections", static_cast<std::int64_t>(c.smtp.max_connections)},
+             {"max_connections_per_ip", static_cast<std::int64_t>(c.smtp.max_connections_per_ip)},
+             {"idle_timeout_seconds", static_cast<std::int64_t>(c.smtp.idle_timeout_seconds)},
+             {"max_errors", static_cast<std::int64_t>(c.smtp.max_errors)},
+             {"drain_timeout_seconds", static_cast<std::int64_t>(c.smtp.drain_timeout_seconds)},
+         }},
+        {"api",
+         toml::table{
+             {"listen", c.api.listen.str()},
+             {"max_body_bytes", static_cast<std::int64_t>(c.api.max_body_bytes)},
+             {"max_header_bytes", static_cast<std::int64_t>(c.api.max_header_bytes)},
+             {"max_connections", static_cast<std::int64_t>(c.api.max_connections)},
+             {"idle_timeout_seconds", static_cast<std::int64_t>(c.api.idle_timeout_seconds)},
+             {"drain_timeout_seconds", static_cast<std::int64_t>(c.api.drain_timeout_seconds)},
+         }},
+    };
+    auto file = c.data_dir / kConfigFileName;
+    std::ofstream out(file);
+    if (!out) throw std::runtime_error("cannot write " + file.string());
+    out << "# Postern configuration. Relative paths are inside this directory.\n"
+        << "# See docs/configuration.md for every key.\n\n"
+        << root << "\n";
+    if (!out) throw std::runtime_error("cannot write " + file.string());
+}
+
+std::filesystem::path resolve_data_dir(const std::string& flag) {
+    if (!flag.empty()) return flag;
+    if (const char* env = std::getenv("POSTERN_DATA"); env && *env) return env;
+    throw std::runtime_error("no data directory: pass --data DIR or set POSTERN_DATA");
+}
+
+}  // namespace postern

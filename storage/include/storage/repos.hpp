@@ -1,0 +1,121 @@
+#pragma once
+// Repositories: the only place SQL lives. Each function takes the Database it runs on, so the same
+// code serves the writer thread (inside its transaction) and per-thread read connections.
+// Tenant isolation: every read that a token can reach takes the tenant id (and the mailbox when
+// the token is bound to one) and filters on it in SQL.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/mime.hpp"
+#include "common/result.hpp"
+#include "storage/database.hpp"
+#include "storage/models.hpp"
+
+namespace postern::storage {
+
+// ---- tenants ----
+[[nodiscard]] Result<Tenant> create_tenant(Database& db, std::string_view name);
+// The first tenant created (the single-tenant default), if any.
+[[nodiscard]] Result<std::optional<Tenant>> default_tenant(Database& db);
+
+// ---- domains ----
+[[nodiscard]] Result<Domain> create_domain(Database& db, std::string_view tenant_id,
+                                           std::string_view name);  // Errc::conflict if taken
+[[nodiscard]] Result<std::vector<Domain>> list_domains(Database& db, std::string_view tenant_id);
+[[nodiscard]] Result<std::optional<Domain>> find_domain(Database& db, std::string_view name);
+
+// ---- mailboxes ----
+// The domain of `address` must be hosted by the tenant (Errc::not_found otherwise).
+[[nodiscard]] Result<Mailbox> create_mailbox(Database& db, std::string_view tenant_id,
+                                             std::string_view address);
+[[nodiscard]] Result<std::vector<Mailbox>> list_mailboxes(Database& db, std::string_view tenant_id);
+// Lookup by Address::key() across all tenants (used by the MX for RCPT TO).
+[[nodiscard]] Result<std::optional<Mailbox>> find_mailbox_by_key(Database& db,
+                                                                 std::string_view address_key);
+// `id_or_address` is an mbx_ id or an address; only the tenant's mailboxes are found.
+[[nodiscard]] Result<std::optional<Mailbox>> find_mailbox(Database& db, std::string_view tenant_id,
+                                                          std::string_view id_or_address);
+
+// ---- tokens ----
+struct NewToken {
+    Token token;
+    std::string secret;  // shown once; only its SHA-256 is stored
+};
+[[nodiscard]] Result<NewToken> create_token(Database& db, std::string_view tenant_id,
+                                            const std::optional<std::string>& mailbox_id,
+                                            const std::vector<std::string>& scopes,
+                                            const std::optional<std::string>& label,
+                                            std::optional<std::int64_t> expires_at = std::nullopt);
+[[nodiscard]] Result<std::vector<Token>> list_tokens(Database& db, std::string_view tenant_id);
+// Errc::not_found when no such token in the tenant; revoking twice is not an error.
+[[nodiscard]] Result<void> revoke_token(Database& db, std::string_view tenant_id,
+                                        std::string_view token_id);
+// Looks a presented secret up by its hash. Returns the token whatever its state; the caller
+// checks revoked_at and expires_at.
+[[nodiscard]] Result<std::optional<Token>> find_token_by_secret(Database& db,
+                                                                std::string_view secret);
+
+// ---- audit ----
+[[nodiscard]] Result<void> append_audit(Database& db, std::string_view tenant_id,
+                                        std::string_view actor, std::string_view action,
+                                        std::string_view target, std::string_view detail_json = "{}");
+
+// ---- inbound mail ----
+struct Recipient {
+    std::string mailbox_id;
+    std::string tenant_id;
+    std::string address;  // RCPT TO as given
+};
+
+struct InboundMessage {
+    std::string raw;  // the bytes to store, our Received: header first
+    std::string envelope_from;
+    std::vector<Recipient> recipients;  // one stored copy each
+    mime::Summary summary;
+    std::int64_t received_at = 0;
+};
+
+// Stores the raw bytes once, then one message row per recipient, each joined to a thread
+// (References/In-Reply-To first, else normalised subject with the same participants), plus a
+// `message.received` event per copy. Call inside a transaction (the writer's job does).
+// Returns the new message ids, in recipient order.
+[[nodiscard]] Result<std::vector<std::string>> store_inbound(Database& db,
+                                                             const InboundMessage& message);
+
+// ---- reading mail ----
+// The visibility a token gives: a tenant, and optionally one mailbox within it.
+struct Scope {
+    std::string tenant_id;
+    std::optional<std::string> mailbox_id;
+};
+
+struct Page {
+    std::size_t limit = 50;
+    std::optional<std::string> cursor;  // opaque; from a previous page's next_cursor
+};
+
+template <class T>
+struct PageOf {
+    std::vector<T> items;
+    std::optional<std::string> next_cursor;
+};
+
+[[nodiscard]] Result<PageOf<MessageRow>> list_messages(Database& db, const Scope& scope,
+                                                       std::string_view mailbox_id,
+                                                       const std::optional<std::string>& thread_id,
+                                                       const Page& page);
+[[nodiscard]] Result<std::optional<MessageRow>> get_message(Database& db, const Scope& scope,
+                                                            std::string_view message_id);
+// Raw bytes of a stored blob.
+[[nodiscard]] Result<std::string> load_blob(Database& db, std::string_view sha256);
+
+[[nodiscard]] Result<PageOf<ThreadRow>> list_threads(Database& db, const Scope& scope,
+                                                     std::string_view mailbox_id, const Page& page);
+[[nodiscard]] Result<std::optional<ThreadRow>> get_thread(Database& db, const Scope& scope,
+                                                          std::string_view thread_id);
+
+}  // namespace postern::storage

@@ -1,0 +1,282 @@
+// Tenants, domains, mailboxes, tokens and audit rows. Mail lives in mail_repo.cpp.
+#include <boost/json.hpp>
+
+#include "common/address.hpp"
+#include "common/crypto.hpp"
+#include "common/ids.hpp"
+#include "common/scopes.hpp"
+#include "common/time.hpp"
+#include "storage/repos.hpp"
+
+namespace postern::storage {
+
+
+// ---- tenants ----
+
+Result<Tenant> create_tenant(Database& db, std::string_view name) {
+    Tenant t{new_id("ten"), std::string(name), now_ms()};
+    auto st = db.prepare("INSERT INTO tenants(id, name, created_at) VALUES (?, ?, ?)");
+    if (!st) return tl::unexpected(st.error());
+    POSTERN_TRY(st->bind(1, t.id).bind(2, t.name).bind(3, t.created_at).run());
+    return t;
+}
+
+Result<std::optional<Tenant>> default_tenant(Database& db) {
+    auto st = db.prepare("SELECT id, name, created_at FROM tenants ORDER BY id LIMIT 1");
+    if (!st) return tl::unexpected(st.error());
+    auto row = st->step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) return std::optional<Tenant>();
+    return std::optional<Tenant>(Tenant{st->text(0), st->text(1), st->int64(2)});
+}
+
+// ---- domains ----
+
+namespace {
+Domain read_domain(const Statement& st) {
+    return Domain{st.text(0), st.text(1), st.text(2), st.int64(3)};
+}
+constexpr const char* kDomainCols = "id, tenant_id, name, created_at";
+}  // namespace
+
+Result<Domain> create_domain(Database& db, std::string_view tenant_id, std::string_view name) {
+    auto normalized = normalize_domain(name);
+    if (!normalized) return tl::unexpected(normalized.error());
+    if (normalized->find('.') == std::string::npos)
+        return fail(Errc::invalid_argument, "domain needs at least two labels: " + *normalized);
+    Domain d{new_id("dom"), std::string(tenant_id), *normalized, now_ms()};
+    auto st = db.prepare("INSERT INTO domains(id, tenant_id, name, created_at) VALUES (?,?,?,?)");
+    if (!st) return tl::unexpected(st.error());
+    auto r = st->bind(1, d.id).bind(2, d.tenant_id).bind(3, d.name).bind(4, d.created_at).run();
+    if (!r) {
+        if (r.error().code() == Errc::conflict)
+            return fail(Errc::conflict, "domain " + d.name + " already exists");
+        return tl::unexpected(r.error());
+    }
+    return d;
+}
+
+Result<std::vector<Domain>> list_domains(Database& db, std::string_view tenant_id) {
+    auto st = db.prepare(std::string("SELECT ") + kDomainCols +
+                         " FROM domains WHERE tenant_id = ? ORDER BY name");
+    if (!st) return tl::unexpected(st.error());
+    st->bind(1, tenant_id);
+    std::vector<Domain> out;
+    for (;;) {
+        auto row = st->step();
+        if (!row) return tl::unexpected(row.error());
+        if (!*row) break;
+        out.push_back(read_domain(*st));
+    }
+    return out;
+}
+
+Result<std::optional<Domain>> find_domain(Database& db, std::string_view name) {
+    auto st = db.prepare(std::string("SELECT ") + kDomainCols + " FROM domains WHERE name = ?");
+    if (!st) return tl::unexpected(st.error());
+    st->bind(1, name);
+    auto row = st->step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) return std::optional<Domain>();
+    return std::optional<Domain>(read_domain(*st));
+}
+
+// ---- mailboxes ----
+
+namespace {
+constexpr const char* kMailboxCols = "id, tenant_id, domain_id, address, address_key, created_at";
+Mailbox read_mailbox(const Statement& st) {
+    return Mailbox{st.text(0), st.text(1), st.text(2), st.text(3), st.text(4), st.int64(5)};
+}
+Result<std::optional<Mailbox>> one_mailbox(Statement& st) {
+    auto row = st.step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) return std::optional<Mailbox>();
+    return std::optional<Mailbox>(read_mailbox(st));
+}
+}  // namespace
+
+Result<Mailbox> create_mailbox(Database& db, std::string_view tenant_id, std::string_view address) {
+    auto addr = parse_address(address);
+    if (!addr) return tl::unexpected(addr.error());
+    auto domain = find_domain(db, addr->domain);
+    if (!domain) return tl::unexpected(domain.error());
+    if (!*domain || (*domain)->tenant_id != tenant_id)
+        return fail(Errc::not_found, "domain " + addr->domain + " is not hosted here (add it first)");
+    Mailbox m{new_id("mbx"), std::string(tenant_id), (*domain)->id, addr->str(), addr->key(),
+              now_ms()};
+    auto st = db.prepare(
+        "INSERT INTO mailboxes(id, tenant_id, domain_id, address, address_key, created_at) "
+        "VALUES (?,?,?,?,?,?)");
+    if (!st) return tl::unexpected(st.error());
+    auto r = st->bind(1, m.id)
+                 .bind(2, m.tenant_id)
+                 .bind(3, m.domain_id)
+                 .bind(4, m.address)
+                 .bind(5, m.address_key)
+                 .bind(6, m.created_at)
+                 .run();
+    if (!r) {
+        if (r.error().code() == Errc::conflict)
+            return fail(Errc::conflict, "mailbox " + m.address + " already exists");
+        return tl::unexpected(r.error());
+    }
+    return m;
+}
+
+Result<std::vector<Mailbox>> list_mailboxes(Database& db, std::string_view tenant_id) {
+    auto st = db.prepare(std::string("SELECT ") + kMailboxCols +
+                         " FROM mailboxes WHERE tenant_id = ? ORDER BY address_key");
+    if (!st) return tl::unexpected(st.error());
+    st->bind(1, tenant_id);
+    std::vector<Mailbox> out;
+    for (;;) {
+        auto row = st->step();
+        if (!row) return tl::unexpected(row.error());
+        if (!*row) break;
+        out.push_back(read_mailbox(*st));
+    }
+    return out;
+}
+
+Result<std::optional<Mailbox>> find_mailbox_by_key(Database& db, std::string_view address_key) {
+    auto st = db.prepare(std::string("SELECT ") + kMailboxCols +
+                         " FROM mailboxes WHERE address_key = ?");
+    if (!st) return tl::unexpected(st.error());
+    st->bind(1, address_key);
+    return one_mailbox(*st);
+}
+
+Result<std::optional<Mailbox>> find_mailbox(Database& db, std::string_view tenant_id,
+                                            std::string_view id_or_address) {
+    if (id_or_address.find('@') != std::string_view::npos) {
+        auto addr = parse_address(id_or_address);
+        if (!addr) return std::optional<Mailbox>();
+        auto st = db.prepare(std::string("SELECT ") + kMailboxCols +
+                             " FROM mailboxes WHERE address_key = ? AND tenant_id = ?");
+        if (!st) return tl::unexpected(st.error());
+        st->bind(1, addr->key()).bind(2, tenant_id);
+        return one_mailbox(*st);
+    }
+    auto st = db.prepare(std::string("SELECT ") + kMailboxCols +
+                         " FROM mailboxes WHERE id = ? AND tenant_id = ?");
+    if (!st) return tl::unexpected(st.error());
+    st->bind(1, id_or_address).bind(2, tenant_id);
+    return one_mailbox(*st);
+}
+
+// ---- tokens ----
+
+namespace {
+constexpr const char* kTokenCols =
+    "id, tenant_id, mailbox_id, kind, hint, scopes, label, created_at, expires_at, revoked_at";
+constexpr std::string_view kTokenPrefix = "pst_";
+Token read_token(const Statement& st) {
+    Token t;
+    t.id = st.text(0);
+    t.tenant_id = st.text(1);
+    t.mailbox_id = st.opt_text(2);
+    t.kind = st.text(3);
+    t.hint = st.text(4);
+    t.scopes = split_scopes(st.text(5));
+    t.label = st.opt_text(6);
+    t.created_at = st.int64(7);
+    t.expires_at = st.opt_int64(8);
+    t.revoked_at = st.opt_int64(9);
+    return t;
+}
+}  // namespace
+
+Result<NewToken> create_token(Database& db, std::string_view tenant_id,
+                              const std::optional<std::string>& mailbox_id,
+                              const std::vector<std::string>& scopes,
+                              const std::optional<std::string>& label,
+                              std::optional<std::int64_t> expires_at) {
+    if (scopes.empty()) return fail(Errc::invalid_argument, "a token needs at least one scope");
+    for (const auto& s : scopes)
+        if (!is_known_scope(s)) return fail(Errc::invalid_argument, "unknown scope '" + s + "'");
+    NewToken out;
+    out.secret = std::string(kTokenPrefix) + base64url_encode(random_bytes(32));  // 256 bits
+    Token& t = out.token;
+    t.id = new_id("tok");
+    t.tenant_id = std::string(tenant_id);
+    t.mailbox_id = mailbox_id;
+    t.kind = "mailbox";
+    t.hint = out.secret.substr(0, kTokenPrefix.size() + 4) + "…" +
+             out.secret.substr(out.secret.size() - 4);
+    t.scopes = scopes;
+    t.label = label;
+    t.created_at = now_ms();
+    t.expires_at = expires_at;
+    auto st = db.prepare(
+        "INSERT INTO tokens(id, tenant_id, mailbox_id, kind, token_hash, hint, scopes, label, "
+        "created_at, expires_at) VALUES (?,?,?,?,?,?,?,?,?,?)");
+    if (!st) return tl::unexpected(st.error());
+    POSTERN_TRY(st->bind(1, t.id)
+            .bind(2, t.tenant_id)
+            .bind(3, t.mailbox_id)
+            .bind(4, t.kind)
+            .bind(5, sha256_hex(out.secret))
+            .bind(6, t.hint)
+            .bind(7, join_scopes(t.scopes))
+            .bind(8, t.label)
+            .bind(9, t.created_at)
+            .bind(10, t.expires_at)
+            .run());
+    return out;
+}
+
+Result<std::vector<Token>> list_tokens(Database& db, std::string_view tenant_id) {
+    auto st = db.prepare(std::string("SELECT ") + kTokenCols +
+                         " FROM tokens WHERE tenant_id = ? ORDER BY id");
+    if (!st) return tl::unexpected(st.error());
+    st->bind(1, tenant_id);
+    std::vector<Token> out;
+    for (;;) {
+        auto row = st->step();
+        if (!row) return tl::unexpected(row.error());
+        if (!*row) break;
+        out.push_back(read_token(*st));
+    }
+    return out;
+}
+
+Result<void> revoke_token(Database& db, std::string_view tenant_id, std::string_view token_id) {
+    auto st = db.prepare(
+        "UPDATE tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ? AND tenant_id = ?");
+    if (!st) return tl::unexpected(st.error());
+    POSTERN_TRY(st->bind(1, now_ms()).bind(2, token_id).bind(3, tenant_id).run());
+    if (db.changes() == 0) return fail(Errc::not_found, "no token " + std::string(token_id));
+    return {};
+}
+
+Result<std::optional<Token>> find_token_by_secret(Database& db, std::string_view secret) {
+    if (secret.size() > 512) return std::optional<Token>();
+    auto st = db.prepare(std::string("SELECT ") + kTokenCols + " FROM tokens WHERE token_hash = ?");
+    if (!st) return tl::unexpected(st.error());
+    st->bind(1, sha256_hex(secret));
+    auto row = st->step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) return std::optional<Token>();
+    return std::optional<Token>(read_token(*st));
+}
+
+// ---- audit ----
+
+Result<void> append_audit(Database& db, std::string_view tenant_id, std::string_view actor,
+                          std::string_view action, std::string_view target,
+                          std::string_view detail_json) {
+    auto st = db.prepare(
+        "INSERT INTO audit_log(tenant_id, actor, action, target, created_at, detail) "
+        "VALUES (?,?,?,?,?,?)");
+    if (!st) return tl::unexpected(st.error());
+    return st->bind(1, tenant_id)
+        .bind(2, actor)
+        .bind(3, action)
+        .bind(4, target)
+        .bind(5, now_ms())
+        .bind(6, detail_json)
+        .run();
+}
+
+}  // namespace postern::storage

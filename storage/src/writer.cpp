@@ -1,0 +1,109 @@
+#include "storage/writer.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "storage/migrations.hpp"
+
+namespace postern::storage {
+
+Result<std::unique_ptr<Writer>> Writer::start(const std::filesystem::path& db_path,
+                                              std::size_t max_batch) {
+    auto db = Database::open(db_path);
+    if (!db) return tl::unexpected(db.error());
+    if (auto r = migrate(**db); !r) return tl::unexpected(r.error());
+    return std::unique_ptr<Writer>(new Writer(std::move(*db), max_batch));
+}
+
+Writer::Writer(std::unique_ptr<Database> db, std::size_t max_batch)
+    : db_(std::move(db)), max_batch_(max_batch ? max_batch : 1) {
+    thread_ = std::thread([this] { run(); });
+}
+
+Writer::~Writer() { stop(); }
+
+void Writer::submit(Job job, Completion done) {
+    {
+        std::lock_guard lock(mu_);
+        if (!stopping_) {
+            queue_.push_back(Item{std::move(job), std::move(done)});
+            cv_.notify_one();
+            return;
+        }
+    }
+    done(fail(Errc::io, "writer stopped"));
+}
+
+void Writer::stop() {
+    {
+        std::lock_guard lock(mu_);
+        if (stopping_ && !thread_.joinable()) return;
+        stopping_ = true;
+        cv_.notify_one();
+    }
+    if (thread_.joinable()) thread_.join();
+}
+
+Writer::Stats Writer::stats() const {
+    std::lock_guard lock(mu_);
+    return stats_;
+}
+
+void Writer::run() {
+    std::deque<Item> batch;
+    for (;;) {
+        {
+            std::unique_lock lock(mu_);
+            cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+            if (queue_.empty()) return;  // stopping, and everything queued is done
+            while (!queue_.empty() && batch.size() < max_batch_) {
+                batch.push_back(std::move(queue_.front()));
+                queue_.pop_front();
+            }
+        }
+        run_batch(batch);
+        batch.clear();
+    }
+}
+
+void Writer::run_batch(std::deque<Item>& batch) {
+    std::vector<Result<void>> results;
+    results.reserve(batch.size());
+    auto tx = Transaction::begin(*db_);
+    if (!tx) {
+        spdlog::error("writer: cannot begin a transaction: {}", tx.error().message());
+        for (auto& item : batch) item.done(tl::unexpected(tx.error()));
+        return;
+    }
+    for (auto& item : batch) {
+        // A savepoint per job: one job's failure must not undo its neighbours.
+        if (auto r = db_->exec("SAVEPOINT job"); !r) {
+            results.push_back(tl::unexpected(r.error()));
+            continue;
+        }
+        Result<void> r;
+        try {
+            r = item.job(*db_);
+        } catch (const std::exception& e) {
+            r = fail(Errc::internal, std::string("job threw: ") + e.what());
+        }
+        if (!r) (void)db_->exec("ROLLBACK TO job");
+        (void)db_->exec("RELEASE job");
+        results.push_back(std::move(r));
+    }
+    auto committed = tx->commit();
+    {
+        std::lock_guard lock(mu_);
+        stats_.jobs += batch.size();
+        stats_.commits += 1;
+    }
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (!committed) {
+            batch[i].done(tl::unexpected(committed.error()));
+        } else {
+            batch[i].done(std::move(results[i]));
+        }
+    }
+    if (!committed) spdlog::error("writer: commit failed: {}", committed.error().message());
+}
+
+}  // namespace postern::storage

@@ -1,0 +1,115 @@
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <set>
+
+#include "common/address.hpp"
+#include "common/config.hpp"
+#include "common/crypto.hpp"
+#include "common/ids.hpp"
+#include "common/scopes.hpp"
+#include "common/time.hpp"
+
+using namespace postern;
+
+TEST_CASE("ids are prefixed, valid and strictly increasing", "[ids]") {
+    std::string prev;
+    std::set<std::string> seen;
+    for (int i = 0; i < 5000; ++i) {
+        auto id = new_id("msg");
+        REQUIRE(is_id(id, "msg"));
+        REQUIRE(id > prev);
+        REQUIRE(seen.insert(id).second);
+        prev = id;
+    }
+    CHECK_FALSE(is_id(prev, "thr"));
+    CHECK_FALSE(is_id("msg_short", "msg"));
+    CHECK_FALSE(is_id("msg_0000000000000000000000000!", "msg"));
+}
+
+TEST_CASE("base64url round-trips and rejects garbage", "[crypto]") {
+    for (const std::string& s :
+         std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\x00\xff\xfe", 3)}) {
+        std::string out;
+        REQUIRE(base64url_decode(base64url_encode(s), out));
+        CHECK(out == s);
+    }
+    std::string out;
+    CHECK_FALSE(base64url_decode("a", out));
+    CHECK_FALSE(base64url_decode("ab!d", out));
+    CHECK(base64url_encode("\xfb\xff") == "-_8");
+    CHECK(sha256_hex("abc") ==
+          "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    CHECK(constant_time_equal("abc", "abc"));
+    CHECK_FALSE(constant_time_equal("abc", "abd"));
+    CHECK_FALSE(constant_time_equal("abc", "ab"));
+}
+
+TEST_CASE("addresses parse and normalise", "[address]") {
+    using Row = std::tuple<std::string, bool, std::string>;
+    auto [text, ok, key] = GENERATE(table<std::string, bool, std::string>({
+        Row{"Alice@Example.COM", true, "alice@example.com"},
+        Row{"first.last+tag@sub.example.org", true, "first.last+tag@sub.example.org"},
+        Row{"\"quoted local\"@example.com", true, "\"quoted local\"@example.com"},
+        Row{"用户@例え.jp", true, "用户@xn--r8jz45g.jp"},
+        Row{"no-at-sign", false, ""},
+        Row{"@example.com", false, ""},
+        Row{"a@", false, ""},
+        Row{"a..b@example.com", false, ""},
+        Row{".a@example.com", false, ""},
+        Row{"a@-bad-.com", false, ""},
+        Row{"a@exa mple.com", false, ""},
+        Row{"a b@example.com", false, ""},
+        Row{std::string(65, 'x') + "@example.com", false, ""},
+    }));
+    auto r = parse_address(text);
+    REQUIRE(r.has_value() == ok);
+    if (ok) CHECK(r->key() == key);
+}
+
+TEST_CASE("scope bundles imply their members", "[scopes]") {
+    using V = std::vector<std::string>;
+    CHECK(scope_allows(V{"read"}, "email:read"));
+    CHECK(scope_allows(V{"read"}, "contacts:read"));
+    CHECK_FALSE(scope_allows(V{"read"}, "email:send"));
+    CHECK_FALSE(scope_allows(V{"email:send"}, "email:read"));
+    CHECK(scope_allows(V{"email:send"}, "email:send"));
+    CHECK(scope_allows(V{"write"}, "email:write"));
+    CHECK(scope_allows(V{"full"}, "email:read"));
+    CHECK_FALSE(scope_allows(V{"full"}, "admin"));
+    CHECK(scope_allows(V{"admin"}, "admin"));
+    CHECK_FALSE(scope_allows(V{}, "email:read"));
+    CHECK(split_scopes("read, email:send  write") == V{"read", "email:send", "write"});
+    CHECK(join_scopes(V{"a", "b"}) == "a b");
+    CHECK(is_known_scope("email:read"));
+    CHECK_FALSE(is_known_scope("email:everything"));
+}
+
+TEST_CASE("time formats", "[time]") {
+    CHECK(rfc3339(0) == "1970-01-01T00:00:00Z");
+    CHECK(rfc3339(1795334626000) == "2026-11-22T08:03:46Z");
+    CHECK(rfc5322_date(1795334626000) == "Sun, 22 Nov 2026 08:03:46 +0000");
+}
+
+TEST_CASE("config round-trips through postern.toml", "[config]") {
+    auto dir = std::filesystem::temp_directory_path() / ("postern-cfg-" + new_id("t"));
+    std::filesystem::create_directories(dir);
+    Config c;
+    c.data_dir = dir;
+    c.hostname = "mx.example.test";
+    c.smtp.mx_listen = parse_endpoint("127.0.0.1:0");
+    c.smtp.max_recipients = 7;
+    c.api.listen = parse_endpoint("[::1]:8080");
+    save_config(c);
+    Config back = load_config(dir);
+    CHECK(back.hostname == "mx.example.test");
+    CHECK(back.smtp.max_recipients == 7);
+    CHECK(back.smtp.mx_listen.port == 0);
+    CHECK(back.api.listen.host == "::1");
+    CHECK(back.api.listen.port == 8080);
+    CHECK(back.database_path() == dir / "postern.db");
+    CHECK_THROWS(parse_endpoint("nohost"));
+    CHECK_THROWS(parse_endpoint("h:99999"));
+    CHECK_THROWS(load_config(dir / "missing"));
+    std::filesystem::remove_all(dir);
+}

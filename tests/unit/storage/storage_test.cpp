@@ -1,0 +1,272 @@
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <filesystem>
+#include <future>
+#include <thread>
+
+#include "common/ids.hpp"
+#include "storage/database.hpp"
+#include "storage/migrations.hpp"
+#include "storage/repos.hpp"
+#include "storage/writer.hpp"
+
+using namespace postern;
+using namespace postern::storage;
+
+namespace {
+
+struct TempDb {
+    std::filesystem::path dir;
+    std::unique_ptr<Database> db;
+    TempDb() {
+        dir = std::filesystem::temp_directory_path() / ("postern-st-" + new_id("t"));
+        std::filesystem::create_directories(dir);
+        db = std::move(*Database::open(dir / "p.db"));
+        REQUIRE(migrate(*db));
+    }
+    ~TempDb() {
+        db.reset();
+        std::filesystem::remove_all(dir);
+    }
+};
+
+mime::Summary summary(std::string subject, std::string from, std::string to,
+                      std::string message_id = "", std::string in_reply_to = "") {
+    mime::Summary s;
+    s.subject = std::move(subject);
+    s.from.push_back({"", std::move(from)});
+    s.to.push_back({"", std::move(to)});
+    s.message_id = std::move(message_id);
+    s.in_reply_to = std::move(in_reply_to);
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("migrations are idempotent and versioned", "[storage]") {
+    TempDb t;
+    REQUIRE(migrate(*t.db));
+    auto st = t.db->prepare("PRAGMA user_version");
+    REQUIRE(st);
+    REQUIRE(*st->step());
+    CHECK(st->int64(0) == latest_schema_version());
+}
+
+TEST_CASE("domains, mailboxes and tokens", "[storage]") {
+    TempDb t;
+    auto tenant = create_tenant(*t.db, "default");
+    REQUIRE(tenant);
+    auto dom = create_domain(*t.db, tenant->id, "Example.COM");
+    REQUIRE(dom);
+    CHECK(dom->name == "example.com");
+    CHECK(create_domain(*t.db, tenant->id, "example.com").error().code() == Errc::conflict);
+    CHECK(create_domain(*t.db, tenant->id, "localhost").error().code() == Errc::invalid_argument);
+
+    auto mbx = create_mailbox(*t.db, tenant->id, "Agent@Example.com");
+    REQUIRE(mbx);
+    CHECK(mbx->address_key == "agent@example.com");
+    CHECK(create_mailbox(*t.db, tenant->id, "agent@example.com").error().code() == Errc::conflict);
+    CHECK(create_mailbox(*t.db, tenant->id, "x@other.org").error().code() == Errc::not_found);
+    auto found = find_mailbox(*t.db, tenant->id, "AGENT@example.com");
+    REQUIRE(found);
+    REQUIRE(found->has_value());
+    CHECK((*found)->id == mbx->id);
+    CHECK(find_mailbox(*t.db, tenant->id, mbx->id)->has_value());
+    CHECK_FALSE(find_mailbox(*t.db, "ten_other", mbx->id)->has_value());
+
+    auto tok = create_token(*t.db, tenant->id, mbx->id, {"read"}, std::nullopt);
+    REQUIRE(tok);
+    CHECK(tok->secret.rfind("pst_", 0) == 0);
+    CHECK(tok->secret.size() == 4 + 43);
+    CHECK(tok->token.hint.find(tok->secret) == std::string::npos);
+    auto by = find_token_by_secret(*t.db, tok->secret);
+    REQUIRE(by);
+    REQUIRE(by->has_value());
+    CHECK((*by)->id == tok->token.id);
+    CHECK((*by)->scopes == std::vector<std::string>{"read"});
+    CHECK_FALSE(find_token_by_secret(*t.db, tok->secret + "x")->has_value());
+    // The secret itself is never stored.
+    auto st = t.db->prepare("SELECT count(*) FROM tokens WHERE token_hash = ? OR hint = ?");
+    st->bind(1, tok->secret).bind(2, tok->secret);
+    REQUIRE(*st->step());
+    CHECK(st->int64(0) == 0);
+    { auto done = std::move(*st); }
+
+    CHECK(create_token(*t.db, tenant->id, std::nullopt, {"bogus"}, std::nullopt).error().code() ==
+          Errc::invalid_argument);
+    CHECK(create_token(*t.db, tenant->id, std::nullopt, {}, std::nullopt).error().code() ==
+          Errc::invalid_argument);
+    REQUIRE(revoke_token(*t.db, tenant->id, tok->token.id));
+    CHECK((*find_token_by_secret(*t.db, tok->secret))->revoked_at.has_value());
+    CHECK(revoke_token(*t.db, "ten_other", tok->token.id).error().code() == Errc::not_found);
+}
+
+TEST_CASE("audit rows are append-only", "[storage]") {
+    TempDb t;
+    REQUIRE(append_audit(*t.db, "ten_x", "cli", "domain.create", "dom_x"));
+    CHECK_FALSE(t.db->exec("UPDATE audit_log SET action = 'x'"));
+    CHECK_FALSE(t.db->exec("DELETE FROM audit_log"));
+}
+
+TEST_CASE("inbound mail threads by reference, then subject and participants", "[storage]") {
+    TempDb t;
+    auto tenant = *create_tenant(*t.db, "default");
+    REQUIRE(create_domain(*t.db, tenant.id, "example.com"));
+    auto a = *create_mailbox(*t.db, tenant.id, "a@example.com");
+    auto b = *create_mailbox(*t.db, tenant.id, "b@example.com");
+
+    auto store = [&](mime::Summary s, std::vector<Mailbox> to, std::string raw) {
+        InboundMessage m;
+        m.raw = std::move(raw);
+        m.envelope_from = "x@remote.test";
+        for (auto& mb : to) m.recipients.push_back({mb.id, mb.tenant_id, mb.address});
+        m.summary = std::move(s);
+        m.received_at = 1000;
+        auto ids = store_inbound(*t.db, m);
+        REQUIRE(ids);
+        return *ids;
+    };
+    auto first = store(summary("Budget", "x@remote.test", "a@example.com", "m1@remote"), {a, b},
+                       "raw-1");
+    REQUIRE(first.size() == 2);
+    auto m_a = *get_message(*t.db, {tenant.id, std::nullopt}, first[0]);
+    auto m_b = *get_message(*t.db, {tenant.id, std::nullopt}, first[1]);
+    REQUIRE(m_a);
+    REQUIRE(m_b);
+    CHECK(m_a->mailbox_id == a.id);
+    CHECK(m_b->mailbox_id == b.id);
+    CHECK(m_a->thread_id != m_b->thread_id);        // threads are per mailbox
+    CHECK(m_a->blob_sha256 == m_b->blob_sha256);    // raw stored once
+
+    // A reply by reference joins even with another subject.
+    auto reply = store(summary("totally different", "a@example.com", "x@remote.test", "m2@remote",
+                               "m1@remote"),
+                       {a}, "raw-2");
+    CHECK((*get_message(*t.db, {tenant.id, std::nullopt}, reply[0]))->thread_id == m_a->thread_id);
+    // Same normalised subject and participants joins.
+    auto again = store(summary("RE: Fwd:  budget", "a@example.com", "x@remote.test"), {a}, "raw-3");
+    CHECK((*get_message(*t.db, {tenant.id, std::nullopt}, again[0]))->thread_id == m_a->thread_id);
+    // Same subject, other participants: a new thread.
+    auto other = store(summary("Budget", "y@remote.test", "a@example.com"), {a}, "raw-4");
+    CHECK((*get_message(*t.db, {tenant.id, std::nullopt}, other[0]))->thread_id != m_a->thread_id);
+
+    auto thread = *get_thread(*t.db, {tenant.id, std::nullopt}, m_a->thread_id);
+    REQUIRE(thread);
+    CHECK(thread->message_count == 3);
+
+    // Mailbox-bound scope sees only its mailbox.
+    Scope only_b{tenant.id, b.id};
+    CHECK_FALSE(get_message(*t.db, only_b, first[0])->has_value());
+    CHECK(get_message(*t.db, only_b, first[1])->has_value());
+    CHECK(list_messages(*t.db, only_b, a.id, std::nullopt, {})->items.empty());
+    CHECK_FALSE(get_thread(*t.db, only_b, m_a->thread_id)->has_value());
+    // Another tenant sees nothing.
+    CHECK_FALSE(get_message(*t.db, {"ten_other", std::nullopt}, first[0])->has_value());
+
+    auto events = t.db->prepare("SELECT count(*) FROM events WHERE type = 'message.received'");
+    REQUIRE(*events->step());
+    CHECK(events->int64(0) == 5);
+}
+
+TEST_CASE("message pages are newest first with no gaps or repeats", "[storage]") {
+    TempDb t;
+    auto tenant = *create_tenant(*t.db, "default");
+    REQUIRE(create_domain(*t.db, tenant.id, "example.com"));
+    auto a = *create_mailbox(*t.db, tenant.id, "a@example.com");
+    std::vector<std::string> all;
+    for (int i = 0; i < 23; ++i) {
+        InboundMessage m;
+        m.raw = "raw " + std::to_string(i);
+        m.recipients.push_back({a.id, tenant.id, a.address});
+        m.summary = summary("s" + std::to_string(i), "x@r.test", "a@example.com");
+        m.received_at = i;
+        all.push_back((*store_inbound(*t.db, m))[0]);
+    }
+    std::vector<std::string> seen;
+    Page page{5, std::nullopt};
+    for (int guard = 0; guard < 10; ++guard) {
+        auto p = list_messages(*t.db, {tenant.id, std::nullopt}, a.id, std::nullopt, page);
+        REQUIRE(p);
+        for (auto& m : p->items) seen.push_back(m.id);
+        if (!p->next_cursor) break;
+        page.cursor = p->next_cursor;
+    }
+    std::reverse(all.begin(), all.end());
+    CHECK(seen == all);
+    auto threads = list_threads(*t.db, {tenant.id, std::nullopt}, a.id, Page{10, std::nullopt});
+    REQUIRE(threads);
+    CHECK(threads->items.size() == 10);
+    CHECK(threads->next_cursor.has_value());
+    CHECK(list_messages(*t.db, {tenant.id, std::nullopt}, a.id, std::nullopt,
+                        Page{5, std::string("garbage")})
+              .error()
+              .code() == Errc::invalid_argument);
+}
+
+TEST_CASE("the writer groups concurrent jobs into few commits", "[storage][writer]") {
+    auto dir = std::filesystem::temp_directory_path() / ("postern-w-" + new_id("t"));
+    std::filesystem::create_directories(dir);
+    {
+        auto writer = Writer::start(dir / "p.db");
+        REQUIRE(writer);
+        constexpr int kThreads = 8, kJobs = 200;
+        std::atomic<int> ok{0}, failed{0};
+        std::vector<std::thread> threads;
+        for (int th = 0; th < kThreads; ++th) {
+            threads.emplace_back([&, th] {
+                for (int j = 0; j < kJobs; ++j) {
+                    std::promise<Result<void>> done;
+                    auto f = done.get_future();
+                    bool poison = j % 50 == 7;
+                    (*writer)->submit(
+                        [th, j, poison](Database& db) -> Result<void> {
+                            if (poison) return fail(Errc::invalid_argument, "poison");
+                            return append_audit(db, "ten", "t" + std::to_string(th), "act",
+                                                std::to_string(j));
+                        },
+                        [&done](Result<void> r) { done.set_value(std::move(r)); });
+                    (f.get() ? ok : failed)++;
+                }
+            });
+        }
+        for (auto& th : threads) th.join();
+        CHECK(ok == kThreads * (kJobs - 4));
+        CHECK(failed == kThreads * 4);
+        CHECK((*writer)->stats().jobs == kThreads * kJobs);
+
+        // Deterministic grouping: while one job holds the writer, 100 more queue up; they must
+        // then share a single commit.
+        std::promise<void> release;
+        auto released = release.get_future().share();
+        std::atomic<int> done{0};
+        auto before = (*writer)->stats();
+        (*writer)->submit(
+            [released](Database&) -> Result<void> {
+                released.wait();
+                return {};
+            },
+            [&](Result<void>) { done++; });
+        for (int j = 0; j < 100; ++j)
+            (*writer)->submit(
+                [j](Database& db) { return append_audit(db, "ten", "g", "act", std::to_string(j)); },
+                [&](Result<void> r) { done += r ? 1 : 0; });
+        release.set_value();
+        while (done < 101) std::this_thread::yield();
+        auto after = (*writer)->stats();
+        CHECK(after.jobs - before.jobs == 101);
+        CHECK(after.commits - before.commits <= 2);
+        (*writer)->stop();
+        bool called = false;
+        (*writer)->submit([](Database&) -> Result<void> { return {}; },
+                          [&](Result<void> r) { called = !r.has_value(); });
+        CHECK(called);
+    }
+    auto db = *Database::open(dir / "p.db");
+    auto st = db->prepare("SELECT count(*) FROM audit_log");
+    REQUIRE(*st->step());
+    CHECK(st->int64(0) == 8 * 196 + 100);
+    { auto done = std::move(*st); }
+    db.reset();
+    std::filesystem::remove_all(dir);
+}
