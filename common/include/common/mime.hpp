@@ -35,13 +35,20 @@ struct Summary {
     bool has_attachments = false;
 };
 
+// Which parts are bodies and which are attachments (the same in parse(), attachment() and
+// Summary::has_attachments): text/plain and text/html leaves not marked "Content-Disposition:
+// attachment" are bodies, wherever they sit (several are joined: text with a blank line, HTML
+// with a newline). Every other leaf is an attachment, numbered depth-first from 0: parts marked
+// attachment, non-text parts (inline images too: see inline_disposition and content_id), other
+// text types (text/calendar, text/csv), and message/rfc822 parts, which are not descended into.
+// The signature part of multipart/signed is neither; multiparts nested deeper than 64 are ignored.
 struct Attachment {
     std::size_t index = 0;     // position among attachments, from 0: the {n} of the REST route
     std::string filename;      // decoded (RFC 2231 / 2047); may be empty
     std::string content_type;  // "type/subtype", lowercase
     std::string content_id;    // without brackets; may be empty
     bool inline_disposition = false;
-    std::size_t size = 0;      // decoded size in bytes
+    std::size_t size = 0;  // decoded size in bytes (the length of AttachmentContent::data)
 };
 
 struct Header {
@@ -52,9 +59,9 @@ struct Header {
 // The decoded view served by GET /v1/messages/{id}.
 struct Parsed {
     Summary summary;
-    std::vector<Header> headers;   // in message order
-    std::string text;              // text/plain body (all inline text parts joined), UTF-8
-    std::string html;              // text/html body, UTF-8
+    std::vector<Header> headers;  // in message order
+    std::string text;             // text/plain body (all inline text parts joined), UTF-8, LF
+    std::string html;             // text/html body, UTF-8, LF
     std::vector<Attachment> attachments;
 };
 
@@ -63,13 +70,15 @@ struct Parsed {
 
 struct AttachmentContent {
     Attachment meta;
-    std::string data;  // decoded bytes (base64 / quoted-printable undone)
+    std::string data;  // decoded bytes (base64 / quoted-printable undone); for message/rfc822,
+                       // the embedded message as GMime writes it back out, with CRLF line ends
 };
 // Errc::not_found when there is no attachment `index`.
 [[nodiscard]] Result<AttachmentContent> attachment(std::string_view raw, std::size_t index);
 
-// The thread key of a subject: reply and forward prefixes (Re:, RE:, Fwd:, Fw:, AW:, SV:, and
-// "[list]" tags before them) removed repeatedly, whitespace collapsed, case folded.
+// The thread key of a subject: reply and forward prefixes (Re:, RE:, Re[2]:, Fwd:, Fw:, AW:, SV:,
+// VS:, Antw:, WG:, 回复：…, and "[list]" tags before them) removed repeatedly, whitespace
+// collapsed, Unicode case folded (NFC). A subject that is only a prefix or a tag is kept.
 std::string normalize_subject(std::string_view subject);
 
 }  // namespace postern::mime
