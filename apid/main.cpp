@@ -1,0 +1,73 @@
+// postern-apid: reads the configuration, wires the objects, serves until drained.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+#include <stdexcept>
+#include <string>
+
+#include "apid/api.hpp"
+#include "apid/read_pool.hpp"
+#include "apid/run_files.hpp"
+#include "apid/server.hpp"
+#include "common/config.hpp"
+#include "common/log.hpp"
+#include "common/mime.hpp"
+#include "storage/database.hpp"
+#include "storage/migrations.hpp"
+
+namespace {
+
+constexpr const char* kAddrFile = "postern-apid.addr";
+constexpr const char* kPidFile = "postern-apid.pid";
+
+void check(const postern::Result<void>& r) {
+    if (!r) throw std::runtime_error(r.error().message());
+}
+
+// Brings the schema up to date (a no-op when `postern init` or postern-smtpd already did).
+void migrate(const postern::Config& config) {
+    auto db = postern::storage::Database::open(config.database_path());
+    if (!db) throw std::runtime_error(db.error().message());
+    check(postern::storage::migrate(**db));
+}
+
+int serve(const std::string& data_flag) {
+    auto config = postern::load_config(postern::resolve_data_dir(data_flag));
+    postern::init_logging(config.log_level, "postern-apid");
+    postern::mime::init();
+    migrate(config);
+
+    postern::api::ReadPool reads(config.database_path());
+    postern::api::Api api;
+    postern::api::Server server(config, api, reads);
+    postern::Endpoint bound = server.listen();
+
+    auto run_dir = config.data_dir / "run";
+    check(postern::api::write_run_file(run_dir, kPidFile, std::to_string(::getpid()) + "\n"));
+    check(postern::api::write_run_file(run_dir, kAddrFile, "api " + bound.str() + "\n"));
+    spdlog::info("listening on {}", bound.str());
+
+    server.run();
+
+    postern::api::remove_run_file(run_dir, kAddrFile);
+    postern::api::remove_run_file(run_dir, kPidFile);
+    spdlog::info("stopped");
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"postern-apid: the Postern REST API daemon"};
+    std::string data;
+    app.add_option("--data", data, "data directory (default: $POSTERN_DATA)");
+    CLI11_PARSE(app, argc, argv);
+    try {
+        return serve(data);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "postern-apid: %s\n", e.what());
+        return 1;
+    }
+}

@@ -1,0 +1,44 @@
+#pragma once
+// Private to postern_api: one function per route, called by Api::handle after routing,
+// authentication and the scope check. A handler trusts that the token is valid and holds the
+// scope; it still takes the tenant and mailbox from the token for every repository call.
+#include <boost/json/object.hpp>
+#include <string_view>
+
+#include "apid/http.hpp"
+#include "apid/router.hpp"
+#include "apid/target.hpp"
+#include "common/result.hpp"
+#include "storage/database.hpp"
+#include "storage/models.hpp"
+#include "storage/repos.hpp"
+
+namespace postern::api {
+
+struct Context {
+    const Target& target;
+    const PathParams& params;
+    const storage::Token* token;  // null on public routes
+    storage::Database& db;
+    const Router& router;
+
+    storage::Scope scope() const { return {token->tenant_id, token->mailbox_id}; }
+};
+
+Response handle_healthz(const Context& c);
+Response handle_openapi(const Context& c);
+Response handle_me(const Context& c);
+Response handle_list_mailboxes(const Context& c);
+Response handle_list_messages(const Context& c);
+Response handle_list_threads(const Context& c);
+Response handle_get_message(const Context& c);
+Response handle_get_message_raw(const Context& c);
+Response handle_get_attachment(const Context& c);
+Response handle_get_thread(const Context& c);
+
+// Shared by the handler files.
+Response json_response(unsigned status, const boost::json::object& body);
+// A storage error that the client cannot fix: logged (with `what`), answered with a bare 500.
+Response storage_failure(const Error& e, std::string_view what);
+
+}  // namespace postern::api

@@ -1,0 +1,111 @@
+// Routes about the service and the token: /healthz, /openapi.json, /v1/me, /v1/mailboxes.
+#include <algorithm>
+
+#include "apid/access.hpp"
+#include "apid/api.hpp"
+#include "apid/problem.hpp"
+#include "apid/serialize.hpp"
+#include "common/crypto.hpp"
+#include "common/ids.hpp"
+#include "common/log.hpp"
+#include "common/scopes.hpp"
+#include "handlers.hpp"
+
+namespace postern::api {
+
+namespace json = boost::json;
+
+Response handle_healthz(const Context& c) {
+    if (auto errors = reject_params(c.target.query); !errors.empty()) return bad_request(errors);
+    // Reading the tenants table proves the database file is open, migrated and readable.
+    if (auto r = storage::default_tenant(c.db); !r) {
+        spdlog::error("healthz: {}", r.error().message());
+        return problem(503, "the database is not readable");
+    }
+    return json_response(200, json::object{{"status", "ok"}});
+}
+
+Response handle_openapi(const Context& c) {
+    if (auto errors = reject_params(c.target.query); !errors.empty()) return bad_request(errors);
+    return Response::json(200, std::string(openapi_document()));
+}
+
+Response handle_me(const Context& c) {
+    if (auto errors = reject_params(c.target.query); !errors.empty()) return bad_request(errors);
+    const storage::Token& t = *c.token;
+    json::value mailbox = nullptr;
+    if (t.mailbox_id) {
+        auto m = storage::find_mailbox(c.db, t.tenant_id, *t.mailbox_id);
+        if (!m) return storage_failure(m.error(), "me: find_mailbox");
+        json::value address = nullptr;
+        if (*m) address = json::value(utf8_clean((*m)->address));
+        mailbox = json::object{{"id", *t.mailbox_id}, {"address", std::move(address)}};
+    }
+    json::array scopes;
+    for (const auto& s : t.scopes) scopes.push_back(json::value(s));
+    json::array routes;
+    for (const auto& r : c.router.table()) {
+        const AccessRule* rule = find_access(r.method, r.pattern);
+        if (!rule) continue;
+        if (rule->needs_scope() && !scope_allows(t.scopes, rule->scope)) continue;
+        routes.push_back(json::object{
+            {"method", r.method},
+            {"path", r.pattern},
+            {"scope", rule->needs_scope() ? json::value(rule->scope) : json::value(nullptr)},
+        });
+    }
+    json::object o;
+    o["token_id"] = t.id;
+    o["tenant_id"] = t.tenant_id;
+    o["mailbox"] = std::move(mailbox);
+    o["scopes"] = std::move(scopes);
+    o["expires_at"] = timestamp_or_null(t.expires_at);
+    o["routes"] = std::move(routes);
+    return json_response(200, o);
+}
+
+namespace {
+
+// Mailbox cursors are the base64url of the last id shown; lists are small and in creation order.
+std::string mailbox_cursor(const std::string& id) { return base64url_encode(id); }
+
+bool decode_mailbox_cursor(const std::string& cursor, std::string& id) {
+    return base64url_decode(cursor, id) && is_id(id, "mbx");
+}
+
+}  // namespace
+
+Response handle_list_mailboxes(const Context& c) {
+    auto params = parse_list_params(c.target.query);
+    if (!params) return bad_request(params.error());
+    std::string after;
+    if (params->cursor && !decode_mailbox_cursor(*params->cursor, after))
+        return bad_request({{"cursor", "is not a valid cursor"}});
+
+    std::vector<storage::Mailbox> all;
+    if (c.token->mailbox_id) {
+        auto m = storage::find_mailbox(c.db, c.token->tenant_id, *c.token->mailbox_id);
+        if (!m) return storage_failure(m.error(), "mailboxes: find_mailbox");
+        if (*m) all.push_back(std::move(**m));
+    } else {
+        auto list = storage::list_mailboxes(c.db, c.token->tenant_id);
+        if (!list) return storage_failure(list.error(), "mailboxes: list_mailboxes");
+        all = std::move(*list);
+    }
+    // Ids sort by creation time, so this is creation order whatever order storage returned.
+    std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+
+    json::array data;
+    std::optional<std::string> next;
+    for (const auto& m : all) {
+        if (!after.empty() && m.id <= after) continue;
+        if (data.size() == params->limit) {
+            next = mailbox_cursor(data.back().as_object().at("id").as_string().c_str());
+            break;
+        }
+        data.push_back(mailbox_json(m));
+    }
+    return json_response(200, list_json(std::move(data), next));
+}
+
+}  // namespace postern::api

@@ -1,0 +1,91 @@
+#include "apid/router.hpp"
+
+#include <algorithm>
+
+namespace postern::api {
+
+const std::vector<Route>& routes() {
+    static const std::vector<Route> kRoutes = {
+        {"GET", "/healthz", RouteId::healthz},
+        {"GET", "/openapi.json", RouteId::openapi},
+        {"GET", "/v1/me", RouteId::me},
+        {"GET", "/v1/mailboxes", RouteId::list_mailboxes},
+        {"GET", "/v1/mailboxes/{mailbox}/messages", RouteId::list_messages},
+        {"GET", "/v1/mailboxes/{mailbox}/threads", RouteId::list_threads},
+        {"GET", "/v1/messages/{id}", RouteId::get_message},
+        {"GET", "/v1/messages/{id}/raw", RouteId::get_message_raw},
+        {"GET", "/v1/messages/{id}/attachments/{n}", RouteId::get_attachment},
+        {"GET", "/v1/threads/{id}", RouteId::get_thread},
+    };
+    return kRoutes;
+}
+
+const std::string& PathParams::get(std::string_view name) const {
+    static const std::string kEmpty;
+    for (const auto& [k, v] : items)
+        if (k == name) return v;
+    return kEmpty;
+}
+
+namespace {
+
+std::vector<std::string_view> split_pattern(std::string_view pattern) {
+    std::vector<std::string_view> out;
+    std::size_t i = 1;  // patterns start with '/'
+    while (i <= pattern.size()) {
+        std::size_t j = pattern.find('/', i);
+        if (j == std::string_view::npos) j = pattern.size();
+        out.push_back(pattern.substr(i, j - i));
+        i = j + 1;
+    }
+    return out;
+}
+
+bool is_param(std::string_view seg) {
+    return seg.size() > 2 && seg.front() == '{' && seg.back() == '}';
+}
+
+}  // namespace
+
+Router::Router(const std::vector<Route>& table) : table_(table) {
+    compiled_.reserve(table_.size());
+    for (const auto& r : table_) compiled_.push_back({&r, split_pattern(r.pattern)});
+}
+
+bool Router::match_one(const Compiled& c, const std::vector<std::string>& segments,
+                       PathParams* params) {
+    if (c.segments.size() != segments.size()) return false;
+    for (std::size_t i = 0; i < segments.size(); ++i) {
+        const auto& want = c.segments[i];
+        if (is_param(want)) {
+            if (segments[i].empty()) return false;
+        } else if (want != segments[i]) {
+            return false;
+        }
+    }
+    if (params) {
+        for (std::size_t i = 0; i < segments.size(); ++i)
+            if (is_param(c.segments[i]))
+                params->items.emplace_back(c.segments[i].substr(1, c.segments[i].size() - 2),
+                                           segments[i]);
+    }
+    return true;
+}
+
+RouteMatch Router::match(std::string_view method, const std::vector<std::string>& segments) const {
+    RouteMatch m;
+    for (const auto& c : compiled_) {
+        if (c.route->method == method && match_one(c, segments, &m.params)) {
+            m.route = c.route;
+            return m;
+        }
+    }
+    for (const auto& c : compiled_) {
+        if (match_one(c, segments, nullptr) &&
+            std::find(m.allowed.begin(), m.allowed.end(), c.route->method) == m.allowed.end())
+            m.allowed.push_back(c.route->method);
+    }
+    return m;
+}
+
+}  // namespace postern::api

@@ -1,0 +1,58 @@
+// Walks the scope table against the router: no route may be served without a rule, no rule may
+// name a route that does not exist, and only the routes meant to be public are.
+#include "apid/access.hpp"
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+
+#include "apid/router.hpp"
+#include "common/scopes.hpp"
+
+using namespace postern::api;
+
+TEST_CASE("every route has exactly one access rule", "[apid][access]") {
+    for (const auto& r : routes()) {
+        INFO(r.method << " " << r.pattern);
+        auto n = std::count_if(access_table().begin(), access_table().end(), [&](const auto& a) {
+            return a.method == r.method && a.pattern == r.pattern;
+        });
+        CHECK(n == 1);
+        const AccessRule* rule = find_access(r.method, r.pattern);
+        REQUIRE(rule);
+        CHECK((rule->is_public() || rule->scope == kAuthenticated ||
+               postern::is_known_scope(rule->scope)));
+    }
+}
+
+TEST_CASE("every access rule names a served route", "[apid][access]") {
+    Router router;
+    for (const auto& a : access_table()) {
+        INFO(a.method << " " << a.pattern);
+        auto it = std::find_if(router.table().begin(), router.table().end(), [&](const Route& r) {
+            return r.method == a.method && r.pattern == a.pattern;
+        });
+        CHECK(it != router.table().end());
+    }
+}
+
+TEST_CASE("only /healthz and /openapi.json are public", "[apid][access]") {
+    std::vector<std::string_view> open;
+    for (const auto& a : access_table())
+        if (a.is_public()) open.push_back(a.pattern);
+    CHECK(open == std::vector<std::string_view>{"/healthz", "/openapi.json"});
+}
+
+TEST_CASE("mail read routes need email:read, which the bundles imply", "[apid][access]") {
+    for (const auto& a : access_table()) {
+        if (!a.pattern.starts_with("/v1/") || a.pattern == "/v1/me") continue;
+        INFO(a.pattern);
+        CHECK(a.scope == "email:read");
+        CHECK(postern::scope_allows({"read"}, a.scope));
+        CHECK(postern::scope_allows({"write"}, a.scope));
+        CHECK(postern::scope_allows({"full"}, a.scope));
+        CHECK_FALSE(postern::scope_allows({"email:send"}, a.scope));
+        CHECK_FALSE(postern::scope_allows({"admin"}, a.scope));
+    }
+    CHECK(find_access("GET", "/v1/me")->scope == kAuthenticated);
+    CHECK(find_access("POST", "/v1/me") == nullptr);
+}
