@@ -8,6 +8,7 @@ namespace postern {
 
 std::string sha256_hex(std::string_view data);
 std::string random_bytes(std::size_t n);
+std::string base64_encode(std::string_view data);     // RFC 4648 §4, padded
 std::string base64url_encode(std::string_view data);  // no padding
 // Returns false when `in` is not valid unpadded or padded base64url.
 bool base64url_decode(std::string_view in, std::string& out);
