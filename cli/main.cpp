@@ -15,6 +15,7 @@
 #include "common/config.hpp"
 #include "common/scopes.hpp"
 #include "common/time.hpp"
+#include "dns/onboarding.hpp"
 #include "self_signed.hpp"
 #include "storage/database.hpp"
 #include "storage/migrations.hpp"
@@ -94,21 +95,59 @@ void cmd_init(const std::string& dir, const std::string& hostname, const std::st
               << "  api:      " << c.api.listen.str() << "\n";
 }
 
-void cmd_domain_add(Context& c, const std::string& name) {
+// The expected records of a domain, from its stored keys and token.
+dns::DomainSetup domain_setup(Context& c, const storage::Domain& d) {
+    dns::DomainSetup setup;
+    setup.domain = d.name;
+    setup.mx_host = c.config.hostname;
+    setup.ownership_token = d.ownership_token.value_or("");
+    for (auto& k : must(storage::list_dkim_keys(*c.db, d.id)))
+        setup.keys.push_back(dns::DkimKey{k.selector, k.algorithm, "", k.public_b64});
+    return setup;
+}
+
+storage::Domain find_domain_or_fail(Context& c, const std::string& name) {
+    auto d = must(storage::find_tenant_domain(*c.db, c.tenant.id, name));
+    if (!d) throw CliError("no domain " + name);
+    return *d;
+}
+
+void cmd_domain_add(Context& c, const std::string& name, const std::string& selector) {
+    if (selector.empty() || selector.size() > 40 ||
+        selector.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos)
+        throw CliError("--selector must be 1-40 characters of a-z, 0-9 and '-'");
+    // Keys are made before the transaction: RSA generation takes a while.
+    auto rsa = must(dns::generate_dkim_key("rsa-sha256", selector + "-rsa"));
+    auto ed = must(dns::generate_dkim_key("ed25519-sha256", selector + "-ed25519"));
+    auto token = dns::new_ownership_token();
     auto d = in_tx(c, [&] {
         auto d = must(storage::create_domain(*c.db, c.tenant.id, name));
+        must(storage::set_domain_auth(*c.db, d.id, selector, token));
+        for (const auto* k : {&rsa, &ed})
+            must(storage::add_dkim_key(*c.db, d, k->selector, k->algorithm, k->private_pem,
+                                       k->public_b64));
         must(storage::append_audit(*c.db, c.tenant.id, "cli", "domain.create", d.id,
                                    fmt::format(R"({{"name":"{}"}})", d.name)));
+        d.dkim_selector = selector;
+        d.ownership_token = token;
         return d;
     });
     std::cout << d.id << "\n";
-    std::cerr << "Added domain " << d.name << ". Point its MX record at " << c.config.hostname
-              << ".\n";
+    std::cerr << "Added domain " << d.name << ". Publish these records, then run `postern domain "
+              << "check " << d.name << "`:\n\n"
+              << dns::zone_snippet(dns::expected_records(domain_setup(c, d)));
+}
+
+void cmd_domain_records(Context& c, const std::string& name) {
+    auto d = find_domain_or_fail(c, name);
+    std::cout << dns::zone_snippet(dns::expected_records(domain_setup(c, d)));
 }
 
 void cmd_domain_list(Context& c) {
     auto list = must(storage::list_domains(*c.db, c.tenant.id));
-    for (const auto& d : list) std::cout << fmt::format("{}  {}  {}\n", d.id, d.name, rfc3339(d.created_at));
+    for (const auto& d : list)
+        std::cout << fmt::format("{}  {}  {}  {}\n", d.id, d.name, rfc3339(d.created_at),
+                                 d.can_send() ? "verified" : "unverified");
 }
 
 void cmd_mailbox_add(Context& c, const std::string& address) {
@@ -197,7 +236,13 @@ int main(int argc, char** argv) {
     auto* domain = app.add_subcommand("domain", "hosted domains")->require_subcommand(1);
     auto* domain_add = domain->add_subcommand("add", "host a domain");
     domain_add->add_option("NAME", name)->required();
+    std::string selector = "postern";
+    domain_add->add_option("--selector", selector,
+                           "DKIM selector base: keys are <base>-rsa and <base>-ed25519");
     auto* domain_list = domain->add_subcommand("list", "list hosted domains");
+    auto* domain_records =
+        domain->add_subcommand("records", "print the DNS records to publish (BIND zone lines)");
+    domain_records->add_option("NAME", name)->required();
 
     std::string address;
     auto* mailbox = app.add_subcommand("mailbox", "mailboxes")->require_subcommand(1);
@@ -235,7 +280,8 @@ int main(int argc, char** argv) {
             return 0;
         }
         Context c = open_data(data);
-        if (*domain_add) cmd_domain_add(c, name);
+        if (*domain_add) cmd_domain_add(c, name, selector);
+        else if (*domain_records) cmd_domain_records(c, name);
         else if (*domain_list) cmd_domain_list(c);
         else if (*mailbox_add) cmd_mailbox_add(c, address);
         else if (*mailbox_list) cmd_mailbox_list(c);

@@ -1,6 +1,7 @@
 # Writes OUT: a .cpp with `extern const std::vector<EmbeddedFile> kFiles` in namespace NS,
 # holding each of FILES (name and contents), in the order given.
 set(body "#include <string_view>\n#include <vector>\n#include \"common/embedded.hpp\"\nnamespace ${NS} {\nextern const std::vector<postern::EmbeddedFile> kFiles;\nconst std::vector<postern::EmbeddedFile> kFiles = {\n")
+string(REPLACE "|" ";" FILES "${FILES}")
 foreach(f ${FILES})
   get_filename_component(name ${f} NAME)
   file(READ ${f} content HEX)

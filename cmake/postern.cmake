@@ -18,9 +18,12 @@ endif()
 function(postern_embed_sql target)
   cmake_parse_arguments(E "" "NAMESPACE;OUTPUT" "FILES" ${ARGN})
   set(gen "${CMAKE_CURRENT_BINARY_DIR}/${E_OUTPUT}")
+  # A list cannot cross the shell intact: pass it with '|' between the files.
+  string(REPLACE ";" "|" files_arg "${E_FILES}")
   add_custom_command(OUTPUT ${gen}
-    COMMAND ${CMAKE_COMMAND} -DOUT=${gen} -DNS=${E_NAMESPACE} "-DFILES=${E_FILES}"
+    COMMAND ${CMAKE_COMMAND} -DOUT=${gen} -DNS=${E_NAMESPACE} "-DFILES=${files_arg}"
             -P ${PROJECT_SOURCE_DIR}/cmake/embed.cmake
+    VERBATIM
     DEPENDS ${E_FILES} ${PROJECT_SOURCE_DIR}/cmake/embed.cmake
     COMMENT "Embedding ${E_OUTPUT}")
   target_sources(${target} PRIVATE ${gen})

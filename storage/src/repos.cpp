@@ -34,9 +34,29 @@ Result<std::optional<Tenant>> default_tenant(Database& db) {
 
 namespace {
 Domain read_domain(const Statement& st) {
-    return Domain{st.text(0), st.text(1), st.text(2), st.int64(3)};
+    Domain d;
+    d.id = st.text(0);
+    d.tenant_id = st.text(1);
+    d.name = st.text(2);
+    d.created_at = st.int64(3);
+    d.dkim_selector = st.text(4);
+    d.ownership_token = st.opt_text(5);
+    d.ownership_verified_at = st.opt_int64(6);
+    d.spf_verified_at = st.opt_int64(7);
+    d.dkim_verified_at = st.opt_int64(8);
+    d.checked_at = st.opt_int64(9);
+    d.last_check_json = st.opt_text(10);
+    return d;
 }
-constexpr const char* kDomainCols = "id, tenant_id, name, created_at";
+constexpr const char* kDomainCols =
+    "id, tenant_id, name, created_at, dkim_selector, ownership_token, ownership_verified_at, "
+    "spf_verified_at, dkim_verified_at, checked_at, last_check";
+Result<std::optional<Domain>> one_domain(Statement& st) {
+    auto row = st.step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) return std::optional<Domain>();
+    return std::optional<Domain>(read_domain(st));
+}
 }  // namespace
 
 Result<Domain> create_domain(Database& db, std::string_view tenant_id, std::string_view name) {
@@ -44,7 +64,12 @@ Result<Domain> create_domain(Database& db, std::string_view tenant_id, std::stri
     if (!normalized) return tl::unexpected(normalized.error());
     if (normalized->find('.') == std::string::npos)
         return fail(Errc::invalid_argument, "domain needs at least two labels: " + *normalized);
-    Domain d{new_id("dom"), std::string(tenant_id), *normalized, now_ms()};
+    Domain d;
+    d.id = new_id("dom");
+    d.tenant_id = std::string(tenant_id);
+    d.name = *normalized;
+    d.created_at = now_ms();
+    d.dkim_selector = "postern";
     auto st = db.prepare("INSERT INTO domains(id, tenant_id, name, created_at) VALUES (?,?,?,?)");
     if (!st) return tl::unexpected(st.error());
     auto r = st->bind(1, d.id).bind(2, d.tenant_id).bind(3, d.name).bind(4, d.created_at).run();
@@ -75,10 +100,86 @@ Result<std::optional<Domain>> find_domain(Database& db, std::string_view name) {
     auto st = db.prepare(std::string("SELECT ") + kDomainCols + " FROM domains WHERE name = ?");
     if (!st) return tl::unexpected(st.error());
     st->bind(1, name);
-    auto row = st->step();
-    if (!row) return tl::unexpected(row.error());
-    if (!*row) return std::optional<Domain>();
-    return std::optional<Domain>(read_domain(*st));
+    return one_domain(*st);
+}
+
+Result<std::optional<Domain>> find_tenant_domain(Database& db, std::string_view tenant_id,
+                                                 std::string_view id_or_name) {
+    std::string name(id_or_name);
+    if (!is_id(id_or_name, "dom")) {
+        auto normalized = normalize_domain(id_or_name);
+        if (!normalized) return std::optional<Domain>();
+        name = *normalized;
+    }
+    auto st = db.prepare(std::string("SELECT ") + kDomainCols +
+                         " FROM domains WHERE (id = ?1 OR name = ?1) AND tenant_id = ?2");
+    if (!st) return tl::unexpected(st.error());
+    st->bind(1, name).bind(2, tenant_id);
+    return one_domain(*st);
+}
+
+Result<void> set_domain_auth(Database& db, std::string_view domain_id,
+                             std::string_view dkim_selector, std::string_view ownership_token) {
+    auto st = db.prepare("UPDATE domains SET dkim_selector = ?, ownership_token = ? WHERE id = ?");
+    if (!st) return tl::unexpected(st.error());
+    return st->bind(1, dkim_selector).bind(2, ownership_token).bind(3, domain_id).run();
+}
+
+Result<DkimKeyRow> add_dkim_key(Database& db, const Domain& domain, std::string_view selector,
+                                std::string_view algorithm, std::string_view private_pem,
+                                std::string_view public_b64) {
+    DkimKeyRow k{new_id("dkk"),         domain.tenant_id,        domain.id,
+                 std::string(selector), std::string(algorithm),  std::string(private_pem),
+                 std::string(public_b64), now_ms()};
+    auto st = db.prepare(
+        "INSERT INTO dkim_keys(id, tenant_id, domain_id, selector, algorithm, private_pem, "
+        "public_b64, created_at) VALUES (?,?,?,?,?,?,?,?)");
+    if (!st) return tl::unexpected(st.error());
+    POSTERN_TRY(st->bind(1, k.id)
+                    .bind(2, k.tenant_id)
+                    .bind(3, k.domain_id)
+                    .bind(4, k.selector)
+                    .bind(5, k.algorithm)
+                    .bind(6, k.private_pem)
+                    .bind(7, k.public_b64)
+                    .bind(8, k.created_at)
+                    .run());
+    return k;
+}
+
+Result<std::vector<DkimKeyRow>> list_dkim_keys(Database& db, std::string_view domain_id) {
+    auto st = db.prepare(
+        "SELECT id, tenant_id, domain_id, selector, algorithm, private_pem, public_b64, "
+        "created_at FROM dkim_keys WHERE domain_id = ? ORDER BY algorithm DESC, id");
+    if (!st) return tl::unexpected(st.error());
+    st->bind(1, domain_id);
+    std::vector<DkimKeyRow> out;
+    for (;;) {
+        auto row = st->step();
+        if (!row) return tl::unexpected(row.error());
+        if (!*row) break;
+        out.push_back(DkimKeyRow{st->text(0), st->text(1), st->text(2), st->text(3), st->text(4),
+                                 st->text(5), st->text(6), st->int64(7)});
+    }
+    return out;
+}
+
+Result<void> record_domain_check(Database& db, std::string_view domain_id,
+                                 const DomainVerification& v, std::int64_t now) {
+    auto st = db.prepare(
+        "UPDATE domains SET "
+        "ownership_verified_at = CASE WHEN ?1 THEN coalesce(ownership_verified_at, ?4) END, "
+        "spf_verified_at = CASE WHEN ?2 THEN coalesce(spf_verified_at, ?4) END, "
+        "dkim_verified_at = CASE WHEN ?3 THEN coalesce(dkim_verified_at, ?4) END, "
+        "checked_at = ?4, last_check = ?5 WHERE id = ?6");
+    if (!st) return tl::unexpected(st.error());
+    return st->bind(1, v.ownership ? 1 : 0)
+        .bind(2, v.spf ? 1 : 0)
+        .bind(3, v.dkim ? 1 : 0)
+        .bind(4, now)
+        .bind(5, v.results_json)
+        .bind(6, domain_id)
+        .run();
 }
 
 // ---- mailboxes ----

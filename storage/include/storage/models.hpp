@@ -18,6 +18,26 @@ struct Domain {
     std::string tenant_id;
     std::string name;  // lowercase A-label
     std::int64_t created_at = 0;
+    std::string dkim_selector;  // base selector; keys use "<base>-rsa" and "<base>-ed25519"
+    std::optional<std::string> ownership_token;
+    std::optional<std::int64_t> ownership_verified_at;
+    std::optional<std::int64_t> spf_verified_at;
+    std::optional<std::int64_t> dkim_verified_at;
+    std::optional<std::int64_t> checked_at;
+    std::optional<std::string> last_check_json;
+    // Sending from the domain needs all three (issue: domain onboarding).
+    bool can_send() const { return ownership_verified_at && spf_verified_at && dkim_verified_at; }
+};
+
+struct DkimKeyRow {
+    std::string id;  // dkk_…
+    std::string tenant_id;
+    std::string domain_id;
+    std::string selector;
+    std::string algorithm;    // rsa-sha256 | ed25519-sha256
+    std::string private_pem;  // secret
+    std::string public_b64;
+    std::int64_t created_at = 0;
 };
 
 struct Mailbox {

@@ -27,6 +27,27 @@ namespace postern::storage {
                                            std::string_view name);  // Errc::conflict if taken
 [[nodiscard]] Result<std::vector<Domain>> list_domains(Database& db, std::string_view tenant_id);
 [[nodiscard]] Result<std::optional<Domain>> find_domain(Database& db, std::string_view name);
+// `id_or_name` is a dom_ id or a domain name; only the tenant's domains are found.
+[[nodiscard]] Result<std::optional<Domain>> find_tenant_domain(Database& db,
+                                                               std::string_view tenant_id,
+                                                               std::string_view id_or_name);
+[[nodiscard]] Result<void> set_domain_auth(Database& db, std::string_view domain_id,
+                                           std::string_view dkim_selector,
+                                           std::string_view ownership_token);
+[[nodiscard]] Result<DkimKeyRow> add_dkim_key(Database& db, const Domain& domain,
+                                              std::string_view selector, std::string_view algorithm,
+                                              std::string_view private_pem,
+                                              std::string_view public_b64);
+[[nodiscard]] Result<std::vector<DkimKeyRow>> list_dkim_keys(Database& db,
+                                                             std::string_view domain_id);
+struct DomainVerification {
+    bool ownership = false, spf = false, dkim = false;
+    std::string results_json;  // the per-record results of the check
+};
+// Records a check: each flag sets its verified_at (kept if already set and still ok; cleared
+// when the record no longer checks out).
+[[nodiscard]] Result<void> record_domain_check(Database& db, std::string_view domain_id,
+                                               const DomainVerification& v, std::int64_t now);
 
 // ---- mailboxes ----
 // The domain of `address` must be hosted by the tenant (Errc::not_found otherwise).
