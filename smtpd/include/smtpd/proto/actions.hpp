@@ -1,0 +1,76 @@
+#pragma once
+// What the SMTP state machine asks its shell to do (Action), and what the shell reports back
+// (EffectResult). Plain values; no I/O.
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace postern::smtp {
+
+// Bytes to send, already formatted ("250 2.1.0 Sender OK\r\n", or several lines for EHLO).
+// The shell may hold replies back and send them together (RFC 2920) until it must wait.
+struct Reply {
+    int code = 0;
+    std::string text;
+};
+
+// Resolve a RCPT TO; answer with on_result(RecipientVerdict).
+struct LookupRecipient {
+    std::string key;     // Address::key(): lowercase local part @ A-label domain
+    std::string domain;  // A-label, lowercase
+};
+
+// Where the message came from, for the Received header (RFC 5321 §4.4).
+struct ReceivedInfo {
+    std::string helo;       // HELO/EHLO argument as validated
+    std::string client_ip;  // textual address, no brackets
+    std::string hostname;   // ours
+    std::string protocol;   // "SMTP", "ESMTP", "UTF8SMTP" (RFC 3848, RFC 6531)
+    std::string for_rcpt;   // the single recipient, or empty when there are several
+};
+
+struct Recipient {
+    std::string address;  // RCPT TO as given (without <>)
+    std::string mailbox_id;
+    std::string tenant_id;
+};
+
+// The end of data was reached and the message is acceptable: store it durably, then answer
+// with on_result(StoreOutcome). Nothing may be acknowledged before that.
+struct StoreMessage {
+    std::string reverse_path;  // empty for the null sender <>
+    std::vector<Recipient> recipients;
+    std::string body;  // the message as received: CRLF lines, dot-stuffing removed
+    ReceivedInfo received;
+    bool smtputf8 = false;
+    bool eightbit = false;  // BODY=8BITMIME was declared
+};
+
+// Send what is pending, then close the connection.
+struct Close {};
+
+// Later: StartTls (RFC 3207) and Authenticate (RFC 4954) join this list.
+using Action = std::variant<Reply, LookupRecipient, StoreMessage, Close>;
+using Actions = std::vector<Action>;
+
+struct RecipientVerdict {
+    enum class Kind {
+        accept,        // a hosted mailbox: mailbox_id and tenant_id are set
+        no_such_user,  // hosted domain, no such mailbox: 550 5.1.1
+        not_hosted,    // not our domain: 550 5.7.1 (never relay)
+        temp_failure,  // the lookup failed: 451 4.3.0
+    };
+    Kind kind = Kind::temp_failure;
+    std::string mailbox_id;
+    std::string tenant_id;
+};
+
+struct StoreOutcome {
+    bool ok = false;
+    std::string id;  // shown in the 250 reply (a transaction id)
+};
+
+using EffectResult = std::variant<RecipientVerdict, StoreOutcome>;
+
+}  // namespace postern::smtp

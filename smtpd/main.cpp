@@ -1,0 +1,156 @@
+// postern-smtpd: the SMTP daemon (MX ingress). Reads the config, builds the writer and the
+// server, runs the io_context, and drains on SIGTERM/SIGINT. Nothing else lives here.
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "common/config.hpp"
+#include "common/log.hpp"
+#include "common/mime.hpp"
+#include "smtpd/server.hpp"
+#include "storage/writer.hpp"
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+using namespace postern;
+
+namespace {
+
+constexpr const char* kName = "postern-smtpd";
+
+// Writes `text` to `path` through a temporary file and a rename, so readers never see half.
+void write_atomically(const fs::path& path, const std::string& text) {
+    fs::path tmp = path;
+    tmp += ".tmp";
+    {
+        std::ofstream f(tmp, std::ios::trunc);
+        f << text;
+        if (!f.flush()) throw std::runtime_error("cannot write " + tmp.string());
+    }
+    fs::rename(tmp, path);
+}
+
+struct RunFiles {
+    fs::path addr, pid;
+    ~RunFiles() {
+        std::error_code ec;
+        if (!addr.empty()) fs::remove(addr, ec);
+        if (!pid.empty()) fs::remove(pid, ec);
+    }
+};
+
+using IoContexts = std::vector<std::unique_ptr<asio::io_context>>;
+
+// First signal: drain, then stop every io_context. Another: close what remains now.
+void on_signal(asio::signal_set& signals, smtp::Server& server, IoContexts& ios, int count) {
+    signals.async_wait([&signals, &server, &ios, count](boost::system::error_code ec, int sig) {
+        if (ec) return;
+        if (count == 0) {
+            spdlog::info("{}: signal {}: draining", kName, sig);
+            server.drain([&ios] {
+                for (auto& context : ios) context->stop();
+            });
+        } else {
+            spdlog::info("{}: signal {} again: closing sessions now", kName, sig);
+            server.force_close();
+        }
+        on_signal(signals, server, ios, count + 1);
+    });
+}
+
+// Every connection is a descriptor: take all the hard limit allows (max_connections may be
+// thousands while the usual soft limit is 1024).
+void raise_fd_limit() {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &limit);
+    }
+}
+
+int run(const std::string& data_flag) {
+    Config config = load_config(resolve_data_dir(data_flag));
+    init_logging(config.log_level, kName);
+    mime::init();
+    raise_fd_limit();
+
+    auto writer = storage::Writer::start(config.database_path());
+    if (!writer)
+        throw std::runtime_error("cannot open " + config.database_path().string() + ": " +
+                                 writer.error().message());
+
+    RunFiles run_files;
+    fs::path run_dir = config.data_dir / "run";
+    fs::create_directories(run_dir);
+    std::error_code ec;
+    fs::remove(run_dir / (std::string(kName) + ".addr"), ec);  // a stale one from a crash
+
+    // One io_context per thread (see smtpd/server.hpp); the first also hosts the listeners and
+    // the signals. Work guards keep idle workers running until the drain stops them all.
+    unsigned threads = config.threads ? config.threads : std::thread::hardware_concurrency();
+    threads = std::max(1u, threads);
+    std::vector<std::unique_ptr<asio::io_context>> ios;
+    std::vector<asio::io_context*> workers;
+    for (unsigned i = 0; i < threads; ++i) {
+        ios.push_back(std::make_unique<asio::io_context>(1));
+        workers.push_back(ios.back().get());
+    }
+    asio::io_context& io = *ios.front();
+    smtp::Server server(io, workers, config, **writer);
+
+    std::string addr;
+    for (const auto& l : server.listeners()) addr += l.name + " " + l.endpoint.str() + "\n";
+    run_files.pid = run_dir / (std::string(kName) + ".pid");
+    write_atomically(run_files.pid, std::to_string(::getpid()) + "\n");
+    run_files.addr = run_dir / (std::string(kName) + ".addr");
+    write_atomically(run_files.addr, addr);
+
+    std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+    for (auto& context : ios) guards.push_back(asio::make_work_guard(*context));
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    on_signal(signals, server, ios, 0);
+    server.start();
+    for (const auto& l : server.listeners())
+        spdlog::info("{}: {} listening on {}", kName, l.name, l.endpoint.str());
+
+    std::vector<std::jthread> pool;
+    for (unsigned i = 1; i < threads; ++i)
+        pool.emplace_back([context = ios[i].get()] { context->run(); });
+    io.run();
+    pool.clear();       // joins
+    (*writer)->stop();  // commits what is queued
+    auto stats = server.stats();
+    auto commits = (*writer)->stats();
+    spdlog::info(
+        "{}: stopped; {} connection(s), {} refused, {} message(s) stored; writer: {} "
+        "job(s) in {} commit(s)",
+        kName, stats.accepted, stats.refused, stats.messages, commits.jobs, commits.commits);
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"postern-smtpd: the Postern SMTP daemon (MX ingress)"};
+    std::string data;
+    app.add_option("--data", data, "data directory (default: $POSTERN_DATA)");
+    CLI11_PARSE(app, argc, argv);
+    try {
+        return run(data);
+    } catch (const std::exception& e) {
+        std::cerr << kName << ": " << e.what() << "\n";
+        return 1;
+    }
+}

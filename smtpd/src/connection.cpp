@@ -1,0 +1,181 @@
+#include "connection.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <variant>
+
+#include "ingest.hpp"
+#include "input_buffer.hpp"
+#include "smtpd/proto/session.hpp"
+
+namespace postern::smtp {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
+using Clock = std::chrono::steady_clock;
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+// Reads in the command phase are small (a session that never sends mail holds this much);
+// DATA reads are larger. The buffer is kept once grown: freeing and reallocating it for every
+// message made glibc trim its heap (madvise and a TLB flush) on every transaction.
+constexpr std::size_t kCommandRead = 2 * 1024;
+constexpr std::size_t kDataRead = 16 * 1024;
+// Replies are held back while pipelined commands remain (RFC 2920), up to this much.
+constexpr std::size_t kMaxPendingOutput = 16 * 1024;
+
+// The state of one connection. Lives in serve_connection's frame; the two child coroutines
+// refer to it, and operator|| does not return until both children have finished.
+struct Connection {
+    tcp::socket socket;
+    Services& services;
+    ConnectionControl& control;
+    Session session;
+    std::chrono::seconds idle;
+    InputBuffer in;
+    std::string out;
+    Actions actions;
+};
+
+asio::awaitable<bool> flush(Connection& c) {
+    if (c.out.empty()) co_return true;
+    c.control.deadline = Clock::now() + c.idle;
+    auto [ec, n] = co_await asio::async_write(c.socket, asio::buffer(c.out), kTuple);
+    c.out.clear();
+    co_return !ec;
+}
+
+// Performs the session's actions in order; effects report back to the session, which may
+// append more actions. Returns false when the connection is to be closed.
+asio::awaitable<bool> perform(Connection& c) {
+    for (std::size_t i = 0; i < c.actions.size(); ++i) {
+        Action action = std::move(c.actions[i]);  // on_result may grow c.actions
+        if (auto* reply = std::get_if<Reply>(&action)) {
+            c.out += reply->text;
+            if (c.out.size() >= kMaxPendingOutput && !co_await flush(c)) co_return false;
+        } else if (auto* lookup = std::get_if<LookupRecipient>(&action)) {
+            c.session.on_result(c.services.directory.lookup(lookup->key, lookup->domain),
+                                c.actions);
+        } else if (auto* store = std::get_if<StoreMessage>(&action)) {
+            c.control.deadline = Clock::now() + c.idle;
+            // The awaitable is made in its own statement so that the by-value StoreMessage
+            // argument is not a temporary of the co_await expression (see ingest.cpp).
+            auto storing = ingest(std::move(*store), c.services.writer);
+            StoreOutcome outcome = co_await std::move(storing);
+            if (outcome.ok) c.services.messages.fetch_add(1, std::memory_order_relaxed);
+            c.session.on_result(std::move(outcome), c.actions);
+        } else {  // Close
+            c.actions.clear();
+            co_await flush(c);
+            co_return false;
+        }
+    }
+    c.actions.clear();
+    co_return true;
+}
+
+asio::awaitable<void> io_loop(Connection& c) {
+    try {
+        c.session.on_connect(c.actions);
+        if (!co_await perform(c)) co_return;
+        for (;;) {
+            // Everything already buffered first: pipelined commands are answered together.
+            while (!c.in.empty()) {
+                std::size_t used = c.session.feed(c.in.data(), c.actions);
+                c.in.consume(used);
+                if (!c.actions.empty() && !co_await perform(c)) co_return;
+                if (used == 0) break;  // a partial command line: read on
+            }
+            if (!co_await flush(c)) co_return;
+            const bool idle = c.session.idle() && c.in.empty();
+            if (idle && c.control.draining) {
+                c.session.on_shutdown(c.actions);
+                co_await perform(c);
+                co_return;
+            }
+            char* room = c.in.prepare(c.session.in_data() ? kDataRead : kCommandRead);
+            c.control.deadline = Clock::now() + c.idle;
+            c.control.idle_wait = idle;
+            auto [ec, n] =
+                co_await c.socket.async_read_some(asio::buffer(room, c.in.room()), kTuple);
+            c.control.idle_wait = false;
+            if (ec) co_return;  // EOF, reset, or cancelled by the watchdog: nothing half-stored
+            c.in.commit(n);
+        }
+    } catch (const std::exception& e) {
+        // Cancellation by the watchdog surfaces here as operation_aborted.
+        spdlog::debug("smtpd: session ended: {}", e.what());
+    }
+}
+
+// Ends the session when the deadline of the current read or write passes, or when the server
+// asks (stop_now). Deadlines only move forward, so sleeping until the one last seen and then
+// looking again is enough.
+asio::awaitable<void> watchdog(ConnectionControl& control) {
+    for (;;) {
+        if (control.stop_now) {
+            control.end = ConnectionControl::End::shutdown;
+            co_return;
+        }
+        if (control.deadline <= Clock::now()) {
+            control.end = ConnectionControl::End::timeout;
+            co_return;
+        }
+        control.timer.expires_at(control.deadline);
+        co_await control.timer.async_wait(kTuple);
+        auto state = co_await asio::this_coro::cancellation_state;
+        if (state.cancelled() != asio::cancellation_type::none) co_return;  // the session ended
+    }
+}
+
+// The last words, best effort: a socket that cannot take a short reply at once gets none.
+void say_goodbye(Connection& c) {
+    for (auto& action : c.actions)
+        if (auto* reply = std::get_if<Reply>(&action)) c.out += reply->text;
+    c.actions.clear();
+    boost::system::error_code ec;
+    c.socket.non_blocking(true, ec);
+    if (!ec && !c.out.empty()) c.socket.write_some(asio::buffer(c.out), ec);
+}
+
+}  // namespace
+
+asio::awaitable<void> serve_connection(tcp::socket socket, std::shared_ptr<Services> services,
+                                       std::shared_ptr<ConnectionControl> control,
+                                       ConnectionLimits::Ticket ticket, std::string client_ip) {
+    const SmtpConfig& smtp = services->config.smtp;
+    SessionOptions options{services->config.hostname, std::move(client_ip), smtp.max_message_size,
+                           smtp.max_recipients, smtp.max_errors};
+    Connection c{std::move(socket),
+                 *services,
+                 *control,
+                 Session(std::move(options)),
+                 std::chrono::seconds(smtp.idle_timeout_seconds),
+                 {},
+                 {},
+                 {}};
+    control->deadline = Clock::now() + c.idle;
+
+    auto race = io_loop(c) || watchdog(*control);  // own statement: see ingest.cpp
+    auto first = co_await std::move(race);
+    if (first.index() == 1) {
+        c.out.clear();  // a reply cut off mid-write is not resent
+        if (control->end == ConnectionControl::End::timeout) {
+            c.session.on_timeout(c.actions);
+        } else {
+            c.session.on_shutdown(c.actions);
+        }
+        say_goodbye(c);
+    }
+    boost::system::error_code ec;
+    c.socket.shutdown(tcp::socket::shutdown_both, ec);
+    c.socket.close(ec);
+}
+
+}  // namespace postern::smtp
