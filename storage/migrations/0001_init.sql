@@ -59,7 +59,7 @@ CREATE TABLE threads (
     created_at       INTEGER NOT NULL,
     updated_at       INTEGER NOT NULL
 ) STRICT;
-CREATE INDEX threads_by_key ON threads(mailbox_id, subject_key, participants_key);
+CREATE INDEX threads_by_key ON threads(mailbox_id, subject_key, participants_key, last_message_id);
 CREATE INDEX threads_by_recent ON threads(mailbox_id, last_message_id DESC);
 
 CREATE TABLE messages (

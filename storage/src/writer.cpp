@@ -1,6 +1,7 @@
 #include "storage/writer.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sqlite3.h>
 
 #include "storage/migrations.hpp"
 
@@ -11,12 +12,53 @@ Result<std::unique_ptr<Writer>> Writer::start(const std::filesystem::path& db_pa
     auto db = Database::open(db_path);
     if (!db) return tl::unexpected(db.error());
     if (auto r = migrate(**db); !r) return tl::unexpected(r.error());
-    return std::unique_ptr<Writer>(new Writer(std::move(*db), max_batch));
+    auto checkpoint_db = Database::open(db_path);
+    if (!checkpoint_db) return tl::unexpected(checkpoint_db.error());
+    return std::unique_ptr<Writer>(
+        new Writer(std::move(*db), std::move(*checkpoint_db), max_batch));
 }
 
-Writer::Writer(std::unique_ptr<Database> db, std::size_t max_batch)
-    : db_(std::move(db)), max_batch_(max_batch ? max_batch : 1) {
+Writer::Writer(std::unique_ptr<Database> db, std::unique_ptr<Database> checkpoint_db,
+               std::size_t max_batch)
+    : db_(std::move(db)),
+      max_batch_(max_batch ? max_batch : 1),
+      checkpoint_db_(std::move(checkpoint_db)) {
+    // Replaces SQLite's automatic checkpoint on commit (which also uses the WAL hook).
+    sqlite3_wal_hook(db_->handle(), &Writer::on_wal_commit, this);
     thread_ = std::thread([this] { run(); });
+    checkpoint_thread_ = std::thread([this] { run_checkpoints(); });
+}
+
+int Writer::on_wal_commit(void* self, sqlite3* db, const char*, int frames) {
+    auto* w = static_cast<Writer*>(self);
+    if (frames >= kForceCheckpointFrames) {
+        // The checkpointer is not keeping up: bound the WAL here, on the writer thread.
+        sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    } else if (frames >= kCheckpointFrames) {
+        std::lock_guard lock(w->mu_);
+        if (!w->checkpoint_wanted_) {
+            w->checkpoint_wanted_ = true;
+            w->checkpoint_cv_.notify_one();
+        }
+    }
+    return SQLITE_OK;
+}
+
+void Writer::run_checkpoints() {
+    for (;;) {
+        {
+            std::unique_lock lock(mu_);
+            checkpoint_cv_.wait(lock, [&] { return stopping_ || checkpoint_wanted_; });
+            if (!checkpoint_wanted_) return;  // stopping, nothing asked for
+            checkpoint_wanted_ = false;
+        }
+        int rc = sqlite3_wal_checkpoint_v2(checkpoint_db_->handle(), nullptr,
+                                           SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+            spdlog::warn("writer: checkpoint failed: {}", checkpoint_db_->last_error());
+        std::lock_guard lock(mu_);
+        stats_.checkpoints += 1;
+    }
 }
 
 Writer::~Writer() { stop(); }
@@ -39,8 +81,10 @@ void Writer::stop() {
         if (stopping_ && !thread_.joinable()) return;
         stopping_ = true;
         cv_.notify_one();
+        checkpoint_cv_.notify_one();
     }
     if (thread_.joinable()) thread_.join();
+    if (checkpoint_thread_.joinable()) checkpoint_thread_.join();
 }
 
 Writer::Stats Writer::stats() const {

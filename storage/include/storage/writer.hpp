@@ -6,6 +6,11 @@
 // Completions must be quick and must not block: post the result to your own executor.
 //
 // Durability: a completion called with success means the job's changes are on disk.
+//
+// Checkpoints: the write connection never checkpoints inline (that would stall every session
+// waiting on the next commit). A second thread with its own connection copies the WAL back into
+// the database (PASSIVE, concurrent with commits) once the WAL holds kCheckpointFrames frames;
+// only past kForceCheckpointFrames does the writer checkpoint itself, to bound the WAL.
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -14,6 +19,8 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+
+struct sqlite3;
 
 #include "common/result.hpp"
 #include "storage/database.hpp"
@@ -28,7 +35,10 @@ class Writer {
     struct Stats {
         std::uint64_t jobs = 0;
         std::uint64_t commits = 0;
+        std::uint64_t checkpoints = 0;
     };
+    static constexpr int kCheckpointFrames = 2000;
+    static constexpr int kForceCheckpointFrames = 50000;
 
     // Opens the write connection (migrating the schema) and starts the thread.
     [[nodiscard]] static Result<std::unique_ptr<Writer>> start(const std::filesystem::path& db_path,
@@ -46,9 +56,12 @@ class Writer {
         Job job;
         Completion done;
     };
-    Writer(std::unique_ptr<Database> db, std::size_t max_batch);
+    Writer(std::unique_ptr<Database> db, std::unique_ptr<Database> checkpoint_db,
+           std::size_t max_batch);
     void run();
     void run_batch(std::deque<Item>& batch);
+    void run_checkpoints();
+    static int on_wal_commit(void* self, sqlite3* db, const char* name, int frames);
 
     std::unique_ptr<Database> db_;
     std::size_t max_batch_;
@@ -58,6 +71,11 @@ class Writer {
     bool stopping_ = false;
     Stats stats_;
     std::thread thread_;
+
+    std::unique_ptr<Database> checkpoint_db_;
+    std::condition_variable checkpoint_cv_;
+    bool checkpoint_wanted_ = false;
+    std::thread checkpoint_thread_;
 };
 
 }  // namespace postern::storage
