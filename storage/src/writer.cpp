@@ -12,6 +12,9 @@ Result<std::unique_ptr<Writer>> Writer::start(const std::filesystem::path& db_pa
     auto db = Database::open(db_path);
     if (!db) return tl::unexpected(db.error());
     if (auto r = migrate(**db); !r) return tl::unexpected(r.error());
+    // A large group commit dirties thousands of pages; a small cache would spill them into the
+    // WAL mid-transaction and write them twice.
+    if (auto r = (*db)->exec("PRAGMA cache_size=-65536"); !r) return tl::unexpected(r.error());
     auto checkpoint_db = Database::open(db_path);
     if (!checkpoint_db) return tl::unexpected(checkpoint_db.error());
     return std::unique_ptr<Writer>(
