@@ -16,6 +16,7 @@
 #include "common/scopes.hpp"
 #include "common/time.hpp"
 #include "dns/onboarding.hpp"
+#include "domain_check.hpp"
 #include "self_signed.hpp"
 #include "storage/database.hpp"
 #include "storage/migrations.hpp"
@@ -138,6 +139,37 @@ void cmd_domain_add(Context& c, const std::string& name, const std::string& sele
               << dns::zone_snippet(dns::expected_records(domain_setup(c, d)));
 }
 
+// Looks every record up, stores the outcome, prints a table; exit 1 unless all are ok.
+int cmd_domain_check(Context& c, const std::string& name, bool json, int timeout_seconds) {
+    auto d = find_domain_or_fail(c, name);
+    auto results = cli::run_domain_check(c.config, domain_setup(c, d),
+                                         std::chrono::seconds(timeout_seconds));
+    auto v = dns::verified(results);
+    storage::DomainVerification rec{v.ownership, v.spf, v.dkim, dns::check_results_json(results)};
+    in_tx(c, [&] {
+        must(storage::record_domain_check(*c.db, d.id, rec, now_ms()));
+        must(storage::append_audit(*c.db, c.tenant.id, "cli", "domain.check", d.id));
+        return 0;
+    });
+    bool all_ok = true;
+    if (json) std::cout << rec.results_json << "\n";
+    for (const auto& r : results) {
+        all_ok = all_ok && r.status == dns::CheckStatus::ok;
+        if (json) continue;
+        std::cout << fmt::format("{:<9} {:<10} {} {}\n", dns::to_string(r.status),
+                                 dns::to_string(r.expected.kind), dns::type_name(r.expected.type),
+                                 r.expected.name);
+        for (const auto& o : r.observed) std::cout << "          observed: " << o << "\n";
+        if (!r.hint.empty()) std::cout << "          hint: " << r.hint << "\n";
+    }
+    std::cerr << d.name << ": ownership " << (v.ownership ? "verified" : "not verified")
+              << ", SPF " << (v.spf ? "verified" : "not verified") << ", DKIM "
+              << (v.dkim ? "verified" : "not verified")
+              << (v.ownership && v.spf && v.dkim ? "; the domain may send.\n"
+                                                 : "; sending from it stays off.\n");
+    return all_ok ? 0 : 1;
+}
+
 void cmd_domain_records(Context& c, const std::string& name) {
     auto d = find_domain_or_fail(c, name);
     std::cout << dns::zone_snippet(dns::expected_records(domain_setup(c, d)));
@@ -243,6 +275,14 @@ int main(int argc, char** argv) {
     auto* domain_records =
         domain->add_subcommand("records", "print the DNS records to publish (BIND zone lines)");
     domain_records->add_option("NAME", name)->required();
+    bool check_json = false;
+    int check_timeout = 30;
+    auto* domain_check =
+        domain->add_subcommand("check", "look the records up in DNS; exit 1 unless all are ok");
+    domain_check->add_option("NAME", name)->required();
+    domain_check->add_flag("--json", check_json, "print the results as JSON");
+    domain_check->add_option("--timeout", check_timeout, "seconds for all lookups (default 30)")
+        ->check(CLI::PositiveNumber);
 
     std::string address;
     auto* mailbox = app.add_subcommand("mailbox", "mailboxes")->require_subcommand(1);
@@ -282,6 +322,7 @@ int main(int argc, char** argv) {
         Context c = open_data(data);
         if (*domain_add) cmd_domain_add(c, name, selector);
         else if (*domain_records) cmd_domain_records(c, name);
+        else if (*domain_check) return cmd_domain_check(c, name, check_json, check_timeout);
         else if (*domain_list) cmd_domain_list(c);
         else if (*mailbox_add) cmd_mailbox_add(c, address);
         else if (*mailbox_list) cmd_mailbox_list(c);

@@ -98,6 +98,39 @@ Config load_config(const std::filesystem::path& data_dir) {
         read_uint(*a, "idle_timeout_seconds", c.api.idle_timeout_seconds);
         read_uint(*a, "drain_timeout_seconds", c.api.drain_timeout_seconds);
     }
+    if (auto d = root["dns"].as_table()) {
+        read(*d, "servers", c.dns.servers);
+        read_uint(*d, "timeout_ms", c.dns.timeout_ms);
+        read_uint(*d, "tries", c.dns.tries);
+        read_uint(*d, "cache_max_entries", c.dns.cache_max_entries);
+    }
+    if (c.dns.timeout_ms == 0 || c.dns.tries == 0)
+        throw std::runtime_error(file.string() +
+                                 ": dns timeout_ms and tries must be greater than zero");
+    if (auto a = root["auth"].as_table()) {
+        read(*a, "enabled", c.auth.enabled);
+        read(*a, "dmarc_reject_action", c.auth.dmarc_reject_action);
+        read_uint(*a, "spf_timeout_ms", c.auth.spf_timeout_ms);
+        read(*a, "add_authentication_results", c.auth.add_authentication_results);
+        read(*a, "authserv_id", c.auth.authserv_id);
+    }
+    if (c.auth.dmarc_reject_action != "reject" && c.auth.dmarc_reject_action != "quarantine")
+        throw std::runtime_error(file.string() +
+                                 ": auth dmarc_reject_action must be \"reject\" or \"quarantine\"");
+    if (c.auth.spf_timeout_ms == 0)
+        throw std::runtime_error(file.string() + ": auth spf_timeout_ms must be greater than zero");
+    if (auto x = root["connex"].as_table()) {
+        read_uint(*x, "tenant_rate_per_second", c.connex.tenant_rate_per_second);
+        read_uint(*x, "tenant_burst", c.connex.tenant_burst);
+        read_uint(*x, "tenant_daily_events", c.connex.tenant_daily_events);
+        read_uint(*x, "ip_rate_per_second", c.connex.ip_rate_per_second);
+        read_uint(*x, "ip_burst", c.connex.ip_burst);
+        read_uint(*x, "max_body_bytes", c.connex.max_body_bytes);
+        read_uint(*x, "preview_max_body_bytes", c.connex.preview_max_body_bytes);
+        read_uint(*x, "auto_evaluate_poll_ms", c.connex.auto_evaluate_poll_ms);
+    }
+    if (c.connex.auto_evaluate_poll_ms == 0)
+        throw std::runtime_error(file.string() + ": connex auto_evaluate_poll_ms must be > 0");
     if (c.smtp.max_recipients == 0 || c.smtp.max_connections == 0 ||
         c.smtp.max_connections_per_ip == 0 || c.smtp.max_message_size == 0)
         throw std::runtime_error(file.string() + ": smtp limits must be greater than zero");
@@ -131,7 +164,34 @@ void save_config(const Config& c) {
              {"idle_timeout_seconds", static_cast<std::int64_t>(c.api.idle_timeout_seconds)},
              {"drain_timeout_seconds", static_cast<std::int64_t>(c.api.drain_timeout_seconds)},
          }},
+        {"dns",
+         toml::table{
+             {"servers", c.dns.servers},
+             {"timeout_ms", static_cast<std::int64_t>(c.dns.timeout_ms)},
+             {"tries", static_cast<std::int64_t>(c.dns.tries)},
+             {"cache_max_entries", static_cast<std::int64_t>(c.dns.cache_max_entries)},
+         }},
     };
+    root.insert("auth",
+                toml::table{
+                    {"enabled", c.auth.enabled},
+                    {"dmarc_reject_action", c.auth.dmarc_reject_action},
+                    {"spf_timeout_ms", static_cast<std::int64_t>(c.auth.spf_timeout_ms)},
+                    {"add_authentication_results", c.auth.add_authentication_results},
+                    {"authserv_id", c.auth.authserv_id},
+                });
+    root.insert(
+        "connex",
+        toml::table{
+            {"tenant_rate_per_second", static_cast<std::int64_t>(c.connex.tenant_rate_per_second)},
+            {"tenant_burst", static_cast<std::int64_t>(c.connex.tenant_burst)},
+            {"tenant_daily_events", static_cast<std::int64_t>(c.connex.tenant_daily_events)},
+            {"ip_rate_per_second", static_cast<std::int64_t>(c.connex.ip_rate_per_second)},
+            {"ip_burst", static_cast<std::int64_t>(c.connex.ip_burst)},
+            {"max_body_bytes", static_cast<std::int64_t>(c.connex.max_body_bytes)},
+            {"preview_max_body_bytes", static_cast<std::int64_t>(c.connex.preview_max_body_bytes)},
+            {"auto_evaluate_poll_ms", static_cast<std::int64_t>(c.connex.auto_evaluate_poll_ms)},
+        });
     auto file = c.data_dir / kConfigFileName;
     std::ofstream out(file);
     if (!out) throw std::runtime_error("cannot write " + file.string());

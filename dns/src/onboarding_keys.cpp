@@ -5,6 +5,8 @@
 
 #include <memory>
 
+#include <boost/json.hpp>
+
 #include "common/crypto.hpp"
 #include "dns/onboarding.hpp"
 
@@ -126,6 +128,47 @@ std::string zone_snippet(const std::vector<ExpectedRecord>& records, std::uint32
         out += "\n";
     }
     return out;
+}
+
+}  // namespace postern::dns
+
+namespace postern::dns {
+
+std::string check_results_json(const std::vector<RecordCheck>& results) {
+    boost::json::array out;
+    for (const auto& r : results) {
+        boost::json::array observed;
+        for (const auto& o : r.observed) observed.emplace_back(o);
+        out.push_back(boost::json::object{
+            {"kind", to_string(r.expected.kind)},
+            {"name", r.expected.name},
+            {"type", type_name(r.expected.type)},
+            {"expected", r.expected.value},
+            {"observed", std::move(observed)},
+            {"status", to_string(r.status)},
+            {"hint", r.hint},
+        });
+    }
+    return boost::json::serialize(out);
+}
+
+Verified verified(const std::vector<RecordCheck>& results) {
+    Verified v;
+    bool any_dkim = false, all_dkim = true;
+    for (const auto& r : results) {
+        bool ok = r.status == CheckStatus::ok;
+        switch (r.expected.kind) {
+            case RecordKind::ownership: v.ownership = ok; break;
+            case RecordKind::spf: v.spf = ok; break;
+            case RecordKind::dkim:
+                any_dkim = true;
+                all_dkim = all_dkim && ok;
+                break;
+            default: break;
+        }
+    }
+    v.dkim = any_dkim && all_dkim;
+    return v;
 }
 
 }  // namespace postern::dns

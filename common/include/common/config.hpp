@@ -37,6 +37,39 @@ struct ApiConfig {
     std::uint32_t drain_timeout_seconds = 10;
 };
 
+// The resolver (postern::dns::Resolver, c-ares).
+struct DnsConfig {
+    std::string servers;              // "host:port,host:port"; "" = /etc/resolv.conf
+    std::uint32_t timeout_ms = 2000;  // first try; c-ares doubles it on each retry round
+    std::uint32_t tries = 3;          // rounds over the servers
+    std::uint32_t cache_max_entries = 100000;
+};
+
+// Mail authentication on the MX (SPF, DKIM, DMARC; RFC 8601 Authentication-Results).
+struct AuthConfig {
+    bool enabled = true;                          // run the checks at all
+    std::string dmarc_reject_action = "reject";   // "reject" (550 5.7.1) or "quarantine" (junk)
+    std::uint32_t spf_timeout_ms = 20000;         // bound on SPF, and on DKIM+DMARC at end of data
+    bool add_authentication_results = true;       // prepend the Authentication-Results header
+    std::string authserv_id;                      // "" = hostname
+    const std::string& authserv(const std::string& hostname) const {
+        return authserv_id.empty() ? hostname : authserv_id;
+    }
+};
+
+// The Connex routes of postern-apid (docs/connex-api.md). Rates are per second; a burst is the
+// bucket size. 0 for a rate or quota means unlimited.
+struct ConnexConfig {
+    std::uint32_t tenant_rate_per_second = 100;  // keyed routes, per tenant (token bucket)
+    std::uint32_t tenant_burst = 200;
+    std::uint32_t tenant_daily_events = 0;       // integration events per tenant per UTC day
+    std::uint32_t ip_rate_per_second = 5;        // integration-preview and reasoning, per IP
+    std::uint32_t ip_burst = 20;
+    std::uint64_t max_body_bytes = 512 * 1024;   // keyed POST bodies; larger get 413
+    std::uint64_t preview_max_body_bytes = 64 * 1024;
+    std::uint32_t auto_evaluate_poll_ms = 200;   // outbox poll for inbound-mail evaluation
+};
+
 struct Config {
     std::filesystem::path data_dir;
     std::string hostname = "localhost";
@@ -47,6 +80,9 @@ struct Config {
     unsigned threads = 0;  // io threads; 0 = one per core
     SmtpConfig smtp;
     ApiConfig api;
+    ConnexConfig connex;
+    DnsConfig dns;
+    AuthConfig auth;
 
     std::filesystem::path database_path() const;
     std::filesystem::path path(const std::string& relative) const;

@@ -87,3 +87,14 @@ class DomainCheck {
 };
 
 }  // namespace postern::dns
+
+namespace postern::dns {
+// The check results as JSON: [{"kind","name","type","expected","observed":[..],"status","hint"}]
+// (the shape of `postern domain check --json` and POST /v1/domains/{id}/verify's "records").
+std::string check_results_json(const std::vector<RecordCheck>& results);
+// Whether the results verify ownership, SPF and DKIM (every DKIM key).
+struct Verified {
+    bool ownership = false, spf = false, dkim = false;
+};
+Verified verified(const std::vector<RecordCheck>& results);
+}  // namespace postern::dns
