@@ -8,17 +8,20 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "common/config.hpp"
 #include "common/log.hpp"
 #include "common/mime.hpp"
+#include "dns/resolver.hpp"
 #include "smtpd/server.hpp"
 #include "storage/writer.hpp"
 
@@ -108,7 +111,18 @@ int run(const std::string& data_flag) {
         workers.push_back(ios.back().get());
     }
     asio::io_context& io = *ios.front();
-    smtp::Server server(io, workers, config, **writer);
+
+    // Mail authentication: one resolver (c-ares on the first io_context, thread-safe lookups),
+    // and a small pool for DKIM verification (RSA/Ed25519) off the io threads. Declared after
+    // the io_contexts so that they are destroyed first; the pool is stopped after run().
+    std::optional<dns::Resolver> resolver;
+    std::optional<asio::thread_pool> dkim_pool;
+    if (config.auth.enabled) {
+        resolver.emplace(io, dns::resolver_options(config.dns));
+        dkim_pool.emplace(std::max(1u, std::thread::hardware_concurrency() / 2));
+    }
+    smtp::Server server(io, workers, config, **writer, resolver ? &*resolver : nullptr,
+                        dkim_pool ? &*dkim_pool : nullptr);
 
     std::string addr;
     for (const auto& l : server.listeners()) addr += l.name + " " + l.endpoint.str() + "\n";
@@ -129,7 +143,11 @@ int run(const std::string& data_flag) {
     for (unsigned i = 1; i < threads; ++i)
         pool.emplace_back([context = ios[i].get()] { context->run(); });
     io.run();
-    pool.clear();       // joins
+    pool.clear();  // joins
+    if (dkim_pool) {
+        dkim_pool->stop();  // verifications in flight end with their sessions
+        dkim_pool->join();
+    }
     (*writer)->stop();  // commits what is queued
     auto stats = server.stats();
     auto commits = (*writer)->stats();

@@ -38,9 +38,11 @@ struct Connection {
     ConnectionControl& control;
     Session session;
     std::chrono::seconds idle;
+    std::chrono::milliseconds auth_time;  // the longest the end-of-data checks may take
     InputBuffer in;
     std::string out;
     Actions actions;
+    std::shared_ptr<SpfCheck> spf;  // started (or reused) at the latest MAIL FROM; checks on
 };
 
 asio::awaitable<bool> flush(Connection& c) {
@@ -62,11 +64,17 @@ asio::awaitable<bool> perform(Connection& c) {
         } else if (auto* lookup = std::get_if<LookupRecipient>(&action)) {
             c.session.on_result(c.services.directory.lookup(lookup->key, lookup->domain),
                                 c.actions);
+        } else if (auto* spf = std::get_if<StartSpf>(&action)) {
+            if (c.services.checks())
+                c.spf = start_spf(c.services, c.socket.get_executor(), std::move(*spf),
+                                  std::move(c.spf));
         } else if (auto* store = std::get_if<StoreMessage>(&action)) {
-            c.control.deadline = Clock::now() + c.idle;
+            // The checks have their own bound (auth.spf_timeout_ms); the watchdog allows it.
+            c.control.deadline = Clock::now() + c.idle + c.auth_time;
             // The awaitable is made in its own statement so that the by-value StoreMessage
             // argument is not a temporary of the co_await expression (see ingest.cpp).
-            auto storing = ingest(std::move(*store), c.services.writer);
+            // c.spf is kept: the next MAIL FROM of the same sender may reuse it.
+            auto storing = ingest(std::move(*store), c.services, c.spf, c.socket.get_executor());
             StoreOutcome outcome = co_await std::move(storing);
             if (outcome.ok) c.services.messages.fetch_add(1, std::memory_order_relaxed);
             c.session.on_result(std::move(outcome), c.actions);
@@ -152,14 +160,17 @@ asio::awaitable<void> serve_connection(tcp::socket socket, std::shared_ptr<Servi
     const SmtpConfig& smtp = services->config.smtp;
     SessionOptions options{services->config.hostname, std::move(client_ip), smtp.max_message_size,
                            smtp.max_recipients, smtp.max_errors};
-    Connection c{std::move(socket),
-                 *services,
-                 *control,
-                 Session(std::move(options)),
-                 std::chrono::seconds(smtp.idle_timeout_seconds),
-                 {},
-                 {},
-                 {}};
+    Connection c{
+        std::move(socket),
+        *services,
+        *control,
+        Session(std::move(options)),
+        std::chrono::seconds(smtp.idle_timeout_seconds),
+        std::chrono::milliseconds(services->checks() ? services->config.auth.spf_timeout_ms : 0),
+        {},
+        {},
+        {},
+        {}};
     control->deadline = Clock::now() + c.idle;
 
     auto race = io_loop(c) || watchdog(*control);  // own statement: see ingest.cpp

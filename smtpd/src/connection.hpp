@@ -10,31 +10,10 @@
 #include <memory>
 #include <string>
 
-#include "common/config.hpp"
-#include "directory.hpp"
+#include "services.hpp"
 #include "smtpd/connection_limits.hpp"
 
-namespace postern::storage {
-class Writer;
-}
-
 namespace postern::smtp {
-
-// What every session uses. Shared by the server and every session frame, so that a frame
-// destroyed late (when an io_context is torn down with sessions suspended) still finds it.
-struct Services {
-    Services(Config c, storage::Writer& w)
-        : config(std::move(c)),
-          writer(w),
-          directory(config.database_path()),
-          limits(config.smtp.max_connections, config.smtp.max_connections_per_ip) {}
-
-    const Config config;
-    storage::Writer& writer;  // outlives the io_context's run()
-    RecipientDirectory directory;
-    ConnectionLimits limits;
-    std::atomic<std::uint64_t> messages{0};
-};
 
 // Shared by a session and the server's registry. Touched only on the connection's strand (the
 // server posts to timer.get_executor()), so it needs no lock.

@@ -8,6 +8,7 @@
 #include "common/ids.hpp"
 #include "common/mime.hpp"
 #include "common/time.hpp"
+#include "smtpd/auth/header_fields.hpp"
 #include "smtpd/proto/received.hpp"
 #include "storage/repos.hpp"
 #include "storage/writer.hpp"
@@ -17,15 +18,45 @@ namespace postern::smtp {
 
 namespace asio = boost::asio;
 
-asio::awaitable<StoreOutcome> ingest(StoreMessage message, storage::Writer& writer) {
+asio::awaitable<StoreOutcome> ingest(StoreMessage message, Services& services,
+                                     std::shared_ptr<SpfCheck> spf, asio::any_io_executor strand) {
     const std::int64_t now = now_ms();
     std::string id = new_id("smtp");
+    const AuthConfig& config = services.config.auth;
+    const std::string& authserv_id = config.authserv(services.config.hostname);
+
+    auth::Verdict verdict;
+    if (services.checks()) {
+        if (!spf)
+            spf = start_spf(services, strand,
+                            StartSpf{message.received.client_ip, message.reverse_path,
+                                     message.received.helo, message.received.hostname},
+                            nullptr);
+        // message.body lives in this frame, which waits here until the checks are done.
+        auto checking = authenticate(services, std::move(spf), message.body);
+        auth::Verdict checked = co_await std::move(checking);  // initialised: see auth_check.cpp
+        verdict = std::move(checked);
+        if (verdict.disposition == auth::Disposition::reject) {
+            spdlog::info("smtpd: {}: refused: {} (from {}, MAIL FROM <{}>)", id, verdict.reason,
+                         message.received.client_ip, message.reverse_path);
+            co_return StoreOutcome{false, std::move(id), std::move(verdict.reason)};
+        }
+    }
 
     // Shared between this frame and the writer's job (Writer::Job must be copyable). The body
-    // is moved, never copied; the header goes in front, in place when capacity allows.
+    // is moved, never copied; the header fields go in front, in place when capacity allows.
     auto inbound = std::make_shared<storage::InboundMessage>();
     inbound->raw = std::move(message.body);
-    inbound->raw.insert(0, format_received(message.received, id, rfc5322_date(now)));
+    // RFC 8601 §5: results claiming to be ours did not come from us. Removed after DKIM has
+    // verified the message as it arrived.
+    if (std::size_t forged = auth::remove_forged_results(inbound->raw, authserv_id))
+        spdlog::info("smtpd: {}: removed {} forged Authentication-Results field(s)", id, forged);
+    std::string trace = format_received(message.received, id, rfc5322_date(now));
+    if (config.add_authentication_results)
+        trace += auth::format_authentication_results(authserv_id, verdict);
+    inbound->raw.insert(0, trace);
+    if (verdict.disposition == auth::Disposition::junk) inbound->flags.push_back("junk");
+    inbound->auth_json = auth::auth_json(verdict);
     inbound->envelope_from = std::move(message.reverse_path);
     inbound->received_at = now;
     inbound->recipients.reserve(message.recipients.size());
@@ -47,14 +78,14 @@ asio::awaitable<StoreOutcome> ingest(StoreMessage message, storage::Writer& writ
         if (!ids) return tl::unexpected(ids.error());
         return {};
     };
-    Result<void> stored = co_await async_submit(writer, job, asio::use_awaitable);
+    Result<void> stored = co_await async_submit(services.writer, job, asio::use_awaitable);
     if (!stored) {
         spdlog::error("smtpd: {}: not stored: {}", id, stored.error().message());
-        co_return StoreOutcome{false, std::move(id)};
+        co_return StoreOutcome{false, std::move(id), {}};
     }
     spdlog::debug("smtpd: {}: stored {} octets for {} recipient(s)", id, inbound->raw.size(),
                   inbound->recipients.size());
-    co_return StoreOutcome{true, std::move(id)};
+    co_return StoreOutcome{true, std::move(id), {}};
 }
 
 }  // namespace postern::smtp

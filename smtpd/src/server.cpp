@@ -25,10 +25,10 @@ using namespace std::chrono_literals;
 
 struct Server::Impl {
     Impl(asio::io_context& io_, std::vector<asio::io_context*> workers_, const Config& config,
-         storage::Writer& writer)
+         storage::Writer& writer, dns::Resolver* resolver, asio::thread_pool* dkim_pool)
         : io(io_),
           workers(std::move(workers_)),
-          services(std::make_shared<Services>(config, writer)),
+          services(std::make_shared<Services>(config, writer, resolver, dkim_pool)),
           strand(asio::make_strand(io_)) {
         if (workers.empty()) workers.push_back(&io);
     }
@@ -225,8 +225,8 @@ asio::awaitable<void> drain_sessions(std::shared_ptr<Server::Impl> impl,
 }  // namespace
 
 Server::Server(asio::io_context& io, std::vector<asio::io_context*> workers, const Config& config,
-               storage::Writer& writer)
-    : impl_(std::make_shared<Impl>(io, std::move(workers), config, writer)) {
+               storage::Writer& writer, dns::Resolver* resolver, asio::thread_pool* dkim_pool)
+    : impl_(std::make_shared<Impl>(io, std::move(workers), config, writer, resolver, dkim_pool)) {
     const Endpoint& mx = config.smtp.mx_listen;
     tcp::endpoint endpoint = resolve_listen(io, mx);
     tcp::acceptor acceptor(impl_->strand);

@@ -46,7 +46,10 @@ void perform(Session& s, Actions& actions, std::uint8_t salt) {
             s.on_result(v, actions);
         } else if (auto* m = std::get_if<StoreMessage>(&a)) {
             check(!m->recipients.empty());
-            s.on_result(StoreOutcome{(m->body.size() + salt) % 5 != 0, "smtp_FUZZ"}, actions);
+            const std::size_t n = m->body.size() + salt;
+            // Stored, failed (451), or refused by policy (550 5.7.1).
+            s.on_result(StoreOutcome{n % 5 != 0, "smtp_FUZZ", n % 10 == 5 ? "by policy" : ""},
+                        actions);
         }
     }
     actions.clear();

@@ -7,8 +7,8 @@
 // strand, so any io_context may be run by any number of threads. main runs one io_context per
 // thread: then a connection never changes thread, and no thread wakes another to run it.
 //
-// Ownership: the io_contexts, the Config and the Writer are the caller's and must outlive the
-// Server; the Server must outlive io_context::run() (sessions refer to it).
+// Ownership: the io_contexts, the Config, the Writer (and the Resolver and pool) are the caller's
+// and must outlive the Server; the Server must outlive io_context::run() (sessions refer to it).
 // Asio stays out of this header (pimpl) so that including it is cheap.
 #include <cstdint>
 #include <functional>
@@ -20,10 +20,14 @@
 
 namespace boost::asio {
 class io_context;
-}
+class thread_pool;
+}  // namespace boost::asio
 
 namespace postern::storage {
 class Writer;
+}
+namespace postern::dns {
+class Resolver;
 }
 
 namespace postern::smtp {
@@ -44,8 +48,12 @@ class Server {
 
     // Opens and binds the listeners (config.smtp.mx_listen). Throws std::runtime_error with one
     // clear line when a listener cannot be bound (a start-up error).
+    // Mail authentication (config.auth) runs when `resolver` is given; DKIM verification then
+    // runs on `dkim_pool` when given, else on the session's thread. Both are the caller's and
+    // must outlive every io_context's run(); stop the pool only after run() returned.
     Server(boost::asio::io_context& io, std::vector<boost::asio::io_context*> workers,
-           const Config& config, storage::Writer& writer);
+           const Config& config, storage::Writer& writer, dns::Resolver* resolver = nullptr,
+           boost::asio::thread_pool* dkim_pool = nullptr);
     Server(boost::asio::io_context& io, const Config& config, storage::Writer& writer)
         : Server(io, {}, config, writer) {}
     ~Server();

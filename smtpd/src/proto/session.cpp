@@ -223,6 +223,7 @@ void Session::cmd_mail(std::string_view arg, Actions& out) {
     txn_ = std::move(txn);
     phase_ = Phase::mail;
     reply(out, 250, "2.1.0 Sender OK");
+    out.emplace_back(StartSpf{options_.client_ip, txn_.reverse_path, helo_, options_.hostname});
 }
 
 void Session::cmd_rcpt(std::string_view arg, Actions& out) {
@@ -314,6 +315,12 @@ void Session::end_of_data(Actions& out) {
 
 void Session::stored(const StoreOutcome& s, Actions& out) {
     if (s.ok) return reply(out, 250, "2.0.0 OK: stored as " + s.id);
+    if (!s.refused.empty()) {
+        std::string text = "5.7.1 " + s.refused;
+        for (char& c : text)  // one reply line, whatever the shell put in
+            if (c == '\r' || c == '\n') c = ' ';
+        return reply(out, 550, text);
+    }
     reply(out, 451, "4.3.0 Local error, message not stored; try again later");
 }
 

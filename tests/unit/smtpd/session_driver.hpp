@@ -18,7 +18,9 @@ struct World {
     std::set<std::string> domains{"example.com", "example.org"};
     bool lookup_fails = false;
     bool store_fails = false;
+    std::string refuse;  // answer StoreMessage with this policy refusal (550 5.7.1)
     std::vector<StoreMessage> stored;
+    std::vector<StartSpf> spf_started;
     bool closed = false;
     std::string replies;  // every reply, as sent
 
@@ -41,9 +43,11 @@ struct World {
                     v.kind = RecipientVerdict::Kind::not_hosted;
                 }
                 s.on_result(v, actions);
+            } else if (auto* spf = std::get_if<StartSpf>(&a)) {
+                spf_started.push_back(std::move(*spf));
             } else if (auto* m = std::get_if<StoreMessage>(&a)) {
-                StoreOutcome o{!store_fails, "smtp_TEST"};
-                if (!store_fails) stored.push_back(std::move(*m));
+                StoreOutcome o{!store_fails && refuse.empty(), "smtp_TEST", refuse};
+                if (o.ok) stored.push_back(std::move(*m));
                 s.on_result(o, actions);
             } else {
                 closed = true;

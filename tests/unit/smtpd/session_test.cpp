@@ -321,3 +321,26 @@ TEST_CASE("session: an over-long line with no end is discarded and not buffered"
     REQUIRE(out.size() == 1);
     CHECK(std::get<Reply>(out[0]).code == 250);
 }
+
+TEST_CASE("session: an accepted MAIL FROM asks for the SPF check of that sender") {
+    World w = converse(kHello + "MAIL FROM:<bad>\r\nMAIL FROM:<sender@remote.test>\r\nRSET\r\n" +
+                       "MAIL FROM:<>\r\nQUIT\r\n");
+    CHECK(codes(w.replies) == "220|250|501 5.1.7|250 2.1.0|250 2.0.0|250 2.1.0|221 2.0.0");
+    REQUIRE(w.spf_started.size() == 2);  // not for the refused MAIL
+    CHECK(w.spf_started[0].sender == "sender@remote.test");
+    CHECK(w.spf_started[0].helo == "client.test");
+    CHECK(w.spf_started[0].client_ip == "192.0.2.7");
+    CHECK(w.spf_started[0].hostname == "mx.test");
+    CHECK(w.spf_started[1].sender.empty());  // the null sender: the shell checks the HELO
+}
+
+TEST_CASE("session: a store refused by policy is a 550 5.7.1 and the session goes on") {
+    World refusing;
+    refusing.refuse = "Rejected by the DMARC policy of remote.test\r\nX";
+    World w = converse(kEnvelope + kBody + ".\r\n" + "MAIL FROM:<>\r\nQUIT\r\n", SIZE_MAX,
+                       test_options(), refusing);
+    CHECK(codes(w.replies) == kEnvelopeCodes + "|550 5.7.1|250 2.1.0|221 2.0.0");
+    CHECK(w.replies.find("550 5.7.1 Rejected by the DMARC policy of remote.test  X\r\n") !=
+          std::string::npos);
+    CHECK(w.stored.empty());
+}

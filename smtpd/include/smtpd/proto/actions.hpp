@@ -47,11 +47,22 @@ struct StoreMessage {
     bool eightbit = false;  // BODY=8BITMIME was declared
 };
 
+// A MAIL FROM was accepted: the shell may start the SPF check (RFC 7208) of this sender now, in
+// the background, so that its result is ready by the end of data. No result is reported back
+// through on_result(): the shell hands it to the StoreMessage of the same transaction (the
+// latest StartSpf before a StoreMessage belongs to it).
+struct StartSpf {
+    std::string client_ip;  // textual, no brackets
+    std::string sender;     // MAIL FROM without <>; "" for the null reverse-path
+    std::string helo;       // HELO/EHLO argument
+    std::string hostname;   // ours (%{r})
+};
+
 // Send what is pending, then close the connection.
 struct Close {};
 
 // Later: StartTls (RFC 3207) and Authenticate (RFC 4954) join this list.
-using Action = std::variant<Reply, LookupRecipient, StoreMessage, Close>;
+using Action = std::variant<Reply, LookupRecipient, StartSpf, StoreMessage, Close>;
 using Actions = std::vector<Action>;
 
 struct RecipientVerdict {
@@ -69,6 +80,9 @@ struct RecipientVerdict {
 struct StoreOutcome {
     bool ok = false;
     std::string id;  // shown in the 250 reply (a transaction id)
+    // Refused by policy (a DMARC p=reject failure), nothing stored: the text of the
+    // "550 5.7.1 <refused>" reply. Empty otherwise.
+    std::string refused;
 };
 
 using EffectResult = std::variant<RecipientVerdict, StoreOutcome>;

@@ -1,0 +1,156 @@
+#include "smtpd/auth/header_fields.hpp"
+
+#include <utility>
+#include <vector>
+
+namespace postern::smtp::auth {
+namespace {
+
+bool is_blank(char c) { return c == ' ' || c == '\t'; }
+
+char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// Skips blanks and (nested) comments: CFWS without line ends (the value is unfolded).
+std::size_t skip_cfws(std::string_view s, std::size_t i) {
+    int depth = 0;
+    while (i < s.size()) {
+        char c = s[i];
+        if (depth > 0) {
+            if (c == '\\') {
+                i += 2;
+                continue;
+            }
+            if (c == '(') ++depth;
+            if (c == ')') --depth;
+            ++i;
+        } else if (c == '(') {
+            ++depth;
+            ++i;
+        } else if (is_blank(c) || c == '\r' || c == '\n') {
+            ++i;
+        } else {
+            break;
+        }
+    }
+    return i;
+}
+
+}  // namespace
+
+bool iequals_ascii(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (lower(a[i]) != lower(b[i])) return false;
+    return true;
+}
+
+void for_each_header_field(std::string_view m,
+                           const std::function<void(const HeaderField&)>& visit) {
+    // A field is reported once its last continuation line has been seen.
+    HeaderField field;
+    bool open = false;
+    std::size_t pos = 0;
+    while (pos < m.size()) {
+        const std::size_t eol = m.find("\r\n", pos);
+        const std::size_t line_end = eol == std::string_view::npos ? m.size() : eol;
+        const std::size_t next = eol == std::string_view::npos ? m.size() : eol + 2;
+        if (eol == pos) break;  // the empty line: the body follows
+        std::string_view line = m.substr(pos, line_end - pos);
+        if (is_blank(line.front())) {  // a continuation of the field before, if any
+            if (open && field.end == pos) {
+                field.end = next;
+                const auto vbegin = static_cast<std::size_t>(field.value.data() - m.data());
+                field.value = m.substr(vbegin, line_end - vbegin);
+            }
+            pos = next;
+            continue;
+        }
+        if (open) visit(field);
+        open = false;
+        std::size_t colon = line.find(':');
+        if (colon != std::string_view::npos && colon > 0) {
+            std::string_view name = line.substr(0, colon);
+            while (!name.empty() && is_blank(name.back())) name.remove_suffix(1);
+            if (!name.empty() && name.find_first_of(" \t") == std::string_view::npos) {
+                field = HeaderField{name, line.substr(colon + 1), pos, next};
+                open = true;
+            }
+        }
+        pos = next;
+    }
+    if (open) visit(field);
+}
+
+std::vector<HeaderField> header_fields(std::string_view m) {
+    std::vector<HeaderField> out;
+    for_each_header_field(m, [&out](const HeaderField& f) { out.push_back(f); });
+    return out;
+}
+
+std::string unfold(std::string_view value) {
+    std::string out;
+    out.reserve(value.size());
+    for (std::size_t i = 0; i < value.size(); ++i) {
+        if (value[i] == '\r' && i + 1 < value.size() && value[i + 1] == '\n') {
+            ++i;
+            continue;
+        }
+        out.push_back(value[i]);
+    }
+    return out;
+}
+
+AuthHeaders auth_headers(std::string_view message) {
+    AuthHeaders h;
+    for_each_header_field(message, [&h](const HeaderField& f) {
+        if (iequals_ascii(f.name, "From")) {
+            h.from.push_back(unfold(f.value));
+        } else if (iequals_ascii(f.name, "DKIM-Signature")) {
+            h.dkim_signed = true;
+        }
+    });
+    return h;
+}
+
+std::string authserv_id_of(std::string_view value) {
+    std::size_t i = skip_cfws(value, 0);
+    std::string id;
+    if (i < value.size() && value[i] == '"') {
+        for (++i; i < value.size() && value[i] != '"'; ++i) {
+            if (value[i] == '\\' && i + 1 < value.size()) ++i;
+            if (value[i] != '\r' && value[i] != '\n') id.push_back(value[i]);
+        }
+        return id;
+    }
+    // A token ends at a blank, a comment, or the ';' before the first result.
+    for (; i < value.size(); ++i) {
+        char c = value[i];
+        if (is_blank(c) || c == '\r' || c == '\n' || c == ';' || c == '(') break;
+        id.push_back(c);
+    }
+    return id;
+}
+
+std::size_t remove_forged_results(std::string& message, std::string_view authserv_id) {
+    auto forged = [authserv_id](const HeaderField& f) {
+        return iequals_ascii(f.name, "Authentication-Results") &&
+               iequals_ascii(authserv_id_of(f.value), authserv_id);
+    };
+    std::size_t count = 0;
+    for_each_header_field(message, [&](const HeaderField& f) { count += forged(f) ? 1 : 0; });
+    if (count == 0) return 0;  // the usual case: nothing copied
+    // One pass: copy what stays (erasing field by field would be quadratic).
+    std::string kept;
+    kept.reserve(message.size());
+    std::size_t from = 0;
+    for_each_header_field(message, [&](const HeaderField& f) {
+        if (!forged(f)) return;
+        kept.append(message, from, f.begin - from);
+        from = f.end;
+    });
+    kept.append(message, from, std::string::npos);
+    message = std::move(kept);
+    return count;
+}
+
+}  // namespace postern::smtp::auth

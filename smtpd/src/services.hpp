@@ -1,0 +1,47 @@
+#pragma once
+// What every session uses: the configuration, the writer, the recipient directory, the
+// connection limits, and, for mail authentication, the resolver and the DKIM thread pool.
+#include <atomic>
+#include <cstdint>
+
+#include "common/config.hpp"
+#include "directory.hpp"
+#include "smtpd/connection_limits.hpp"
+
+namespace boost::asio {
+class thread_pool;
+}
+namespace postern::storage {
+class Writer;
+}
+namespace postern::dns {
+class Resolver;
+}
+
+namespace postern::smtp {
+
+// Shared by the server and every session frame, so that a frame destroyed late (when an
+// io_context is torn down with sessions suspended) still finds it. The writer, the resolver and
+// the pool are main's and outlive every io_context's run().
+struct Services {
+    Services(Config c, storage::Writer& w, dns::Resolver* r, boost::asio::thread_pool* p)
+        : config(std::move(c)),
+          writer(w),
+          resolver(r),
+          dkim_pool(p),
+          directory(config.database_path()),
+          limits(config.smtp.max_connections, config.smtp.max_connections_per_ip) {}
+
+    // SPF, DKIM and DMARC run: [auth] enabled, and there is a resolver to ask.
+    bool checks() const { return config.auth.enabled && resolver != nullptr; }
+
+    const Config config;
+    storage::Writer& writer;
+    dns::Resolver* const resolver;              // null: no checks
+    boost::asio::thread_pool* const dkim_pool;  // null: DKIM verifies on the session's thread
+    RecipientDirectory directory;
+    ConnectionLimits limits;
+    std::atomic<std::uint64_t> messages{0};
+};
+
+}  // namespace postern::smtp
