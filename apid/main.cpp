@@ -2,12 +2,14 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdio>
 #include <exception>
 #include <stdexcept>
 #include <string>
 
 #include "apid/api.hpp"
+#include "apid/auto_evaluate.hpp"
 #include "apid/read_pool.hpp"
 #include "apid/run_files.hpp"
 #include "apid/server.hpp"
@@ -16,6 +18,7 @@
 #include "common/mime.hpp"
 #include "storage/database.hpp"
 #include "storage/migrations.hpp"
+#include "storage/writer.hpp"
 
 namespace {
 
@@ -39,10 +42,19 @@ int serve(const std::string& data_flag) {
     postern::mime::init();
     migrate(config);
 
+    // One group-commit writer per process (DESIGN.md §4): every write a reply acknowledges.
+    auto writer = postern::storage::Writer::start(config.database_path());
+    if (!writer) throw std::runtime_error(writer.error().message());
     postern::api::ReadPool reads(config.database_path());
-    postern::api::Api api;
-    postern::api::Server server(config, api, reads);
+    postern::api::ApiOptions options;
+    options.connex = postern::api::ConnexOptions::from(config.connex);
+    postern::api::Api api(options);
+    postern::api::Server server(config, api, reads, writer->get());
     postern::Endpoint bound = server.listen();
+    postern::api::AutoEvaluator auto_evaluate(
+        config.database_path(), **writer, api.connex().weights(),
+        {std::chrono::milliseconds(config.connex.auto_evaluate_poll_ms), 100});
+    auto_evaluate.start();
 
     auto run_dir = config.data_dir / "run";
     check(postern::api::write_run_file(run_dir, kPidFile, std::to_string(::getpid()) + "\n"));
@@ -50,6 +62,10 @@ int serve(const std::string& data_flag) {
     spdlog::info("listening on {}", bound.str());
 
     server.run();
+    auto_evaluate.stop();  // before the writer it submits to
+    (*writer)->stop();
+    auto stats = (*writer)->stats();
+    spdlog::info("writer: {} jobs in {} commits", stats.jobs, stats.commits);
 
     postern::api::remove_run_file(run_dir, kAddrFile);
     postern::api::remove_run_file(run_dir, kPidFile);

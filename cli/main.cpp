@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -18,6 +19,7 @@
 #include "dns/onboarding.hpp"
 #include "domain_check.hpp"
 #include "self_signed.hpp"
+#include "storage/connex_repo.hpp"
 #include "storage/database.hpp"
 #include "storage/migrations.hpp"
 #include "storage/repos.hpp"
@@ -194,12 +196,37 @@ void cmd_mailbox_add(Context& c, const std::string& address) {
 }
 
 void cmd_mailbox_list(Context& c) {
-    for (const auto& m : must(storage::list_mailboxes(*c.db, c.tenant.id)))
-        std::cout << fmt::format("{}  {}  {}\n", m.id, m.address, rfc3339(m.created_at));
+    auto connex_on = must(storage::auto_evaluate_mailboxes(*c.db, c.tenant.id));
+    for (const auto& m : must(storage::list_mailboxes(*c.db, c.tenant.id))) {
+        bool on = std::find(connex_on.begin(), connex_on.end(), m.id) != connex_on.end();
+        std::cout << fmt::format("{}  {}  {}{}\n", m.id, m.address, rfc3339(m.created_at),
+                                 on ? "  connex-auto-evaluate" : "");
+    }
+}
+
+// `postern mailbox set ADDRESS --connex-auto-evaluate on|off`
+void cmd_mailbox_set(Context& c, const std::string& address, const std::string& auto_evaluate) {
+    if (auto_evaluate.empty()) throw CliError("nothing to set (try --connex-auto-evaluate on)");
+    bool on = auto_evaluate == "on";
+    auto m = in_tx(c, [&] {
+        auto m = must(storage::find_mailbox(*c.db, c.tenant.id, address));
+        if (!m) throw CliError("no mailbox " + address);
+        must(storage::set_mailbox_auto_evaluate(*c.db, c.tenant.id, m->id, on, now_ms()));
+        auto detail = fmt::format(R"({{"connex_auto_evaluate":{}}})", on);
+        must(storage::append_audit(*c.db, c.tenant.id, "cli", "mailbox.update", m->id, detail));
+        must(storage::append_event(*c.db, c.tenant.id, m->id, "mailbox.updated", detail,
+                                   now_ms()));
+        return *m;
+    });
+    std::cerr << "Connex auto-evaluation " << (on ? "on" : "off") << " for " << m.address
+              << ".\n";
 }
 
 void cmd_token_add(Context& c, const std::string& mailbox, std::vector<std::string> scopes,
-                   const std::string& label, int expires_days) {
+                   const std::string& label, int expires_days, const std::string& kind) {
+    if (kind == "connex" && !mailbox.empty())
+        throw CliError(
+            "Connex API keys are tenant-wide: --mailbox cannot be used with --kind connex");
     std::vector<std::string> flat;
     for (const auto& s : scopes)
         for (auto& part : split_scopes(s)) flat.push_back(std::move(part));
@@ -217,9 +244,10 @@ void cmd_token_add(Context& c, const std::string& mailbox, std::vector<std::stri
         auto t = must(storage::create_token(*c.db, c.tenant.id, mailbox_id, flat,
                                             label.empty() ? std::nullopt
                                                           : std::optional<std::string>(label),
-                                            expires));
+                                            expires, kind));
         must(storage::append_audit(*c.db, c.tenant.id, "cli", "token.create", t.token.id,
-                                   fmt::format(R"({{"scopes":"{}"}})", join_scopes(flat))));
+                                   fmt::format(R"({{"kind":"{}","scopes":"{}"}})", kind,
+                                               join_scopes(flat))));
         return t;
     });
     std::cout << created.secret << "\n";
@@ -289,15 +317,25 @@ int main(int argc, char** argv) {
     auto* mailbox_add = mailbox->add_subcommand("add", "create a mailbox in a hosted domain");
     mailbox_add->add_option("ADDRESS", address)->required();
     auto* mailbox_list = mailbox->add_subcommand("list", "list mailboxes");
+    std::string connex_auto;
+    auto* mailbox_set = mailbox->add_subcommand("set", "change a mailbox's settings");
+    mailbox_set->add_option("ADDRESS", address, "the mailbox (address or id)")->required();
+    mailbox_set->add_option("--connex-auto-evaluate", connex_auto,
+                            "evaluate inbound mail with Connex automatically")
+        ->check(CLI::IsMember({"on", "off"}));
 
     std::string token_mailbox, label, token_id;
     std::vector<std::string> scopes;
     int expires_days = 0;
+    std::string token_kind = "mailbox";
     auto* token = app.add_subcommand("token", "API tokens")->require_subcommand(1);
     auto* token_add = token->add_subcommand("add", "create a token (printed once)");
     token_add->add_option("--mailbox", token_mailbox, "bind the token to one mailbox (address or id)");
     token_add->add_option("--scope", scopes, "a scope; repeat for several")->required();
     token_add->add_option("--label", label, "a note to recognise the token by");
+    token_add->add_option("--kind", token_kind,
+                          "mailbox (pst_…, the /v1 API) or connex (cxk_live_…, a Connex API key)")
+        ->check(CLI::IsMember({"mailbox", "connex"}));
     token_add->add_option("--expires-days", expires_days, "expire after N days")
         ->check(CLI::PositiveNumber);
     auto* token_list = token->add_subcommand("list", "list tokens (never their secrets)");
@@ -326,7 +364,9 @@ int main(int argc, char** argv) {
         else if (*domain_list) cmd_domain_list(c);
         else if (*mailbox_add) cmd_mailbox_add(c, address);
         else if (*mailbox_list) cmd_mailbox_list(c);
-        else if (*token_add) cmd_token_add(c, token_mailbox, scopes, label, expires_days);
+        else if (*mailbox_set) cmd_mailbox_set(c, address, connex_auto);
+        else if (*token_add)
+            cmd_token_add(c, token_mailbox, scopes, label, expires_days, token_kind);
         else if (*token_list) cmd_token_list(c);
         else if (*token_revoke) cmd_token_revoke(c, token_id);
         return 0;

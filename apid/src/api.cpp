@@ -10,6 +10,7 @@
 #include "common/log.hpp"
 #include "common/scopes.hpp"
 #include "common/time.hpp"
+#include "connex_handlers.hpp"
 #include "handlers.hpp"
 
 namespace postern::api {
@@ -17,8 +18,12 @@ namespace postern::api {
 namespace openapi_data {
 extern const std::vector<postern::EmbeddedFile> kFiles;
 }
+namespace connex_openapi_data {
+extern const std::vector<postern::EmbeddedFile> kFiles;
+}
 
 std::string_view openapi_document() { return openapi_data::kFiles.at(0).contents; }
+std::string_view connex_openapi_document() { return connex_openapi_data::kFiles.at(0).contents; }
 
 Response json_response(unsigned status, const boost::json::object& body) {
     return Response::json(status, boost::json::serialize(body));
@@ -53,6 +58,40 @@ Response dispatch(RouteId id, const Context& c) {
             return handle_get_attachment(c);
         case RouteId::get_thread:
             return handle_get_thread(c);
+        case RouteId::patch_mailbox:
+            return handle_patch_mailbox(c);
+        case RouteId::connex_discovery:
+            return handle_connex_discovery(c);
+        case RouteId::connex_openapi:
+            return handle_connex_openapi(c);
+        case RouteId::connex_describe:
+            return handle_connex_describe(c);
+        case RouteId::connex_status:
+            return handle_connex_status(c);
+        case RouteId::connex_key_check:
+            return handle_connex_key_check(c);
+        case RouteId::connex_event:
+            return handle_connex_event(c);
+        case RouteId::connex_preview:
+            return handle_connex_preview(c);
+        case RouteId::connex_outcome:
+            return handle_connex_outcome(c);
+        case RouteId::connex_insights:
+            return handle_connex_insights(c);
+        case RouteId::connex_trust:
+            return handle_connex_trust(c);
+        case RouteId::connex_reasoning:
+            return handle_connex_reasoning(c);
+        case RouteId::connex_intelligence:
+            return handle_connex_intelligence(c);
+        case RouteId::connex_dispatch:
+            return handle_connex_dispatch(c);
+        case RouteId::connex_graph_event:
+            return handle_connex_graph_event(c);
+        case RouteId::connex_list_keys:
+            return handle_connex_list_keys(c);
+        case RouteId::connex_create_key:
+            return handle_connex_create_key(c);
     }
     return internal_error();
 }
@@ -69,6 +108,49 @@ Response auth_failure(AuthError e) {
             break;
     }
     return problem(503, "the token store could not be read; try again");
+}
+
+// The kind of credential and its scope, as the rule says. Connex keys are accepted only by the
+// routes that take them, and Postern tokens only by the others (DESIGN.md §7: one visible prefix
+// per kind, and a key is good for one surface).
+std::optional<Response> check_credential(const AccessRule& rule, const storage::Token& token) {
+    bool is_connex_key = token.kind == "connex";
+    if (is_connex_key) {
+        if (!rule.takes_connex_key())
+            return unauthorized(true, rule.takes_admin()
+                                          ? "this route needs the account session: a tenant-wide "
+                                            "Postern token with the admin scope"
+                                          : "a Connex API key is not accepted here");
+        if (rule.needs_scope() && !scope_allows(token.scopes, rule.scope))
+            return missing_scope(rule.scope);
+        return std::nullopt;
+    }
+    if (rule.credential == Credential::connex_key)
+        return unauthorized(true, "a Connex API key (cxk_live_…) is required");
+    if (rule.takes_admin()) {
+        if (!scope_allows(token.scopes, "admin")) return missing_scope("admin");
+        if (token.mailbox_id)
+            return problem(403, "this route needs a tenant-wide token, not one bound to a mailbox");
+        return std::nullopt;
+    }
+    if (rule.needs_scope() && !scope_allows(token.scopes, rule.scope))
+        return missing_scope(rule.scope);
+    return std::nullopt;
+}
+
+std::optional<Response> check_rate(const AccessRule& rule, const storage::Token* token,
+                                   const Request& request, ConnexState& connex, std::int64_t now) {
+    RateDecision d;
+    if (rule.rate == RateLimit::per_tenant && token) {
+        d = connex.tenant_limiter().take(token->tenant_id, now);
+        if (!d.allowed)
+            return too_many_requests(d.retry_after_seconds, "the tenant's request rate");
+    } else if (rule.rate == RateLimit::per_ip) {
+        d = connex.ip_limiter().take(request.remote_address, now);
+        if (!d.allowed)
+            return too_many_requests(d.retry_after_seconds, "this address's request rate");
+    }
+    return std::nullopt;
 }
 
 std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
@@ -94,7 +176,7 @@ Response Api::handle(const Request& request, storage::Database& db, std::int64_t
         pattern = m.route->pattern;
         const AccessRule* rule = find_access(m.route->method, m.route->pattern);
         if (!rule) {
-            // Fail closed: a route without a row in the scope table is never served.
+            // Fail closed: a route without a row in the access table is never served.
             spdlog::error("route {} {} has no access rule", m.route->method, m.route->pattern);
             return internal_error();
         }
@@ -104,10 +186,11 @@ Response Api::handle(const Request& request, storage::Database& db, std::int64_t
             if (!auth) return auth_failure(auth.error());
             token = std::move(*auth);
             token_id = token->id;
-            if (rule->needs_scope() && !scope_allows(token->scopes, rule->scope))
-                return missing_scope(rule->scope);
+            if (auto denied = check_credential(*rule, *token)) return std::move(*denied);
         }
-        Context c{*target, m.params, token ? &*token : nullptr, db, router_};
+        if (auto limited = check_rate(*rule, token ? &*token : nullptr, request, connex_, now))
+            return std::move(*limited);
+        Context c{*target, m.params, token ? &*token : nullptr, db, router_, request, connex_, now};
         try {
             return dispatch(m.route->id, c);
         } catch (const std::exception& e) {
@@ -120,8 +203,34 @@ Response Api::handle(const Request& request, storage::Database& db, std::int64_t
                   .count();
     // The path only: a query string could carry a mistakenly sent secret. Never the headers.
     spdlog::debug("{} {} [{}] {} {} {}us", request.method, path_of(request.target), pattern,
-                  response.status, token_id, us);
+                  response.deferred ? std::string("deferred") : std::to_string(response.status),
+                  token_id, us);
     return response;
+}
+
+Response Api::finish(const DeferredWrite& write, const Result<void>& result) {
+    try {
+        return write.finish(result);
+    } catch (const std::exception& e) {
+        spdlog::error("deferred write reply: {}", e.what());
+        return internal_error();
+    }
+}
+
+Response Api::run_inline(Response response, storage::Database& db) {
+    if (!response.deferred) return response;
+    auto write = response.deferred;
+    Result<void> r = [&]() -> Result<void> {
+        auto tx = storage::Transaction::begin(db);
+        if (!tx) return tl::unexpected(tx.error());
+        try {
+            POSTERN_TRY(write->job(db));
+        } catch (const std::exception& e) {
+            return fail(Errc::internal, std::string("job threw: ") + e.what());
+        }
+        return tx->commit();
+    }();
+    return finish(*write, r);
 }
 
 }  // namespace postern::api

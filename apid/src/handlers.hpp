@@ -3,8 +3,10 @@
 // authentication and the scope check. A handler trusts that the token is valid and holds the
 // scope; it still takes the tenant and mailbox from the token for every repository call.
 #include <boost/json/object.hpp>
+#include <cstdint>
 #include <string_view>
 
+#include "apid/connex_state.hpp"
 #include "apid/http.hpp"
 #include "apid/router.hpp"
 #include "apid/target.hpp"
@@ -19,8 +21,11 @@ struct Context {
     const Target& target;
     const PathParams& params;
     const storage::Token* token;  // null on public routes
-    storage::Database& db;
+    storage::Database& db;        // the calling thread's read connection
     const Router& router;
+    const Request& request;
+    ConnexState& connex;
+    std::int64_t now;  // Unix ms
 
     storage::Scope scope() const { return {token->tenant_id, token->mailbox_id}; }
 };
@@ -35,6 +40,7 @@ Response handle_get_message(const Context& c);
 Response handle_get_message_raw(const Context& c);
 Response handle_get_attachment(const Context& c);
 Response handle_get_thread(const Context& c);
+Response handle_patch_mailbox(const Context& c);
 
 // Shared by the handler files.
 Response json_response(unsigned status, const boost::json::object& body);

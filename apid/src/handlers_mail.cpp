@@ -10,6 +10,7 @@
 #include "common/log.hpp"
 #include "common/mime.hpp"
 #include "handlers.hpp"
+#include "settings.hpp"
 
 namespace postern::api {
 
@@ -96,7 +97,11 @@ Response handle_get_message(const Context& c) {
     if (!raw) return std::move(raw.error());
     auto parsed = mime::parse(*raw);
     if (!parsed) return storage_failure(parsed.error(), "mime::parse " + row->id);
-    return json_response(200, message_detail_json(*row, *parsed));
+    auto connex = message_connex_json(c.db, c.token->tenant_id, row->id);
+    if (!connex) return storage_failure(connex.error(), "message evaluation " + row->id);
+    json::object o = message_detail_json(*row, *parsed);
+    o["connex"] = std::move(*connex);
+    return json_response(200, o);
 }
 
 Response handle_get_message_raw(const Context& c) {

@@ -10,6 +10,7 @@
 #include "common/log.hpp"
 #include "common/scopes.hpp"
 #include "handlers.hpp"
+#include "storage/connex_repo.hpp"
 
 namespace postern::api {
 
@@ -46,7 +47,9 @@ Response handle_me(const Context& c) {
     json::array routes;
     for (const auto& r : c.router.table()) {
         const AccessRule* rule = find_access(r.method, r.pattern);
-        if (!rule) continue;
+        // The Connex surface is discovered through /.well-known/connex-agent and key-check.
+        if (!rule || is_connex_route(r.pattern)) continue;
+        if (rule->takes_admin() && t.mailbox_id) continue;  // admin routes are tenant-wide
         if (rule->needs_scope() && !scope_allows(t.scopes, rule->scope)) continue;
         routes.push_back(json::object{
             {"method", r.method},
@@ -95,6 +98,8 @@ Response handle_list_mailboxes(const Context& c) {
     // Ids sort by creation time, so this is creation order whatever order storage returned.
     std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
 
+    auto auto_on = storage::auto_evaluate_mailboxes(c.db, c.token->tenant_id);
+    if (!auto_on) return storage_failure(auto_on.error(), "mailboxes: settings");
     json::array data;
     std::optional<std::string> next;
     for (const auto& m : all) {
@@ -103,7 +108,9 @@ Response handle_list_mailboxes(const Context& c) {
             next = mailbox_cursor(data.back().as_object().at("id").as_string().c_str());
             break;
         }
-        data.push_back(mailbox_json(m));
+        json::object item = mailbox_json(m);
+        item["connex_auto_evaluate"] = std::binary_search(auto_on->begin(), auto_on->end(), m.id);
+        data.push_back(std::move(item));
     }
     return json_response(200, list_json(std::move(data), next));
 }

@@ -19,4 +19,12 @@ const std::string* Response::header(std::string_view name) const {
     return nullptr;
 }
 
+Response deferred(std::function<Result<void>(storage::Database&)> job,
+                  std::function<Response(const Result<void>&)> finish) {
+    Response r;
+    r.status = 0;  // not a reply yet
+    r.deferred = std::make_shared<DeferredWrite>(DeferredWrite{std::move(job), std::move(finish)});
+    return r;
+}
+
 }  // namespace postern::api

@@ -20,7 +20,10 @@ constexpr Kind kKinds[] = {
     {404, "not-found", "Not Found"},
     {405, "method-not-allowed", "Method Not Allowed"},
     {408, "request-timeout", "Request Timeout"},
+    {409, "conflict", "Conflict"},
     {413, "content-too-large", "Content Too Large"},
+    {422, "unprocessable", "Unprocessable Content"},
+    {429, "rate-limited", "Too Many Requests"},
     {431, "headers-too-large", "Request Header Fields Too Large"},
     {500, "internal", "Internal Server Error"},
     {503, "unavailable", "Service Unavailable"},
@@ -92,6 +95,13 @@ Response method_not_allowed(const std::vector<std::string_view>& allowed) {
     }
     Response r = problem(405, "this resource supports " + allow);
     r.add_header("Allow", allow);
+    return r;
+}
+
+Response too_many_requests(std::int64_t retry_after_seconds, std::string_view what) {
+    Response r = problem(429, "over the limit for " + std::string(what) + "; retry after " +
+                                  std::to_string(retry_after_seconds) + " s");
+    r.add_header("Retry-After", std::to_string(retry_after_seconds));
     return r;
 }
 

@@ -31,6 +31,7 @@
 
 #include "apid/problem.hpp"
 #include "common/log.hpp"
+#include "writer_bridge.hpp"
 
 namespace postern::api {
 
@@ -106,22 +107,25 @@ std::string read_error_detail(unsigned status) {
     }
 }
 
-Request to_request(const http::request<http::string_body>& req) {
+Request to_request(http::request<http::string_body>& req, const std::string& remote) {
     Request r;
     r.method = std::string(req.method_string());
     r.target = std::string(req.target());
     if (auto it = req.find(http::field::authorization); it != req.end())
         r.authorization = std::string(it->value());
+    r.body = std::move(req.body());
+    r.remote_address = remote;
     return r;
 }
 
 }  // namespace
 
 struct Server::Impl {
-    Impl(const Config& c, Api& a, ReadPool& r)
+    Impl(const Config& c, Api& a, ReadPool& r, storage::Writer* w)
         : config(c),
           api(a),
           reads(r),
+          writer(w),
           threads(c.threads ? c.threads : std::max(1u, std::thread::hardware_concurrency())),
           ioc(static_cast<int>(threads)),
           acceptor(asio::make_strand(ioc)),
@@ -133,6 +137,7 @@ struct Server::Impl {
     const Config& config;
     Api& api;
     ReadPool& reads;
+    storage::Writer* writer;  // null: deferred writes are refused with 503
     unsigned threads;
     asio::io_context ioc;
     tcp::acceptor acceptor;  // on its own strand; the accept loop and the drain touch it there
@@ -188,6 +193,16 @@ asio::awaitable<void> linger_close(beast::tcp_stream& stream) {
     }
 }
 
+// Completes a deferred response: its job goes through the group-commit writer, and the reply is
+// built only after the commit (DESIGN.md §4: an acknowledged write is on disk). `pending` is a
+// by-value parameter, so it lives in this frame across the co_await.
+asio::awaitable<Response> complete_write(Server::Impl& server, Response pending) {
+    if (!server.writer) co_return problem(503, "writes are not available");
+    storage::Writer::Job job = std::move(pending.deferred->job);
+    Result<void> result = co_await async_write_job(*server.writer, job, asio::use_awaitable);
+    co_return Api::finish(*pending.deferred, result);
+}
+
 // One connection. `server` outlives every session (run() returns only after the io_context
 // has stopped, and frames still pending then are destroyed with it). `conn` is shared with the
 // registry; its `stream` points at this frame's local and is cleared before the frame dies.
@@ -201,6 +216,8 @@ asio::awaitable<void> run_session(Server::Impl& server, tcp::socket socket,
     } clear{*conn};
 
     const auto& cfg = server.config.api;
+    beast::error_code rec;
+    std::string remote = stream.socket().remote_endpoint(rec).address().to_string();
     beast::flat_buffer buffer;
     for (;;) {
         if (server.draining.load()) break;
@@ -222,7 +239,8 @@ asio::awaitable<void> run_session(Server::Impl& server, tcp::socket socket,
         }
         auto& req = parser.get();
         // Handled inline on this io thread: reads are short indexed SQLite lookups.
-        Response response = server.respond(to_request(req));
+        Response response = server.respond(to_request(req, remote));
+        if (response.deferred) response = co_await complete_write(server, std::move(response));
         bool keep_alive = req.keep_alive() && !server.draining.load();
         auto res = to_beast(std::move(response), req.version(), keep_alive);
         stream.expires_after(kWriteTimeout);
@@ -328,8 +346,8 @@ void Server::Impl::begin_drain() {
     asio::co_spawn(ioc, wait_drained(*this), LogDone{"drain"});
 }
 
-Server::Server(const Config& config, Api& api, ReadPool& reads)
-    : impl_(std::make_unique<Impl>(config, api, reads)) {}
+Server::Server(const Config& config, Api& api, ReadPool& reads, storage::Writer* writer)
+    : impl_(std::make_unique<Impl>(config, api, reads, writer)) {}
 
 Server::~Server() = default;
 

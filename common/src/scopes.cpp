@@ -12,6 +12,7 @@ const std::vector<std::string_view>& known_scopes() {
         "alerts:write", "files:read",   "files:write",   "calendar:read",
         "calendar:write", "context:read", "workflows:read", "workflows:write",
         "billing:read", "llm:read",
+        "status:evaluate",  // Connex API keys (seeds/001, 003): every keyed /api/connex route
     };
     return kScopes;
 }
@@ -21,12 +22,15 @@ bool is_known_scope(std::string_view scope) {
     return std::find(all.begin(), all.end(), scope) != all.end();
 }
 
+bool is_connex_scope(std::string_view scope) { return scope == "status:evaluate"; }
+
 bool scope_allows(const std::vector<std::string>& granted, std::string_view required) {
     auto has = [&](std::string_view s) {
         return std::find(granted.begin(), granted.end(), s) != granted.end();
     };
     if (has(required)) return true;
     if (required == "admin") return false;  // only an explicit admin grant manages the tenant
+    if (is_connex_scope(required)) return false;  // the mailbox bundles never grant Connex
     if (has("write") || has("full")) return true;
     constexpr std::string_view kRead = ":read";
     if (required.size() > kRead.size() && required.ends_with(kRead) && has("read")) return true;

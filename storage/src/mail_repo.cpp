@@ -107,6 +107,9 @@ Result<std::vector<std::string>> store_inbound(Database& db, const InboundMessag
     const std::string to_json = mailboxes_json(s.to);
     const std::string cc_json = mailboxes_json(s.cc);
     const std::string refs = join(s.references);
+    json::array flags;
+    for (const auto& f : m.flags) flags.emplace_back(f);
+    const std::string flags_json = json::serialize(flags);
 
     std::vector<std::string> ids;
     ids.reserve(m.recipients.size());
@@ -149,7 +152,8 @@ Result<std::vector<std::string>> store_inbound(Database& db, const InboundMessag
                 "INSERT INTO messages(id, tenant_id, mailbox_id, thread_id, blob_sha256, folder, "
                 "message_id_hdr, in_reply_to, references_hdr, from_json, to_json, cc_json, "
                 "subject, date, received_at, size, snippet, has_attachments, envelope_from, "
-                "envelope_to) VALUES (?,?,?,?,?,'inbox',?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                "envelope_to, flags, auth_json) "
+                "VALUES (?,?,?,?,?,'inbox',?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
             if (!st) return tl::unexpected(st.error());
             POSTERN_TRY(st->bind(1, message_id)
                             .bind(2, rcpt.tenant_id)
@@ -170,6 +174,8 @@ Result<std::vector<std::string>> store_inbound(Database& db, const InboundMessag
                             .bind(17, s.has_attachments ? 1 : 0)
                             .bind(18, m.envelope_from)
                             .bind(19, rcpt.address)
+                            .bind(20, flags_json)
+                            .bind(21, opt(m.auth_json))
                             .run());
         }
         {
@@ -201,7 +207,7 @@ namespace {
 constexpr const char* kMessageCols =
     "id, tenant_id, mailbox_id, thread_id, blob_sha256, folder, message_id_hdr, in_reply_to, "
     "references_hdr, from_json, to_json, cc_json, subject, date, received_at, size, snippet, "
-    "has_attachments, flags, envelope_from, envelope_to";
+    "has_attachments, flags, envelope_from, envelope_to, auth_json";
 
 MessageRow read_message(const Statement& st) {
     MessageRow r;
@@ -226,6 +232,7 @@ MessageRow read_message(const Statement& st) {
     r.flags_json = st.text(18);
     r.envelope_from = st.text(19);
     r.envelope_to = st.text(20);
+    r.auth_json = st.opt_text(21).value_or("");
     return r;
 }
 

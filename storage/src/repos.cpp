@@ -272,6 +272,8 @@ namespace {
 constexpr const char* kTokenCols =
     "id, tenant_id, mailbox_id, kind, hint, scopes, label, created_at, expires_at, revoked_at";
 constexpr std::string_view kTokenPrefix = "pst_";
+constexpr std::string_view kConnexPrefix = "cxk_live_";
+constexpr std::string_view kConnexKind = "connex";
 Token read_token(const Statement& st) {
     Token t;
     t.id = st.text(0);
@@ -292,18 +294,29 @@ Result<NewToken> create_token(Database& db, std::string_view tenant_id,
                               const std::optional<std::string>& mailbox_id,
                               const std::vector<std::string>& scopes,
                               const std::optional<std::string>& label,
-                              std::optional<std::int64_t> expires_at) {
+                              std::optional<std::int64_t> expires_at, std::string_view kind) {
     if (scopes.empty()) return fail(Errc::invalid_argument, "a token needs at least one scope");
     for (const auto& s : scopes)
         if (!is_known_scope(s)) return fail(Errc::invalid_argument, "unknown scope '" + s + "'");
+    bool connex = kind == kConnexKind;
+    if (!connex && kind != "mailbox")
+        return fail(Errc::invalid_argument, "unknown token kind '" + std::string(kind) + "'");
+    if (connex && mailbox_id)
+        return fail(Errc::invalid_argument, "Connex API keys are tenant-wide (no mailbox)");
+    for (const auto& s : scopes)
+        if (is_connex_scope(s) != connex)
+            return fail(Errc::invalid_argument,
+                        connex ? "scope '" + s + "' is not a Connex scope"
+                               : "scope '" + s + "' needs a Connex API key (--kind connex)");
+    std::string_view prefix = connex ? kConnexPrefix : kTokenPrefix;
     NewToken out;
-    out.secret = std::string(kTokenPrefix) + base64url_encode(random_bytes(32));  // 256 bits
+    out.secret = std::string(prefix) + base64url_encode(random_bytes(32));  // 256 bits
     Token& t = out.token;
     t.id = new_id("tok");
     t.tenant_id = std::string(tenant_id);
     t.mailbox_id = mailbox_id;
-    t.kind = "mailbox";
-    t.hint = out.secret.substr(0, kTokenPrefix.size() + 4) + "…" +
+    t.kind = std::string(kind);
+    t.hint = out.secret.substr(0, prefix.size() + 4) + "…" +
              out.secret.substr(out.secret.size() - 4);
     t.scopes = scopes;
     t.label = label;

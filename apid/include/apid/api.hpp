@@ -1,15 +1,21 @@
 #pragma once
 // The HTTP-agnostic core of postern-apid: request in, response out. For each request it parses
-// the target, routes it (404/405), looks the route up in the scope table (access.hpp),
-// authenticates the bearer token (401), checks the scope (403), then runs the route's handler
-// with the tenant (and mailbox) taken from the token. No sockets here: the Beast session calls
-// handle(), and unit tests call it directly with a temporary database.
+// the target, routes it (404/405), looks the route up in the access table (access.hpp),
+// authenticates the bearer token (401), checks its kind and scope (401/403) and the route's rate
+// limit (429), then runs the route's handler with the tenant (and mailbox) taken from the token.
+// No sockets here: the Beast session calls handle(), and unit tests call it directly with a
+// temporary database.
+//
+// A handler that changes state returns a deferred response (http.hpp): the caller runs its job
+// on the group-commit writer and replies with finish(). run_inline() does both on one connection
+// (tests, tools).
 //
 // Thread-safe: one Api serves every io thread; each call passes the calling thread's own read
 // connection, which is used for that call only.
 #include <cstdint>
 
 #include "apid/auth.hpp"
+#include "apid/connex_state.hpp"
 #include "apid/http.hpp"
 #include "apid/router.hpp"
 #include "storage/database.hpp"
@@ -18,26 +24,38 @@ namespace postern::api {
 
 struct ApiOptions {
     Authenticator::Options auth;
+    ConnexOptions connex;
 };
 
 class Api {
  public:
     Api() : Api(ApiOptions{}) {}
-    explicit Api(ApiOptions options) : auth_(options.auth) {}
+    explicit Api(ApiOptions options) : auth_(options.auth), connex_(options.connex) {}
 
     // Never throws; an unexpected failure becomes a logged 500.
     Response handle(const Request& request, storage::Database& db, std::int64_t now_ms);
     Response handle(const Request& request, storage::Database& db);  // at the current time
 
+    // The reply to a deferred response once its job has run (committed or failed). Never throws.
+    static Response finish(const DeferredWrite& write, const Result<void>& result);
+    // Runs a deferred response's job in its own transaction on `db`, then finish(). Returns other
+    // responses unchanged.
+    static Response run_inline(Response response, storage::Database& db);
+
     const Router& router() const { return router_; }
     Authenticator& authenticator() { return auth_; }
+    ConnexState& connex() { return connex_; }
 
  private:
     Router router_;
     Authenticator auth_;
+    ConnexState connex_;
 };
 
 // The embedded OpenAPI 3.1 document (apid/openapi.json), served at GET /openapi.json.
 std::string_view openapi_document();
+// The Connex contract (seeds/003, apid/connex_openapi.json), served as-is at
+// GET /api/connex/openapi.
+std::string_view connex_openapi_document();
 
 }  // namespace postern::api

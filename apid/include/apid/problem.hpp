@@ -5,6 +5,7 @@
 //    "errors": [{"field", "message"}]}   (errors only for bad input)
 // The type URI is stable per status (see docs/api.md); `detail` is for humans and never carries
 // internals, secrets or stack traces. Pure; thread-safe.
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +38,8 @@ Response missing_scope(std::string_view scope);
 Response not_found(std::string detail = "no such object");
 // 405 with Allow.
 Response method_not_allowed(const std::vector<std::string_view>& allowed);
+// 429 with Retry-After (whole seconds); `what` names the limit ("the tenant's request rate").
+Response too_many_requests(std::int64_t retry_after_seconds, std::string_view what);
 // 500 without internals (the caller logs them).
 Response internal_error();
 

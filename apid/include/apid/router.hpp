@@ -22,6 +22,24 @@ enum class RouteId {
     get_attachment,
     list_threads,
     get_thread,
+    patch_mailbox,
+    // Connex (seeds/003)
+    connex_discovery,
+    connex_openapi,
+    connex_describe,  // every GET that describes a POST's contract
+    connex_status,
+    connex_key_check,
+    connex_event,
+    connex_preview,
+    connex_outcome,
+    connex_insights,
+    connex_trust,
+    connex_reasoning,
+    connex_intelligence,
+    connex_dispatch,
+    connex_graph_event,
+    connex_list_keys,
+    connex_create_key,
 };
 
 struct Route {

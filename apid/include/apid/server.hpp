@@ -6,19 +6,21 @@
 // are closed, requests in flight finish within `api.drain_timeout_seconds`, then run() returns.
 // A second signal stops at once.
 //
-// Asio and Beast stay in src/server.cpp (pimpl). `config`, `api` and `reads` must outlive the
-// Server. listen() and run() are called from main's thread; stop() from any thread.
+// Asio and Beast stay in src/server.cpp (pimpl). `config`, `api`, `reads` and `writer` must
+// outlive the Server. listen() and run() are called from main's thread; stop() from any thread.
 #include <memory>
 
 #include "apid/api.hpp"
 #include "apid/read_pool.hpp"
 #include "common/config.hpp"
+#include "storage/writer.hpp"
 
 namespace postern::api {
 
 class Server {
  public:
-    Server(const Config& config, Api& api, ReadPool& reads);
+    // `writer` commits the deferred writes of state-changing routes (null: they get 503).
+    Server(const Config& config, Api& api, ReadPool& reads, storage::Writer* writer = nullptr);
     ~Server();
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;

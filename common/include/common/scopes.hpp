@@ -11,6 +11,8 @@ namespace postern {
 // Every scope name a token may be created with.
 const std::vector<std::string_view>& known_scopes();
 bool is_known_scope(std::string_view scope);
+// Scopes of Connex API keys (`status:evaluate`); no other token kind may carry them.
+bool is_connex_scope(std::string_view scope);
 
 // True when a token holding `granted` may perform an operation that needs `required`.
 bool scope_allows(const std::vector<std::string>& granted, std::string_view required);

@@ -53,7 +53,7 @@ struct Token {
     std::string id;  // tok_…
     std::string tenant_id;
     std::optional<std::string> mailbox_id;  // none: tenant-wide
-    std::string kind;                       // "mailbox"
+    std::string kind;                       // "mailbox" (pst_…) or "connex" (cxk_live_…)
     std::string hint;                       // e.g. "pst_ab12…9f0c": safe to show
     std::vector<std::string> scopes;
     std::optional<std::string> label;
@@ -84,6 +84,9 @@ struct MessageRow {
     std::string flags_json;  // JSON array of strings
     std::string envelope_from;
     std::string envelope_to;
+    // Mail authentication results (SPF, DKIM, DMARC) as JSON, see smtpd/auth/verdict.hpp
+    // auth_json(); "" when the message was not checked.
+    std::string auth_json;
 };
 
 struct ThreadRow {

@@ -66,11 +66,14 @@ struct NewToken {
     Token token;
     std::string secret;  // shown once; only its SHA-256 is stored
 };
+// `kind` "mailbox" (secret "pst_…"; Postern API scopes) or "connex" (a Connex API key,
+// "cxk_live_…": tenant-wide, Connex scopes only). 256 random bits either way.
 [[nodiscard]] Result<NewToken> create_token(Database& db, std::string_view tenant_id,
                                             const std::optional<std::string>& mailbox_id,
                                             const std::vector<std::string>& scopes,
                                             const std::optional<std::string>& label,
-                                            std::optional<std::int64_t> expires_at = std::nullopt);
+                                            std::optional<std::int64_t> expires_at = std::nullopt,
+                                            std::string_view kind = "mailbox");
 [[nodiscard]] Result<std::vector<Token>> list_tokens(Database& db, std::string_view tenant_id);
 // Errc::not_found when no such token in the tenant; revoking twice is not an error.
 [[nodiscard]] Result<void> revoke_token(Database& db, std::string_view tenant_id,
@@ -98,6 +101,8 @@ struct InboundMessage {
     std::vector<Recipient> recipients;  // one stored copy each
     mime::Summary summary;
     std::int64_t received_at = 0;
+    std::vector<std::string> flags;  // e.g. "junk" (DMARC quarantine); stored as a JSON array
+    std::string auth_json;           // mail authentication results; "" = not checked (NULL)
 };
 
 // Stores the raw bytes once, then one message row per recipient, each joined to a thread

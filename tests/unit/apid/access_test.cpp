@@ -35,16 +35,52 @@ TEST_CASE("every access rule names a served route", "[apid][access]") {
     }
 }
 
-TEST_CASE("only /healthz and /openapi.json are public", "[apid][access]") {
+TEST_CASE("only /healthz and /openapi.json are public outside Connex", "[apid][access]") {
     std::vector<std::string_view> open;
     for (const auto& a : access_table())
-        if (a.is_public()) open.push_back(a.pattern);
+        if (a.is_public() && !is_connex_route(a.pattern)) open.push_back(a.pattern);
     CHECK(open == std::vector<std::string_view>{"/healthz", "/openapi.json"});
 }
 
-TEST_CASE("mail read routes need email:read, which the bundles imply", "[apid][access]") {
+TEST_CASE("Connex: public routes are the contract's, keyed routes need status:evaluate",
+          "[apid][access][connex]") {
+    std::vector<std::string> open;
     for (const auto& a : access_table()) {
-        if (!a.pattern.starts_with("/v1/") || a.pattern == "/v1/me") continue;
+        if (!is_connex_route(a.pattern)) continue;
+        INFO(a.method << " " << a.pattern);
+        if (a.is_public()) {
+            open.push_back(std::string(a.method) + " " + std::string(a.pattern));
+            continue;
+        }
+        if (a.credential == Credential::connex_key ||
+            a.credential == Credential::connex_key_or_admin) {
+            CHECK(a.rate == RateLimit::per_tenant);
+            if (a.pattern != "/api/connex/key-check") CHECK(a.scope == "status:evaluate");
+        } else {
+            CHECK(a.credential == Credential::admin);
+            CHECK(a.scope == "admin");
+        }
+    }
+    // Every GET that describes a POST, discovery, the contract, reasoning, and the preview.
+    CHECK(open == std::vector<std::string>{
+                      "GET /.well-known/connex-agent", "GET /api/connex/openapi",
+                      "GET /api/connex/status", "GET /api/connex/key-check",
+                      "GET /api/connex/integration-event", "GET /api/connex/integration-preview",
+                      "POST /api/connex/integration-preview", "GET /api/connex/integration-outcome",
+                      "GET /api/connex/integration-insights", "GET /api/connex/trust",
+                      "GET /api/connex/reasoning"});
+    CHECK(find_access("POST", "/api/connex/integration-preview")->rate == RateLimit::per_ip);
+    CHECK(find_access("GET", "/api/connex/reasoning")->rate == RateLimit::per_ip);
+    // status:evaluate is a Connex scope: no mailbox bundle grants it.
+    for (const char* bundle : {"read", "write", "full", "admin"})
+        CHECK_FALSE(postern::scope_allows({bundle}, "status:evaluate"));
+    CHECK(postern::is_known_scope("status:evaluate"));
+}
+
+TEST_CASE("mail read routes need email:read, which the bundles imply", "[apid][access]") {
+    CHECK(find_access("PATCH", "/v1/mailboxes/{mailbox}")->scope == "admin");
+    for (const auto& a : access_table()) {
+        if (!a.pattern.starts_with("/v1/") || a.pattern == "/v1/me" || a.method != "GET") continue;
         INFO(a.pattern);
         CHECK(a.scope == "email:read");
         CHECK(postern::scope_allows({"read"}, a.scope));

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "common/address.hpp"
@@ -89,6 +90,38 @@ TEST_CASE("time formats", "[time]") {
     CHECK(rfc3339(0) == "1970-01-01T00:00:00Z");
     CHECK(rfc3339(1795334626000) == "2026-11-22T08:03:46Z");
     CHECK(rfc5322_date(1795334626000) == "Sun, 22 Nov 2026 08:03:46 +0000");
+}
+
+TEST_CASE("config: the [auth] section", "[config]") {
+    auto dir = std::filesystem::temp_directory_path() / ("postern-cfg-" + new_id("t"));
+    std::filesystem::create_directories(dir);
+    Config c;
+    c.data_dir = dir;
+    c.hostname = "mx.example.test";
+    CHECK(c.auth.enabled);
+    CHECK(c.auth.dmarc_reject_action == "reject");
+    CHECK(c.auth.spf_timeout_ms == 20000);
+    CHECK(c.auth.authserv(c.hostname) == "mx.example.test");  // default: the hostname
+    c.auth.enabled = false;
+    c.auth.dmarc_reject_action = "quarantine";
+    c.auth.spf_timeout_ms = 500;
+    c.auth.add_authentication_results = false;
+    c.auth.authserv_id = "auth.example.test";
+    save_config(c);
+    Config back = load_config(dir);
+    CHECK_FALSE(back.auth.enabled);
+    CHECK(back.auth.dmarc_reject_action == "quarantine");
+    CHECK(back.auth.spf_timeout_ms == 500);
+    CHECK_FALSE(back.auth.add_authentication_results);
+    CHECK(back.auth.authserv(back.hostname) == "auth.example.test");
+    auto write = [&](const std::string& text) {
+        std::ofstream(dir / kConfigFileName, std::ios::trunc) << text;
+    };
+    write("[auth]\ndmarc_reject_action = \"drop\"\n");
+    CHECK_THROWS(load_config(dir));
+    write("[auth]\nspf_timeout_ms = 0\n");
+    CHECK_THROWS(load_config(dir));
+    std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("config round-trips through postern.toml", "[config]") {

@@ -169,6 +169,38 @@ TEST_CASE("inbound mail threads by reference, then subject and participants", "[
     CHECK(events->int64(0) == 5);
 }
 
+TEST_CASE("inbound mail keeps its flags and authentication results", "[storage]") {
+    TempDb t;
+    auto tenant = *create_tenant(*t.db, "default");
+    REQUIRE(create_domain(*t.db, tenant.id, "example.com"));
+    auto a = *create_mailbox(*t.db, tenant.id, "a@example.com");
+    InboundMessage m;
+    m.raw = "Subject: junk\r\n\r\nx\r\n";
+    m.envelope_from = "x@remote.test";
+    m.recipients.push_back({a.id, a.tenant_id, a.address});
+    m.summary = summary("junk", "x@remote.test", "a@example.com");
+    m.flags = {"junk"};
+    m.auth_json = R"({"spf":{"result":"fail"},"dkim":[],"dmarc":{"result":"fail"}})";
+    auto ids = store_inbound(*t.db, m);
+    REQUIRE(ids);
+    auto row = *get_message(*t.db, {tenant.id, std::nullopt}, (*ids)[0]);
+    REQUIRE(row);
+    CHECK(row->flags_json == R"(["junk"])");
+    CHECK(row->auth_json == m.auth_json);
+
+    m.flags.clear();
+    m.auth_json.clear();  // not checked: NULL, read back as ""
+    auto plain = store_inbound(*t.db, m);
+    REQUIRE(plain);
+    auto list = *list_messages(*t.db, {tenant.id, std::nullopt}, a.id, std::nullopt, {});
+    REQUIRE(list.items.size() == 2);
+    CHECK(list.items[0].flags_json == "[]");
+    CHECK(list.items[0].auth_json.empty());
+    auto st = t.db->prepare("SELECT count(*) FROM messages WHERE auth_json IS NULL");
+    REQUIRE(*st->step());
+    CHECK(st->int64(0) == 1);
+}
+
 TEST_CASE("message pages are newest first with no gaps or repeats", "[storage]") {
     TempDb t;
     auto tenant = *create_tenant(*t.db, "default");

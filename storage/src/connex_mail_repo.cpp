@@ -1,0 +1,133 @@
+// The mail side of Connex: per-mailbox settings, stored message evaluations, and the events
+// outbox with its consumer cursors.
+#include "common/ids.hpp"
+#include "storage/connex_repo.hpp"
+
+namespace postern::storage {
+
+Result<bool> mailbox_auto_evaluate(Database& db, std::string_view mailbox_id) {
+    auto st = db.prepare("SELECT connex_auto_evaluate FROM mailbox_settings WHERE mailbox_id = ?");
+    if (!st) return tl::unexpected(st.error());
+    st->bind(1, mailbox_id);
+    auto row = st->step();
+    if (!row) return tl::unexpected(row.error());
+    return *row && st->int64(0) != 0;
+}
+
+Result<void> set_mailbox_auto_evaluate(Database& db, std::string_view tenant_id,
+                                       std::string_view mailbox_id, bool on, std::int64_t now) {
+    // The mailbox must be the tenant's: the INSERT … SELECT writes nothing otherwise.
+    auto st = db.prepare(
+        "INSERT INTO mailbox_settings(mailbox_id, tenant_id, connex_auto_evaluate, updated_at) "
+        "SELECT id, tenant_id, ?3, ?4 FROM mailboxes WHERE id = ?1 AND tenant_id = ?2 "
+        "ON CONFLICT (mailbox_id) DO UPDATE SET connex_auto_evaluate = excluded."
+        "connex_auto_evaluate, updated_at = excluded.updated_at");
+    if (!st) return tl::unexpected(st.error());
+    POSTERN_TRY(st->bind(1, mailbox_id).bind(2, tenant_id).bind(3, on ? 1 : 0).bind(4, now).run());
+    if (db.changes() == 0) return fail(Errc::not_found, "no mailbox " + std::string(mailbox_id));
+    return {};
+}
+
+Result<std::vector<std::string>> auto_evaluate_mailboxes(Database& db, std::string_view tenant_id) {
+    auto st = db.prepare(
+        "SELECT mailbox_id FROM mailbox_settings WHERE tenant_id = ? AND connex_auto_evaluate = 1 "
+        "ORDER BY mailbox_id");
+    if (!st) return tl::unexpected(st.error());
+    st->bind(1, tenant_id);
+    std::vector<std::string> out;
+    for (;;) {
+        auto row = st->step();
+        if (!row) return tl::unexpected(row.error());
+        if (!*row) break;
+        out.push_back(st->text(0));
+    }
+    return out;
+}
+
+Result<bool> insert_message_evaluation(Database& db, std::string_view tenant_id,
+                                       std::string_view mailbox_id, const MessageEvaluation& e) {
+    auto st = db.prepare(
+        "INSERT INTO message_evaluations(message_id, tenant_id, mailbox_id, event_id, status, "
+        "result, created_at) VALUES (?,?,?,?,?,?,?) ON CONFLICT (message_id) DO NOTHING");
+    if (!st) return tl::unexpected(st.error());
+    POSTERN_TRY(st->bind(1, e.message_id)
+                    .bind(2, tenant_id)
+                    .bind(3, mailbox_id)
+                    .bind(4, e.event_id)
+                    .bind(5, e.status)
+                    .bind(6, e.result_json)
+                    .bind(7, e.created_at)
+                    .run());
+    return db.changes() > 0;
+}
+
+Result<std::optional<MessageEvaluation>> get_message_evaluation(Database& db,
+                                                                std::string_view tenant_id,
+                                                                std::string_view message_id) {
+    auto st = db.prepare(
+        "SELECT message_id, event_id, status, result, created_at FROM message_evaluations "
+        "WHERE message_id = ? AND tenant_id = ?");
+    if (!st) return tl::unexpected(st.error());
+    st->bind(1, message_id).bind(2, tenant_id);
+    auto row = st->step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) return std::optional<MessageEvaluation>();
+    return std::optional<MessageEvaluation>(
+        MessageEvaluation{st->text(0), st->text(1), st->text(2), st->text(3), st->int64(4)});
+}
+
+Result<void> append_event(Database& db, std::string_view tenant_id,
+                          const std::optional<std::string>& mailbox_id, std::string_view type,
+                          std::string_view data_json, std::int64_t now) {
+    auto st = db.prepare(
+        "INSERT INTO events(id, tenant_id, mailbox_id, type, created_at, data) "
+        "VALUES (?,?,?,?,?,?)");
+    if (!st) return tl::unexpected(st.error());
+    return st->bind(1, new_id("evt"))
+        .bind(2, tenant_id)
+        .bind(3, mailbox_id)
+        .bind(4, type)
+        .bind(5, now)
+        .bind(6, data_json)
+        .run();
+}
+
+Result<std::vector<OutboxEvent>> events_after(Database& db, std::int64_t seq, std::size_t limit) {
+    auto st = db.prepare(
+        "SELECT seq, id, tenant_id, mailbox_id, type, data, created_at FROM events "
+        "WHERE seq > ? ORDER BY seq LIMIT ?");
+    if (!st) return tl::unexpected(st.error());
+    st->bind(1, seq).bind(2, static_cast<std::int64_t>(limit));
+    std::vector<OutboxEvent> out;
+    for (;;) {
+        auto row = st->step();
+        if (!row) return tl::unexpected(row.error());
+        if (!*row) break;
+        out.push_back(OutboxEvent{st->int64(0), st->text(1), st->text(2), st->opt_text(3),
+                                  st->text(4), st->text(5), st->int64(6)});
+    }
+    return out;
+}
+
+Result<std::int64_t> outbox_cursor(Database& db, std::string_view name) {
+    auto st = db.prepare("SELECT seq FROM outbox_cursors WHERE name = ?");
+    if (!st) return tl::unexpected(st.error());
+    st->bind(1, name);
+    auto row = st->step();
+    if (!row) return tl::unexpected(row.error());
+    return *row ? st->int64(0) : 0;
+}
+
+Result<void> advance_outbox_cursor(Database& db, std::string_view name, std::int64_t from,
+                                   std::int64_t to, std::int64_t now) {
+    auto st = db.prepare(
+        "INSERT INTO outbox_cursors(name, seq, updated_at) VALUES (?1, ?3, ?4) "
+        "ON CONFLICT (name) DO UPDATE SET seq = ?3, updated_at = ?4 WHERE seq = ?2");
+    if (!st) return tl::unexpected(st.error());
+    POSTERN_TRY(st->bind(1, name).bind(2, from).bind(3, to).bind(4, now).run());
+    if (db.changes() == 0)
+        return fail(Errc::conflict, "outbox cursor " + std::string(name) + " moved");
+    return {};
+}
+
+}  // namespace postern::storage
