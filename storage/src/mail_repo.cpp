@@ -1,12 +1,12 @@
 // Stored mail: raw blobs, message rows, threads and the message.received events.
 #include <algorithm>
-#include <set>
-
 #include <boost/json.hpp>
+#include <set>
 
 #include "common/crypto.hpp"
 #include "common/ids.hpp"
 #include "common/time.hpp"
+#include "mail_store.hpp"
 #include "storage/repos.hpp"
 
 namespace postern::storage {
@@ -90,112 +90,128 @@ std::optional<std::string> opt(const std::string& s) {
 
 }  // namespace
 
-Result<std::vector<std::string>> store_inbound(Database& db, const InboundMessage& m) {
-    const std::string sha = sha256_hex(m.raw);
-    {
-        auto st = db.prepare("INSERT OR IGNORE INTO blobs(sha256, size, data) VALUES (?,?,?)");
-        if (!st) return tl::unexpected(st.error());
-        POSTERN_TRY(st->bind(1, sha)
-                        .bind(2, static_cast<std::int64_t>(m.raw.size()))
-                        .bind_blob(3, m.raw)
-                        .run());
-    }
-    const mime::Summary& s = m.summary;
+Result<void> store_blob(Database& db, std::string_view sha, std::string_view raw) {
+    auto st = db.prepare("INSERT OR IGNORE INTO blobs(sha256, size, data) VALUES (?,?,?)");
+    if (!st) return tl::unexpected(st.error());
+    return st->bind(1, sha).bind(2, static_cast<std::int64_t>(raw.size())).bind_blob(3, raw).run();
+}
+
+Result<StoredCopy> store_copy(Database& db, const CopySpec& c) {
+    const mime::Summary& s = c.summary;
     const std::string subject_key = mime::normalize_subject(s.subject);
     const std::string participants = participants_key(s);
-    const std::string from_json = mailboxes_json(s.from);
-    const std::string to_json = mailboxes_json(s.to);
-    const std::string cc_json = mailboxes_json(s.cc);
-    const std::string refs = join(s.references);
+    StoredCopy out;
+    out.message_id = new_id("msg");
+    auto thread = thread_by_reference(db, c.mailbox_id, s);
+    if (!thread) return tl::unexpected(thread.error());
+    if (!*thread) {
+        thread = thread_by_subject(db, c.mailbox_id, subject_key, participants);
+        if (!thread) return tl::unexpected(thread.error());
+    }
+    if (*thread) {
+        out.thread_id = **thread;
+        auto st = db.prepare(
+            "UPDATE threads SET message_count = message_count + 1, last_message_id = ?, "
+            "updated_at = ? WHERE id = ?");
+        if (!st) return tl::unexpected(st.error());
+        POSTERN_TRY(
+            st->bind(1, out.message_id).bind(2, c.received_at).bind(3, out.thread_id).run());
+    } else {
+        out.thread_id = new_id("thr");
+        auto st = db.prepare(
+            "INSERT INTO threads(id, tenant_id, mailbox_id, subject, subject_key, "
+            "participants_key, message_count, last_message_id, created_at, updated_at) "
+            "VALUES (?,?,?,?,?,?,1,?,?,?)");
+        if (!st) return tl::unexpected(st.error());
+        POSTERN_TRY(st->bind(1, out.thread_id)
+                        .bind(2, c.tenant_id)
+                        .bind(3, c.mailbox_id)
+                        .bind(4, s.subject)
+                        .bind(5, subject_key)
+                        .bind(6, participants)
+                        .bind(7, out.message_id)
+                        .bind(8, c.received_at)
+                        .bind(9, c.received_at)
+                        .run());
+    }
     json::array flags;
-    for (const auto& f : m.flags) flags.emplace_back(f);
-    const std::string flags_json = json::serialize(flags);
+    for (const auto& f : c.flags) flags.emplace_back(f);
+    auto st = db.prepare(
+        "INSERT INTO messages(id, tenant_id, mailbox_id, thread_id, blob_sha256, folder, "
+        "message_id_hdr, in_reply_to, references_hdr, from_json, to_json, cc_json, "
+        "subject, date, received_at, size, snippet, has_attachments, envelope_from, "
+        "envelope_to, flags, auth_json) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    if (!st) return tl::unexpected(st.error());
+    POSTERN_TRY(st->bind(1, out.message_id)
+                    .bind(2, c.tenant_id)
+                    .bind(3, c.mailbox_id)
+                    .bind(4, out.thread_id)
+                    .bind(5, c.blob_sha256)
+                    .bind(6, c.folder)
+                    .bind(7, opt(s.message_id))
+                    .bind(8, opt(s.in_reply_to))
+                    .bind(9, opt(join(s.references)))
+                    .bind(10, mailboxes_json(s.from))
+                    .bind(11, mailboxes_json(s.to))
+                    .bind(12, mailboxes_json(s.cc))
+                    .bind(13, s.subject)
+                    .bind(14, s.date_ms)
+                    .bind(15, c.received_at)
+                    .bind(16, c.size)
+                    .bind(17, s.snippet)
+                    .bind(18, s.has_attachments ? 1 : 0)
+                    .bind(19, c.envelope_from)
+                    .bind(20, c.envelope_to)
+                    .bind(21, json::serialize(flags))
+                    .bind(22, opt(c.auth_json))
+                    .run());
+    return out;
+}
 
+Result<void> append_event(Database& db, std::string_view tenant_id, std::string_view mailbox_id,
+                          std::string_view type, std::int64_t at, std::string_view data_json) {
+    auto st = db.prepare(
+        "INSERT INTO events(id, tenant_id, mailbox_id, type, created_at, data) "
+        "VALUES (?,?,?,?,?,?)");
+    if (!st) return tl::unexpected(st.error());
+    return st->bind(1, new_id("evt"))
+        .bind(2, tenant_id)
+        .bind(3, mailbox_id)
+        .bind(4, type)
+        .bind(5, at)
+        .bind(6, data_json)
+        .run();
+}
+
+Result<std::vector<std::string>> store_inbound(Database& db, const InboundMessage& m) {
+    const std::string sha = sha256_hex(m.raw);
+    POSTERN_TRY(store_blob(db, sha, m.raw));
+    const mime::Summary& s = m.summary;
     std::vector<std::string> ids;
     ids.reserve(m.recipients.size());
     for (const auto& rcpt : m.recipients) {
-        std::string message_id = new_id("msg");
-        auto thread = thread_by_reference(db, rcpt.mailbox_id, s);
-        if (!thread) return tl::unexpected(thread.error());
-        if (!*thread) {
-            thread = thread_by_subject(db, rcpt.mailbox_id, subject_key, participants);
-            if (!thread) return tl::unexpected(thread.error());
-        }
-        std::string thread_id;
-        if (*thread) {
-            thread_id = **thread;
-            auto st = db.prepare(
-                "UPDATE threads SET message_count = message_count + 1, last_message_id = ?, "
-                "updated_at = ? WHERE id = ?");
-            if (!st) return tl::unexpected(st.error());
-            POSTERN_TRY(st->bind(1, message_id).bind(2, m.received_at).bind(3, thread_id).run());
-        } else {
-            thread_id = new_id("thr");
-            auto st = db.prepare(
-                "INSERT INTO threads(id, tenant_id, mailbox_id, subject, subject_key, "
-                "participants_key, message_count, last_message_id, created_at, updated_at) "
-                "VALUES (?,?,?,?,?,?,1,?,?,?)");
-            if (!st) return tl::unexpected(st.error());
-            POSTERN_TRY(st->bind(1, thread_id)
-                            .bind(2, rcpt.tenant_id)
-                            .bind(3, rcpt.mailbox_id)
-                            .bind(4, s.subject)
-                            .bind(5, subject_key)
-                            .bind(6, participants)
-                            .bind(7, message_id)
-                            .bind(8, m.received_at)
-                            .bind(9, m.received_at)
-                            .run());
-        }
-        {
-            auto st = db.prepare(
-                "INSERT INTO messages(id, tenant_id, mailbox_id, thread_id, blob_sha256, folder, "
-                "message_id_hdr, in_reply_to, references_hdr, from_json, to_json, cc_json, "
-                "subject, date, received_at, size, snippet, has_attachments, envelope_from, "
-                "envelope_to, flags, auth_json) "
-                "VALUES (?,?,?,?,?,'inbox',?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-            if (!st) return tl::unexpected(st.error());
-            POSTERN_TRY(st->bind(1, message_id)
-                            .bind(2, rcpt.tenant_id)
-                            .bind(3, rcpt.mailbox_id)
-                            .bind(4, thread_id)
-                            .bind(5, sha)
-                            .bind(6, opt(s.message_id))
-                            .bind(7, opt(s.in_reply_to))
-                            .bind(8, opt(refs))
-                            .bind(9, from_json)
-                            .bind(10, to_json)
-                            .bind(11, cc_json)
-                            .bind(12, s.subject)
-                            .bind(13, s.date_ms)
-                            .bind(14, m.received_at)
-                            .bind(15, static_cast<std::int64_t>(m.raw.size()))
-                            .bind(16, s.snippet)
-                            .bind(17, s.has_attachments ? 1 : 0)
-                            .bind(18, m.envelope_from)
-                            .bind(19, rcpt.address)
-                            .bind(20, flags_json)
-                            .bind(21, opt(m.auth_json))
-                            .run());
-        }
-        {
-            json::object data{{"message_id", message_id},
-                              {"thread_id", thread_id},
-                              {"mailbox_id", rcpt.mailbox_id},
-                              {"subject", s.subject},
-                              {"from", s.from.empty() ? std::string() : s.from.front().address}};
-            auto st = db.prepare(
-                "INSERT INTO events(id, tenant_id, mailbox_id, type, created_at, data) "
-                "VALUES (?,?,?,'message.received',?,?)");
-            if (!st) return tl::unexpected(st.error());
-            POSTERN_TRY(st->bind(1, new_id("evt"))
-                            .bind(2, rcpt.tenant_id)
-                            .bind(3, rcpt.mailbox_id)
-                            .bind(4, m.received_at)
-                            .bind(5, json::serialize(data))
-                            .run());
-        }
-        ids.push_back(std::move(message_id));
+        CopySpec spec{.tenant_id = rcpt.tenant_id,
+                      .mailbox_id = rcpt.mailbox_id,
+                      .folder = "inbox",
+                      .blob_sha256 = sha,
+                      .size = static_cast<std::int64_t>(m.raw.size()),
+                      .summary = s,
+                      .envelope_from = m.envelope_from,
+                      .envelope_to = rcpt.address,
+                      .flags = m.flags,
+                      .auth_json = m.auth_json,
+                      .received_at = m.received_at};
+        auto copy = store_copy(db, spec);
+        if (!copy) return tl::unexpected(copy.error());
+        json::object data{{"message_id", copy->message_id},
+                          {"thread_id", copy->thread_id},
+                          {"mailbox_id", rcpt.mailbox_id},
+                          {"subject", s.subject},
+                          {"from", s.from.empty() ? std::string() : s.from.front().address}};
+        POSTERN_TRY(append_event(db, rcpt.tenant_id, rcpt.mailbox_id, "message.received",
+                                 m.received_at, json::serialize(data)));
+        ids.push_back(std::move(copy->message_id));
     }
     return ids;
 }

@@ -1,11 +1,11 @@
-#include <catch2/catch.hpp>
-
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <future>
 #include <thread>
 
 #include "common/ids.hpp"
+#include "fixture.hpp"
 #include "storage/database.hpp"
 #include "storage/migrations.hpp"
 #include "storage/repos.hpp"
@@ -13,36 +13,7 @@
 
 using namespace postern;
 using namespace postern::storage;
-
-namespace {
-
-struct TempDb {
-    std::filesystem::path dir;
-    std::unique_ptr<Database> db;
-    TempDb() {
-        dir = std::filesystem::temp_directory_path() / ("postern-st-" + new_id("t"));
-        std::filesystem::create_directories(dir);
-        db = std::move(*Database::open(dir / "p.db"));
-        REQUIRE(migrate(*db));
-    }
-    ~TempDb() {
-        db.reset();
-        std::filesystem::remove_all(dir);
-    }
-};
-
-mime::Summary summary(std::string subject, std::string from, std::string to,
-                      std::string message_id = "", std::string in_reply_to = "") {
-    mime::Summary s;
-    s.subject = std::move(subject);
-    s.from.push_back({"", std::move(from)});
-    s.to.push_back({"", std::move(to)});
-    s.message_id = std::move(message_id);
-    s.in_reply_to = std::move(in_reply_to);
-    return s;
-}
-
-}  // namespace
+using namespace postern::storage::testing;
 
 TEST_CASE("migrations are idempotent and versioned", "[storage]") {
     TempDb t;
@@ -127,8 +98,8 @@ TEST_CASE("inbound mail threads by reference, then subject and participants", "[
         REQUIRE(ids);
         return *ids;
     };
-    auto first = store(summary("Budget", "x@remote.test", "a@example.com", "m1@remote"), {a, b},
-                       "raw-1");
+    auto first =
+        store(summary("Budget", "x@remote.test", "a@example.com", "m1@remote"), {a, b}, "raw-1");
     REQUIRE(first.size() == 2);
     auto m_a = *get_message(*t.db, {tenant.id, std::nullopt}, first[0]);
     auto m_b = *get_message(*t.db, {tenant.id, std::nullopt}, first[1]);
@@ -136,13 +107,13 @@ TEST_CASE("inbound mail threads by reference, then subject and participants", "[
     REQUIRE(m_b);
     CHECK(m_a->mailbox_id == a.id);
     CHECK(m_b->mailbox_id == b.id);
-    CHECK(m_a->thread_id != m_b->thread_id);        // threads are per mailbox
-    CHECK(m_a->blob_sha256 == m_b->blob_sha256);    // raw stored once
+    CHECK(m_a->thread_id != m_b->thread_id);      // threads are per mailbox
+    CHECK(m_a->blob_sha256 == m_b->blob_sha256);  // raw stored once
 
     // A reply by reference joins even with another subject.
-    auto reply = store(summary("totally different", "a@example.com", "x@remote.test", "m2@remote",
-                               "m1@remote"),
-                       {a}, "raw-2");
+    auto reply = store(
+        summary("totally different", "a@example.com", "x@remote.test", "m2@remote", "m1@remote"),
+        {a}, "raw-2");
     CHECK((*get_message(*t.db, {tenant.id, std::nullopt}, reply[0]))->thread_id == m_a->thread_id);
     // Same normalised subject and participants joins.
     auto again = store(summary("RE: Fwd:  budget", "a@example.com", "x@remote.test"), {a}, "raw-3");
@@ -281,7 +252,9 @@ TEST_CASE("the writer groups concurrent jobs into few commits", "[storage][write
             [&](Result<void>) { done++; });
         for (int j = 0; j < 100; ++j)
             (*writer)->submit(
-                [j](Database& db) { return append_audit(db, "ten", "g", "act", std::to_string(j)); },
+                [j](Database& db) {
+                    return append_audit(db, "ten", "g", "act", std::to_string(j));
+                },
                 [&](Result<void> r) { done += r ? 1 : 0; });
         release.set_value();
         while (done < 101) std::this_thread::yield();
