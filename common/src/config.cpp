@@ -1,11 +1,11 @@
 #include "common/config.hpp"
 
+#include <toml++/toml.h>
+
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
 #include <stdexcept>
-
-#include <toml++/toml.h>
 
 namespace postern {
 
@@ -131,6 +131,55 @@ Config load_config(const std::filesystem::path& data_dir) {
     }
     if (c.connex.auto_evaluate_poll_ms == 0)
         throw std::runtime_error(file.string() + ": connex auto_evaluate_poll_ms must be > 0");
+    if (auto sub = root["submission"].as_table()) {
+        if (auto v = (*sub)["listen"].value<std::string>(); v && !v->empty())
+            c.submission.listen = parse_endpoint(*v);
+        if (auto v = (*sub)["tls_listen"].value<std::string>(); v && !v->empty())
+            c.submission.tls_listen = parse_endpoint(*v);
+        read_uint(*sub, "max_auth_failures", c.submission.max_auth_failures);
+    }
+    if (auto o = root["outbound"].as_table()) {
+        read(*o, "require_verified_domain", c.outbound.require_verified_domain);
+        read_uint(*o, "max_message_bytes", c.outbound.max_message_bytes);
+        if (auto arr = (*o)["retry_schedule_seconds"].as_array()) {
+            c.outbound.retry_schedule_seconds.clear();
+            for (const auto& n : *arr) {
+                auto v = n.value<std::int64_t>();
+                if (!v || *v <= 0)
+                    throw std::runtime_error(file.string() +
+                                             ": outbound retry_schedule_seconds must hold "
+                                             "positive whole numbers");
+                c.outbound.retry_schedule_seconds.push_back(static_cast<std::uint32_t>(*v));
+            }
+        }
+        read_uint(*o, "retry_interval_seconds", c.outbound.retry_interval_seconds);
+        read_uint(*o, "max_lifetime_seconds", c.outbound.max_lifetime_seconds);
+        read_uint(*o, "delay_dsn_after_seconds", c.outbound.delay_dsn_after_seconds);
+        read_uint(*o, "mx_port", c.outbound.mx_port);
+        if (auto routes = (*o)["routes"].as_table()) {
+            for (const auto& [k, v] : *routes) {
+                auto text = v.value<std::string>();
+                if (!text)
+                    throw std::runtime_error(file.string() +
+                                             ": outbound.routes values are "
+                                             "\"host:port\" strings");
+                std::string domain(k.str());
+                for (char& ch : domain)
+                    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+                c.outbound.routes[domain] = parse_endpoint(*text);
+            }
+        }
+        read_uint(*o, "max_concurrent", c.outbound.max_concurrent);
+        read_uint(*o, "max_per_destination", c.outbound.max_per_destination);
+        read_uint(*o, "connect_timeout_ms", c.outbound.connect_timeout_ms);
+        read_uint(*o, "command_timeout_ms", c.outbound.command_timeout_ms);
+        read_uint(*o, "poll_ms", c.outbound.poll_ms);
+        read(*o, "opportunistic_tls", c.outbound.opportunistic_tls);
+    }
+    if (c.outbound.retry_interval_seconds == 0 || c.outbound.max_concurrent == 0 ||
+        c.outbound.max_per_destination == 0 || c.outbound.poll_ms == 0 || c.outbound.mx_port == 0 ||
+        c.outbound.max_message_bytes == 0)
+        throw std::runtime_error(file.string() + ": outbound limits must be greater than zero");
     if (c.smtp.max_recipients == 0 || c.smtp.max_connections == 0 ||
         c.smtp.max_connections_per_ip == 0 || c.smtp.max_message_size == 0)
         throw std::runtime_error(file.string() + ": smtp limits must be greater than zero");
@@ -172,14 +221,13 @@ void save_config(const Config& c) {
              {"cache_max_entries", static_cast<std::int64_t>(c.dns.cache_max_entries)},
          }},
     };
-    root.insert("auth",
-                toml::table{
-                    {"enabled", c.auth.enabled},
-                    {"dmarc_reject_action", c.auth.dmarc_reject_action},
-                    {"spf_timeout_ms", static_cast<std::int64_t>(c.auth.spf_timeout_ms)},
-                    {"add_authentication_results", c.auth.add_authentication_results},
-                    {"authserv_id", c.auth.authserv_id},
-                });
+    root.insert("auth", toml::table{
+                            {"enabled", c.auth.enabled},
+                            {"dmarc_reject_action", c.auth.dmarc_reject_action},
+                            {"spf_timeout_ms", static_cast<std::int64_t>(c.auth.spf_timeout_ms)},
+                            {"add_authentication_results", c.auth.add_authentication_results},
+                            {"authserv_id", c.auth.authserv_id},
+                        });
     root.insert(
         "connex",
         toml::table{
@@ -191,6 +239,36 @@ void save_config(const Config& c) {
             {"max_body_bytes", static_cast<std::int64_t>(c.connex.max_body_bytes)},
             {"preview_max_body_bytes", static_cast<std::int64_t>(c.connex.preview_max_body_bytes)},
             {"auto_evaluate_poll_ms", static_cast<std::int64_t>(c.connex.auto_evaluate_poll_ms)},
+        });
+    toml::table submission{
+        {"max_auth_failures", static_cast<std::int64_t>(c.submission.max_auth_failures)}};
+    if (c.submission.listen) submission.insert("listen", c.submission.listen->str());
+    if (c.submission.tls_listen) submission.insert("tls_listen", c.submission.tls_listen->str());
+    root.insert("submission", std::move(submission));
+    toml::array schedule;
+    for (auto s : c.outbound.retry_schedule_seconds)
+        schedule.push_back(static_cast<std::int64_t>(s));
+    toml::table routes;
+    for (const auto& [domain, ep] : c.outbound.routes) routes.insert(domain, ep.str());
+    root.insert(
+        "outbound",
+        toml::table{
+            {"require_verified_domain", c.outbound.require_verified_domain},
+            {"max_message_bytes", static_cast<std::int64_t>(c.outbound.max_message_bytes)},
+            {"retry_schedule_seconds", std::move(schedule)},
+            {"retry_interval_seconds",
+             static_cast<std::int64_t>(c.outbound.retry_interval_seconds)},
+            {"max_lifetime_seconds", static_cast<std::int64_t>(c.outbound.max_lifetime_seconds)},
+            {"delay_dsn_after_seconds",
+             static_cast<std::int64_t>(c.outbound.delay_dsn_after_seconds)},
+            {"mx_port", static_cast<std::int64_t>(c.outbound.mx_port)},
+            {"routes", std::move(routes)},
+            {"max_concurrent", static_cast<std::int64_t>(c.outbound.max_concurrent)},
+            {"max_per_destination", static_cast<std::int64_t>(c.outbound.max_per_destination)},
+            {"connect_timeout_ms", static_cast<std::int64_t>(c.outbound.connect_timeout_ms)},
+            {"command_timeout_ms", static_cast<std::int64_t>(c.outbound.command_timeout_ms)},
+            {"poll_ms", static_cast<std::int64_t>(c.outbound.poll_ms)},
+            {"opportunistic_tls", c.outbound.opportunistic_tls},
         });
     auto file = c.data_dir / kConfigFileName;
     std::ofstream out(file);

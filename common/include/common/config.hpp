@@ -4,7 +4,10 @@
 // (start-up error; see STYLE.md §4).
 #include <cstdint>
 #include <filesystem>
+#include <map>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace postern {
 
@@ -47,11 +50,11 @@ struct DnsConfig {
 
 // Mail authentication on the MX (SPF, DKIM, DMARC; RFC 8601 Authentication-Results).
 struct AuthConfig {
-    bool enabled = true;                          // run the checks at all
-    std::string dmarc_reject_action = "reject";   // "reject" (550 5.7.1) or "quarantine" (junk)
-    std::uint32_t spf_timeout_ms = 20000;         // bound on SPF, and on DKIM+DMARC at end of data
-    bool add_authentication_results = true;       // prepend the Authentication-Results header
-    std::string authserv_id;                      // "" = hostname
+    bool enabled = true;                         // run the checks at all
+    std::string dmarc_reject_action = "reject";  // "reject" (550 5.7.1) or "quarantine" (junk)
+    std::uint32_t spf_timeout_ms = 20000;        // bound on SPF, and on DKIM+DMARC at end of data
+    bool add_authentication_results = true;      // prepend the Authentication-Results header
+    std::string authserv_id;                     // "" = hostname
     const std::string& authserv(const std::string& hostname) const {
         return authserv_id.empty() ? hostname : authserv_id;
     }
@@ -62,12 +65,40 @@ struct AuthConfig {
 struct ConnexConfig {
     std::uint32_t tenant_rate_per_second = 100;  // keyed routes, per tenant (token bucket)
     std::uint32_t tenant_burst = 200;
-    std::uint32_t tenant_daily_events = 0;       // integration events per tenant per UTC day
-    std::uint32_t ip_rate_per_second = 5;        // integration-preview and reasoning, per IP
+    std::uint32_t tenant_daily_events = 0;  // integration events per tenant per UTC day
+    std::uint32_t ip_rate_per_second = 5;   // integration-preview and reasoning, per IP
     std::uint32_t ip_burst = 20;
-    std::uint64_t max_body_bytes = 512 * 1024;   // keyed POST bodies; larger get 413
+    std::uint64_t max_body_bytes = 512 * 1024;  // keyed POST bodies; larger get 413
     std::uint64_t preview_max_body_bytes = 64 * 1024;
-    std::uint32_t auto_evaluate_poll_ms = 200;   // outbox poll for inbound-mail evaluation
+    std::uint32_t auto_evaluate_poll_ms = 200;  // outbox poll for inbound-mail evaluation
+};
+
+// Submission listeners of postern-smtpd (RFC 6409): AUTH only after TLS, sender bound to the
+// authenticated mailbox. Unset endpoints are not opened.
+struct SubmissionConfig {
+    std::optional<Endpoint> listen;       // STARTTLS (port 587 in production)
+    std::optional<Endpoint> tls_listen;   // implicit TLS (port 465 in production)
+    std::uint32_t max_auth_failures = 3;  // per session, then 421 and close
+};
+
+// Outbound delivery: the queue runner in postern-smtpd and the sending routes of postern-apid.
+struct OutboundConfig {
+    bool require_verified_domain = true;  // sending needs ownership, SPF and DKIM verified
+    std::uint64_t max_message_bytes = 25 * 1024 * 1024;  // REST sends over it get 413
+    // Delays after each failed attempt, then every retry_interval_seconds until max_lifetime.
+    std::vector<std::uint32_t> retry_schedule_seconds{60, 300, 900, 1800, 3600, 7200, 14400};
+    std::uint32_t retry_interval_seconds = 14400;
+    std::uint32_t max_lifetime_seconds = 5 * 86400;    // then bounce
+    std::uint32_t delay_dsn_after_seconds = 4 * 3600;  // a delay DSN once, 0 = never
+    std::uint16_t mx_port = 25;                        // the port MX hosts are tried on
+    // Transport map: recipient domain (or "*" for a smarthost) -> host:port; beats the MX lookup.
+    std::map<std::string, Endpoint> routes;
+    std::uint32_t max_concurrent = 100;      // deliveries in flight
+    std::uint32_t max_per_destination = 10;  // connections per destination host
+    std::uint32_t connect_timeout_ms = 30000;
+    std::uint32_t command_timeout_ms = 300000;  // RFC 5321 §4.5.3.2 allows 5 min (10 for DATA)
+    std::uint32_t poll_ms = 1000;               // how often the runner looks for due deliveries
+    bool opportunistic_tls = true;              // STARTTLS when offered, unauthenticated
 };
 
 struct Config {
@@ -83,6 +114,8 @@ struct Config {
     ConnexConfig connex;
     DnsConfig dns;
     AuthConfig auth;
+    SubmissionConfig submission;
+    OutboundConfig outbound;
 
     std::filesystem::path database_path() const;
     std::filesystem::path path(const std::string& relative) const;

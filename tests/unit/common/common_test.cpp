@@ -146,3 +146,37 @@ TEST_CASE("config round-trips through postern.toml", "[config]") {
     CHECK_THROWS(load_config(dir / "missing"));
     std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("config: the [submission] and [outbound] sections", "[config]") {
+    auto dir = std::filesystem::temp_directory_path() / ("postern-cfg-" + new_id("t"));
+    std::filesystem::create_directories(dir);
+    Config c;
+    c.data_dir = dir;
+    CHECK_FALSE(c.submission.listen);
+    CHECK(c.outbound.require_verified_domain);
+    CHECK(c.outbound.retry_schedule_seconds.size() == 7);
+    c.submission.listen = parse_endpoint("127.0.0.1:5587");
+    c.outbound.retry_schedule_seconds = {1, 2};
+    c.outbound.routes["*"] = parse_endpoint("127.0.0.1:2526");
+    c.outbound.routes["example.test"] = parse_endpoint("[::1]:25");
+    c.outbound.mx_port = 2525;
+    save_config(c);
+    Config back = load_config(dir);
+    REQUIRE(back.submission.listen);
+    CHECK(back.submission.listen->port == 5587);
+    CHECK_FALSE(back.submission.tls_listen);
+    CHECK(back.outbound.retry_schedule_seconds == std::vector<std::uint32_t>{1, 2});
+    CHECK(back.outbound.routes.at("*").str() == "127.0.0.1:2526");
+    CHECK(back.outbound.routes.at("example.test").str() == "[::1]:25");
+    CHECK(back.outbound.mx_port == 2525);
+    auto write = [&](const std::string& text) {
+        std::ofstream(dir / kConfigFileName, std::ios::trunc) << text;
+    };
+    write("[outbound]\nretry_schedule_seconds = [0]\n");
+    CHECK_THROWS(load_config(dir));
+    write("[outbound]\nroutes = { \"Example.TEST\" = \"nohostport\" }\n");
+    CHECK_THROWS(load_config(dir));
+    write("[outbound]\nroutes = { \"Example.TEST\" = \"h:26\" }\n");
+    CHECK(load_config(dir).outbound.routes.at("example.test").port == 26);
+    std::filesystem::remove_all(dir);
+}
