@@ -15,6 +15,10 @@ Result<std::unique_ptr<Writer>> Writer::start(const std::filesystem::path& db_pa
     // A large group commit dirties thousands of pages; a small cache would spill them into the
     // WAL mid-transaction and write them twice.
     if (auto r = (*db)->exec("PRAGMA cache_size=-65536"); !r) return tl::unexpected(r.error());
+    // Each job runs in a SAVEPOINT, whose statement journal would otherwise spill into a
+    // temporary file (created, written page by page and deleted in every group commit). It only
+    // serves rollbacks of the open transaction, so memory is the right place for it.
+    if (auto r = (*db)->exec("PRAGMA temp_store=MEMORY"); !r) return tl::unexpected(r.error());
     auto checkpoint_db = Database::open(db_path);
     if (!checkpoint_db) return tl::unexpected(checkpoint_db.error());
     return std::unique_ptr<Writer>(
