@@ -2,14 +2,16 @@
 
 #include <sqlite3.h>
 
+#include "wal_vfs.hpp"
+
 namespace postern::storage {
 namespace {
 
 Error sqlite_error(sqlite3* db, int rc, std::string_view what) {
     int primary = rc & 0xff;
     Errc code = primary == SQLITE_CONSTRAINT ? Errc::conflict
-                : primary == SQLITE_FULL      ? Errc::limit
-                                              : Errc::io;
+                : primary == SQLITE_FULL     ? Errc::limit
+                                             : Errc::io;
     std::string msg(what);
     msg += ": ";
     msg += db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
@@ -101,10 +103,12 @@ std::string_view Statement::blob(int col) const {
 Result<std::unique_ptr<Database>> Database::open(const std::filesystem::path& path,
                                                  const OpenOptions& options) {
     sqlite3* raw = nullptr;
-    int flags = options.read_only ? SQLITE_OPEN_READONLY
-                                  : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    int flags =
+        options.read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     flags |= SQLITE_OPEN_NOMUTEX;  // one thread per connection, by contract
-    int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+    const char* vfs =
+        options.gather_wal_writes && !options.read_only ? wal_gathering_vfs() : nullptr;
+    int rc = sqlite3_open_v2(path.c_str(), &raw, flags, vfs);
     std::unique_ptr<Database> db(new Database(raw));
     if (rc != SQLITE_OK) return tl::unexpected(sqlite_error(raw, rc, "open " + path.string()));
     sqlite3_busy_timeout(raw, options.busy_timeout_ms);
@@ -112,8 +116,8 @@ Result<std::unique_ptr<Database>> Database::open(const std::filesystem::path& pa
     std::string pragmas = "PRAGMA foreign_keys=ON;";
     if (!options.read_only) {
         pragmas += "PRAGMA journal_mode=WAL;";
-        pragmas += options.synchronous_full ? "PRAGMA synchronous=FULL;"
-                                            : "PRAGMA synchronous=NORMAL;";
+        pragmas +=
+            options.synchronous_full ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;";
     }
     if (auto r = db->exec(pragmas); !r) return tl::unexpected(r.error());
     return db;

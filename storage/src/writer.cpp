@@ -9,7 +9,9 @@ namespace postern::storage {
 
 Result<std::unique_ptr<Writer>> Writer::start(const std::filesystem::path& db_path,
                                               std::size_t max_batch) {
-    auto db = Database::open(db_path);
+    OpenOptions options;
+    options.gather_wal_writes = true;
+    auto db = Database::open(db_path, options);
     if (!db) return tl::unexpected(db.error());
     if (auto r = migrate(**db); !r) return tl::unexpected(r.error());
     // A large group commit dirties thousands of pages; a small cache would spill them into the

@@ -22,13 +22,15 @@ class Database;
 // A cached prepared statement, reset and cleared when this handle is destroyed.
 // Binding indexes are 1-based, columns 0-based (as in SQLite).
 class Statement {
-   public:
+ public:
     Statement(Statement&& other) noexcept;
     Statement& operator=(Statement&&) = delete;
     ~Statement();
 
     Statement& bind(int index, std::string_view text);
-    Statement& bind(int index, const std::string& text) { return bind(index, std::string_view(text)); }
+    Statement& bind(int index, const std::string& text) {
+        return bind(index, std::string_view(text));
+    }
     Statement& bind(int index, const char* text) { return bind(index, std::string_view(text)); }
     Statement& bind_blob(int index, std::string_view bytes);
     Statement& bind(int index, std::int64_t value);
@@ -49,7 +51,7 @@ class Statement {
     std::optional<std::int64_t> opt_int64(int col) const;
     std::string_view blob(int col) const;  // valid until the next step()
 
-   private:
+ private:
     friend class Database;
     Statement(Database* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
     Database* db_;
@@ -60,13 +62,16 @@ struct OpenOptions {
     bool read_only = false;
     bool synchronous_full = true;  // every commit reaches the disk before it returns
     int busy_timeout_ms = 10000;
+    // Gather each transaction's WAL writes into one write call before the sync (the group-commit
+    // writer's connection; see storage/src/wal_vfs.cpp). Durability is unchanged.
+    bool gather_wal_writes = false;
 };
 
 class Database {
-   public:
+ public:
     // Opens (creating when writable) the database file and applies the connection pragmas.
     [[nodiscard]] static Result<std::unique_ptr<Database>> open(const std::filesystem::path& path,
-                                                               const OpenOptions& options = {});
+                                                                const OpenOptions& options = {});
     ~Database();
     Database(const Database&) = delete;
     Database& operator=(const Database&) = delete;
@@ -80,7 +85,7 @@ class Database {
     std::string last_error() const;
     sqlite3* handle() { return db_; }
 
-   private:
+ private:
     explicit Database(sqlite3* db) : db_(db) {}
     friend class Statement;
     sqlite3* db_;
@@ -89,7 +94,7 @@ class Database {
 
 // Rolls back in its destructor unless commit() succeeded (SQLiteCpp Transaction.h).
 class Transaction {
-   public:
+ public:
     enum class Kind { deferred, immediate };
     [[nodiscard]] static Result<Transaction> begin(Database& db, Kind kind = Kind::immediate);
     Transaction(Transaction&& other) noexcept : db_(other.db_) { other.db_ = nullptr; }
@@ -97,7 +102,7 @@ class Transaction {
     ~Transaction();
     [[nodiscard]] Result<void> commit();
 
-   private:
+ private:
     explicit Transaction(Database* db) : db_(db) {}
     Database* db_;
 };
