@@ -245,6 +245,8 @@ asio::awaitable<auth::Verdict> authenticate(Services& s, std::shared_ptr<SpfChec
     auth::Decision d = auth::decide(v.dmarc, v.from_domain, action);
     v.disposition = d.disposition;
     v.reason = std::move(d.reason);
+    if (!policy && v.disposition == auth::Disposition::accept)
+        v.disposition = auth::author_disposition(author);
     co_return v;
 }
 

@@ -44,6 +44,10 @@ AuthorDomain author_domain(const std::vector<std::string>& from_values) {
     return a;
 }
 
+Disposition author_disposition(const AuthorDomain& author) {
+    return author.kind == dns::DmarcResultKind::permerror ? Disposition::junk : Disposition::accept;
+}
+
 dns::DmarcResult evaluate_dmarc(const dns::DmarcEvaluation& discovery, const dns::SpfResult& spf,
                                 const std::vector<dns::DkimResult>& dkim, unsigned sample) {
     std::vector<dns::DmarcDkim> signatures;

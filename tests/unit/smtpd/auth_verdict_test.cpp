@@ -89,6 +89,9 @@ TEST_CASE("auth verdict: the author domain from the From fields") {
     CHECK(two.kind == DmarcResultKind::permerror);  // reported, no policy applied
     CHECK(two.domain.empty());
     CHECK_FALSE(two.problem.empty());
+    CHECK(author_disposition(two) == Disposition::junk);  // a spoofing shape: stored as junk
+    CHECK(author_disposition(one) == Disposition::accept);
+    CHECK(author_disposition(author_domain({})) == Disposition::accept);
 }
 
 TEST_CASE("auth verdict: DMARC from the SPF and DKIM results") {

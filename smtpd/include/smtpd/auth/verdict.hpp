@@ -42,6 +42,11 @@ struct AuthorDomain {
     std::string problem;
 };
 AuthorDomain author_domain(const std::vector<std::string>& from_values);
+// What a From that names no single domain earns (addresses in several domains, or none that
+// parses: kind permerror). DMARC has no policy to apply, yet that is how a spoofer shows people a
+// trusted name, so such mail is stored as junk (RFC 7489 §6.6.1 allows refusing it; we keep it).
+// Anything else: accept (the DMARC verdict decides).
+Disposition author_disposition(const AuthorDomain& author);
 
 // The DMARC verdict from policy discovery and the SPF and DKIM results (RFC 7489 §6.6.2:
 // SPF counts through the domain it checked, DKIM through the d= of passing signatures).
