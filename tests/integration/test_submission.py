@@ -6,6 +6,7 @@ AUTH, an unverified domain), STARTTLS command injection, BDAT over a raw socket,
 still refusing to relay."""
 
 import base64
+import json
 import os
 import socket
 import ssl
@@ -15,6 +16,8 @@ import tempfile
 import shutil
 import time
 import unittest
+import urllib.parse
+import urllib.request
 
 from harness import DEADLINE, Postern, binary
 
@@ -96,6 +99,7 @@ class SubmissionTest(unittest.TestCase):
         cls.sub = cls.smtpd.addr("submission")
         cls.subs = cls.smtpd.addr("submissions")
         cls.mx = cls.smtpd.addr("mx")
+        cls.apid = p.start_apid()
 
     @classmethod
     def tearDownClass(cls):
@@ -148,6 +152,14 @@ class SubmissionTest(unittest.TestCase):
         self.assertEqual(self.p.count("SELECT COUNT(*) FROM messages WHERE mailbox_id = ? AND "
                                       "subject = 'plain over starttls'", self.bob_id), 0)
         self.assertIn("with ESMTPSA id", self.raw_of(row))
+        # The Sent copy is the mailbox's own message over REST too.
+        host, port = self.apid.addr("api")
+        path = f"/v1/mailboxes/{urllib.parse.quote(ALICE, safe='')}/messages?limit=500"
+        req = urllib.request.Request(f"http://{host}:{port}{path}",
+                                     headers={"Authorization": f"Bearer {self.read_token}"})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            items = json.loads(resp.read())["data"]
+        self.assertIn(row["id"], [m["id"] for m in items if m["subject"] == "plain over starttls"])
 
     def raw_of(self, row):
         with self.p.db() as conn:
