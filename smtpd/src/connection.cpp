@@ -58,6 +58,15 @@ struct Connection {
     std::string remote_ip;
 };
 
+std::string loggable_username(std::string_view user) {
+    if (user.starts_with("pst_") || user.starts_with("cxk_") || user.starts_with("smx_"))
+        return "(withheld: looks like a token)";
+    std::string out(user.substr(0, 254));
+    for (char& ch : out)
+        if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = '?';
+    return out;
+}
+
 // The server side of a TLS handshake on c.socket. Nothing read before it is kept (RFC 3207
 // §4.2; the session refused the STARTTLS if anything had been pipelined after it).
 asio::awaitable<bool> start_tls(Connection& c) {
@@ -111,9 +120,10 @@ asio::awaitable<bool> perform(Connection& c) {
             AuthVerdict verdict = c.services.directory.authenticate(
                 auth->username, auth->password, config.outbound.require_verified_domain, now_ms());
             OPENSSL_cleanse(auth->password.data(), auth->password.size());
-            // The username is the client's text: logged bounded; the password never.
-            spdlog::info("smtpd: AUTH {} as <{:.254}> from {}: {}", auth->mechanism, auth->username,
-                         c.remote_ip,
+            // The password is never logged; the username only as printable text, and not at
+            // all when it looks like a token (a password typed into the wrong field).
+            spdlog::info("smtpd: AUTH {} as <{}> from {}: {}", auth->mechanism,
+                         loggable_username(auth->username), c.remote_ip,
                          verdict.kind == AuthVerdict::Kind::ok        ? "ok"
                          : verdict.kind == AuthVerdict::Kind::invalid ? "refused"
                                                                       : "lookup failed");

@@ -19,7 +19,7 @@ import unittest
 import urllib.parse
 import urllib.request
 
-from harness import DEADLINE, Postern, binary
+from harness import DEADLINE, Postern, binary, wait_for
 
 ALICE = "alice@example.com"
 BOB = "bob@example.com"
@@ -217,7 +217,17 @@ class SubmissionTest(unittest.TestCase):
         self.assertIn("535 5.7.8", out)
         self.assertEqual([r for r in self.sent(self.alice_id) if r["subject"] == "wrong token"],
                          [])
-        self.assertNotIn("pst_" + "x" * 43, self.smtpd.log())  # never logged
+        # A token typed as the username is refused too. Neither secret reaches the log, while
+        # the AUTH lines themselves do (so the log is being written and read).
+        with self.starttls_client() as s:
+            with self.assertRaises(smtplib.SMTPAuthenticationError):
+                s.login(self.send_token, self.send_token)
+        self.assertTrue(wait_for(lambda: "(withheld: looks like a token)" in self.smtpd.log(),
+                                 timeout=5), self.smtpd.log()[-2000:])
+        log = self.smtpd.log()
+        self.assertIn(f"AUTH PLAIN as <{ALICE}>", log)
+        self.assertNotIn("pst_" + "x" * 43, log)
+        self.assertNotIn(self.send_token, log)
 
     def test_tokens_that_may_not_send_are_535(self):
         for name, token in (("read scope", self.read_token), ("tenant-wide", self.tenant_token),
