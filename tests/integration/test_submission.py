@@ -395,6 +395,27 @@ class VerifiedDomainTest(unittest.TestCase):
             self.assertTrue(mbx.startswith("mbx_"))
 
 
+class CertificateTest(unittest.TestCase):
+    """Without a loadable certificate the MX runs without STARTTLS; submission refuses to start."""
+
+    def test_missing_certificate(self):
+        with Postern() as p:
+            os.unlink(os.path.join(p.data, "tls", "cert.pem"))
+            smtpd = p.start_smtpd()
+            with smtplib.SMTP(*smtpd.addr("mx"), timeout=15) as s:
+                s.ehlo("client.test")
+                self.assertNotIn("starttls", s.esmtp_features)
+                self.assertIn("chunking", s.esmtp_features)
+                self.assertEqual(s.docmd("STARTTLS")[0], 502)
+            self.assertIn("STARTTLS is not offered", smtpd.log())
+            smtpd.stop()
+            p.set_config({"submission.listen": "127.0.0.1:0"})
+            with self.assertRaises(AssertionError) as e:
+                p.start_smtpd()
+            self.assertIn("cannot load the TLS certificate", str(e.exception))
+            self.assertIn("the submission listeners need it", str(e.exception))
+
+
 class InitFlagsTest(unittest.TestCase):
     def test_init_writes_the_submission_listeners(self):
         d = tempfile.mkdtemp(prefix="postern-it-")
