@@ -117,16 +117,27 @@ asio::awaitable<bool> perform(Connection& c) {
             c.session.on_tls_started(c.actions);
         } else if (auto* auth = std::get_if<Authenticate>(&action)) {
             const auto& config = c.services.config;
-            AuthVerdict verdict = c.services.directory.authenticate(
-                auth->username, auth->password, config.outbound.require_verified_domain, now_ms());
+            // The throttle's clock only needs to be monotonic.
+            const std::int64_t mono = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          Clock::now().time_since_epoch())
+                                          .count();
+            AuthVerdict verdict;  // temp_failure: 454 4.7.0 while the address is throttled
+            if (c.services.auth_throttle.allowed(c.remote_ip, mono)) {
+                verdict = c.services.directory.authenticate(auth->username, auth->password,
+                                                            config.outbound.require_verified_domain,
+                                                            now_ms());
+                if (verdict.kind == AuthVerdict::Kind::invalid)
+                    c.services.auth_throttle.failed(c.remote_ip, mono);
+            }
             OPENSSL_cleanse(auth->password.data(), auth->password.size());
             // The password is never logged; the username only as printable text, and not at
             // all when it looks like a token (a password typed into the wrong field).
             spdlog::info("smtpd: AUTH {} as <{}> from {}: {}", auth->mechanism,
                          loggable_username(auth->username), c.remote_ip,
-                         verdict.kind == AuthVerdict::Kind::ok        ? "ok"
-                         : verdict.kind == AuthVerdict::Kind::invalid ? "refused"
-                                                                      : "lookup failed");
+                         verdict.kind == AuthVerdict::Kind::ok ? "ok"
+                         : verdict.kind == AuthVerdict::Kind::invalid
+                             ? "refused"
+                             : "not checked (throttled or lookup failed)");
             c.session.on_result(std::move(verdict), c.actions);
         } else if (auto* store = std::get_if<StoreMessage>(&action)) {
             // The checks have their own bound (auth.spf_timeout_ms); the watchdog allows it.

@@ -7,6 +7,7 @@
 
 #include "common/config.hpp"
 #include "directory.hpp"
+#include "smtpd/auth_throttle.hpp"
 #include "smtpd/connection_limits.hpp"
 
 namespace boost::asio {
@@ -51,6 +52,10 @@ struct Services {
     const std::shared_ptr<boost::asio::ssl::context> tls;
     RecipientDirectory directory;
     ConnectionLimits limits;
+    // Failed AUTH per client address across sessions: kAuthFailuresPerIp in kAuthWindowMs.
+    static constexpr std::uint32_t kAuthFailuresPerIp = 20;
+    static constexpr std::int64_t kAuthWindowMs = 10 * 60 * 1000;
+    AuthThrottle auth_throttle{kAuthFailuresPerIp, kAuthWindowMs};
     std::atomic<std::uint64_t> messages{0};
 };
 

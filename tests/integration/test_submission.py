@@ -395,6 +395,34 @@ class VerifiedDomainTest(unittest.TestCase):
             self.assertTrue(mbx.startswith("mbx_"))
 
 
+class AuthThrottleTest(unittest.TestCase):
+    """20 failed AUTHs from one address within 10 minutes, across sessions: then 454 4.7.0,
+    even for a good token, without looking it up."""
+
+    def test_failures_across_sessions_throttle_the_address(self):
+        with Postern(config_overrides={"submission.tls_listen": "127.0.0.1:0"}) as p:
+            p.add_domain("example.com")
+            p.add_mailbox(ALICE)
+            token = p.add_token("email:send", mailbox=ALICE)
+            addr = p.start_smtpd().addr("submissions")
+
+            def session():
+                return smtplib.SMTP_SSL(*addr, timeout=15, context=tls_context())
+
+            # smtplib's login() tries PLAIN, then LOGIN: two failures per session, under the
+            # per-session limit of 3.
+            for _ in range(10):
+                with session() as s:
+                    with self.assertRaises(smtplib.SMTPAuthenticationError) as e:
+                        s.login(ALICE, "pst_wrong")
+                    self.assertEqual(e.exception.smtp_code, 535)
+            with session() as s:
+                s.ehlo("client.test")
+                plain = base64.b64encode(b"\0" + ALICE.encode() + b"\0" + token.encode())
+                code, msg = s.docmd("AUTH", "PLAIN " + plain.decode())
+                self.assertEqual((code, msg[:5]), (454, b"4.7.0"))
+
+
 class CertificateTest(unittest.TestCase):
     """Without a loadable certificate the MX runs without STARTTLS; submission refuses to start."""
 
