@@ -143,8 +143,8 @@ class SubmissionTest(unittest.TestCase):
         rc, out = self.swaks_submit("plain over starttls", to=f"{OUTSIDE},{BOB}")
         self.assertEqual(rc, 0, out)
         self.assertIn("235 2.7.0", out)
-        self.assertIn("250 2.0.0 OK", out)
         row = self.sent_with_subject("plain over starttls")
+        self.assertIn(f"250 2.0.0 OK: queued as {row['id']}", out)
         rows = self.deliveries(row["id"])
         self.assertEqual([(r["recipient"], r["state"], r["envelope_from"]) for r in rows],
                          [(BOB, "queued", ALICE), (OUTSIDE, "queued", ALICE)])

@@ -450,7 +450,10 @@ void Session::store_transaction(Actions& out) {
 }
 
 void Session::stored(const StoreOutcome& s, Actions& out) {
-    if (s.ok) return reply(out, 250, "2.0.0 OK: stored as " + s.id);
+    if (s.ok)
+        return reply(out, 250,
+                     (options_.submission ? "2.0.0 OK: queued as " : "2.0.0 OK: stored as ") +
+                         s.id);
     if (!s.refused.empty()) {
         std::string text = "5.7.1 " + s.refused;
         for (char& c : text)  // one reply line, whatever the shell put in

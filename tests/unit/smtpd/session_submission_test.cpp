@@ -139,6 +139,7 @@ TEST_CASE("submission: a submitted message carries the identity and ESMTPSA") {
     CHECK(m.recipients[0].mailbox_id.empty());
     CHECK(m.received.protocol == "ESMTPSA");
     CHECK(m.body == kBody);
+    CHECK(w.replies.find("250 2.0.0 OK: queued as smtp_TEST\r\n") != std::string::npos);
     REQUIRE(w.auths.size() == 1);
     CHECK(w.auths[0].mechanism == "PLAIN");
     CHECK(w.auths[0].username == "alice@example.com");
