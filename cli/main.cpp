@@ -66,8 +66,12 @@ auto in_tx(Context& c, Fn fn) {
     return out;
 }
 
-void cmd_init(const std::string& dir, const std::string& hostname, const std::string& mx,
-              const std::string& api) {
+// The listeners `postern init` may set besides the defaults ("" = not given).
+struct InitListeners {
+    std::string mx, api, submission, submissions;
+};
+
+void cmd_init(const std::string& dir, const std::string& hostname, const InitListeners& l) {
     Config c;
     c.data_dir = fs::absolute(dir);
     if (fs::exists(c.data_dir / kConfigFileName))
@@ -75,8 +79,10 @@ void cmd_init(const std::string& dir, const std::string& hostname, const std::st
                        " exists)");
     c.hostname = hostname;
     try {
-        if (!mx.empty()) c.smtp.mx_listen = parse_endpoint(mx);
-        if (!api.empty()) c.api.listen = parse_endpoint(api);
+        if (!l.mx.empty()) c.smtp.mx_listen = parse_endpoint(l.mx);
+        if (!l.api.empty()) c.api.listen = parse_endpoint(l.api);
+        if (!l.submission.empty()) c.submission.listen = parse_endpoint(l.submission);
+        if (!l.submissions.empty()) c.submission.tls_listen = parse_endpoint(l.submissions);
     } catch (const std::invalid_argument& e) {
         throw CliError(e.what());
     }
@@ -96,6 +102,10 @@ void cmd_init(const std::string& dir, const std::string& hostname, const std::st
               << "  tls:      " << c.path(c.tls_cert).string() << " (self-signed)\n"
               << "  mx:       " << c.smtp.mx_listen.str() << "\n"
               << "  api:      " << c.api.listen.str() << "\n";
+    if (c.submission.listen)
+        std::cout << "  submission (STARTTLS):    " << c.submission.listen->str() << "\n";
+    if (c.submission.tls_listen)
+        std::cout << "  submission (implicit TLS): " << c.submission.tls_listen->str() << "\n";
 }
 
 // The expected records of a domain, from its stored keys and token.
@@ -285,12 +295,21 @@ int main(int argc, char** argv) {
     std::string data;
     app.add_option("--data", data, "data directory (default: $POSTERN_DATA)");
 
-    std::string init_dir, hostname = "localhost", mx, api;
+    std::string init_dir, hostname = "localhost";
+    InitListeners init_listen;
     auto* init = app.add_subcommand("init", "create a data directory: config, database, TLS cert");
     init->add_option("DIR", init_dir, "data directory to create")->required();
     init->add_option("--hostname", hostname, "this server's host name (EHLO, Received, TLS)");
-    init->add_option("--mx-listen", mx, "MX listener ADDR:PORT (default 127.0.0.1:2525)");
-    init->add_option("--api-listen", api, "REST listener ADDR:PORT (default 127.0.0.1:8025)");
+    init->add_option("--mx-listen", init_listen.mx,
+                     "MX listener ADDR:PORT (default 127.0.0.1:2525)");
+    init->add_option("--api-listen", init_listen.api,
+                     "REST listener ADDR:PORT (default 127.0.0.1:8025)");
+    init->add_option("--submission-listen", init_listen.submission,
+                     "submission listener with STARTTLS, ADDR:PORT (587 in production; "
+                     "default: none)");
+    init->add_option("--submissions-listen", init_listen.submissions,
+                     "submission listener with implicit TLS, ADDR:PORT (465 in production; "
+                     "default: none)");
 
     std::string name;
     auto* domain = app.add_subcommand("domain", "hosted domains")->require_subcommand(1);
@@ -350,7 +369,7 @@ int main(int argc, char** argv) {
     }
     try {
         if (*init) {
-            cmd_init(init_dir, hostname, mx, api);
+            cmd_init(init_dir, hostname, init_listen);
             return 0;
         }
         if (*token_scopes) {

@@ -70,6 +70,24 @@ bool base64url_decode(std::string_view in, std::string& out) {
     return true;
 }
 
+bool base64_decode(std::string_view in, std::string& out) {
+    if (in.size() % 4 != 0) return false;
+    std::size_t pad = 0;
+    if (!in.empty() && in.back() == '=') pad = in[in.size() - 2] == '=' ? 2 : 1;
+    for (std::size_t i = 0; i < in.size() - pad; ++i) {
+        auto c = static_cast<unsigned char>(in[i]);
+        if (!(std::isalnum(c) || c == '+' || c == '/')) return false;
+    }
+    out.assign(3 * in.size() / 4, '\0');
+    if (in.empty()) return true;
+    int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                            reinterpret_cast<const unsigned char*>(in.data()),
+                            static_cast<int>(in.size()));
+    if (n < 0) return false;
+    out.resize(static_cast<std::size_t>(n) - pad);
+    return true;
+}
+
 bool constant_time_equal(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
     return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;

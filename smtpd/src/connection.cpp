@@ -1,17 +1,21 @@
 #include "connection.hpp"
 
+#include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <variant>
 
+#include "common/time.hpp"
 #include "ingest.hpp"
 #include "input_buffer.hpp"
 #include "smtpd/proto/session.hpp"
+#include "submit.hpp"
 
 namespace postern::smtp {
 namespace {
@@ -29,6 +33,10 @@ constexpr std::size_t kCommandRead = 2 * 1024;
 constexpr std::size_t kDataRead = 16 * 1024;
 // Replies are held back while pipelined commands remain (RFC 2920), up to this much.
 constexpr std::size_t kMaxPendingOutput = 16 * 1024;
+// A TLS handshake gets this long at most, whatever the idle timeout.
+constexpr std::chrono::seconds kHandshakeTime{30};
+
+using TlsStream = asio::ssl::stream<tcp::socket&>;
 
 // The state of one connection. Lives in serve_connection's frame; the two child coroutines
 // refer to it, and operator|| does not return until both children have finished.
@@ -43,12 +51,47 @@ struct Connection {
     std::string out;
     Actions actions;
     std::shared_ptr<SpfCheck> spf;  // started (or reused) at the latest MAIL FROM; checks on
+    ListenerKind kind = ListenerKind::mx;
+    // Under TLS once the handshake has begun (over `socket`, which outlives it): every read and
+    // write goes through it from then on.
+    std::unique_ptr<TlsStream> tls;
+    std::string remote_ip;
 };
+
+std::string loggable_username(std::string_view user) {
+    if (user.starts_with("pst_") || user.starts_with("cxk_") || user.starts_with("smx_"))
+        return "(withheld: looks like a token)";
+    std::string out(user.substr(0, 254));
+    for (char& ch : out)
+        if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = '?';
+    return out;
+}
+
+// The server side of a TLS handshake on c.socket. Nothing read before it is kept (RFC 3207
+// §4.2; the session refused the STARTTLS if anything had been pipelined after it).
+asio::awaitable<bool> start_tls(Connection& c) {
+    c.in.consume(c.in.data().size());
+    c.tls = std::make_unique<TlsStream>(c.socket, *c.services.tls);
+    c.control.deadline = Clock::now() + std::min<std::chrono::seconds>(c.idle, kHandshakeTime);
+    auto [ec] = co_await c.tls->async_handshake(asio::ssl::stream_base::server, kTuple);
+    if (ec) {
+        spdlog::debug("smtpd: TLS handshake failed: {}", ec.message());
+        co_return false;
+    }
+    co_return true;
+}
 
 asio::awaitable<bool> flush(Connection& c) {
     if (c.out.empty()) co_return true;
     c.control.deadline = Clock::now() + c.idle;
-    auto [ec, n] = co_await asio::async_write(c.socket, asio::buffer(c.out), kTuple);
+    boost::system::error_code ec;
+    if (c.tls) {
+        auto [e, n] = co_await asio::async_write(*c.tls, asio::buffer(c.out), kTuple);
+        ec = e;
+    } else {
+        auto [e, n] = co_await asio::async_write(c.socket, asio::buffer(c.out), kTuple);
+        ec = e;
+    }
     c.out.clear();
     co_return !ec;
 }
@@ -68,14 +111,51 @@ asio::awaitable<bool> perform(Connection& c) {
             if (c.services.checks())
                 c.spf = start_spf(c.services, c.socket.get_executor(), std::move(*spf),
                                   std::move(c.spf));
+        } else if (std::holds_alternative<StartTls>(action)) {
+            if (!co_await flush(c)) co_return false;  // the 220 goes out in the clear
+            if (!co_await start_tls(c)) co_return false;
+            c.session.on_tls_started(c.actions);
+        } else if (auto* auth = std::get_if<Authenticate>(&action)) {
+            const auto& config = c.services.config;
+            // The throttle's clock only needs to be monotonic.
+            const std::int64_t mono = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          Clock::now().time_since_epoch())
+                                          .count();
+            AuthVerdict verdict;  // temp_failure: 454 4.7.0 while the address is throttled
+            if (c.services.auth_throttle.allowed(c.remote_ip, mono)) {
+                verdict = c.services.directory.authenticate(auth->username, auth->password,
+                                                            config.outbound.require_verified_domain,
+                                                            now_ms());
+                if (verdict.kind == AuthVerdict::Kind::invalid)
+                    c.services.auth_throttle.failed(c.remote_ip, mono);
+            }
+            OPENSSL_cleanse(auth->password.data(), auth->password.size());
+            // The password is never logged; the username only as printable text, and not at
+            // all when it looks like a token (a password typed into the wrong field).
+            spdlog::info("smtpd: AUTH {} as <{}> from {}: {}", auth->mechanism,
+                         loggable_username(auth->username), c.remote_ip,
+                         verdict.kind == AuthVerdict::Kind::ok ? "ok"
+                         : verdict.kind == AuthVerdict::Kind::invalid
+                             ? "refused"
+                             : "not checked (throttled or lookup failed)");
+            c.session.on_result(std::move(verdict), c.actions);
         } else if (auto* store = std::get_if<StoreMessage>(&action)) {
             // The checks have their own bound (auth.spf_timeout_ms); the watchdog allows it.
             c.control.deadline = Clock::now() + c.idle + c.auth_time;
             // The awaitable is made in its own statement so that the by-value StoreMessage
             // argument is not a temporary of the co_await expression (see ingest.cpp).
             // c.spf is kept: the next MAIL FROM of the same sender may reuse it.
-            auto storing = ingest(std::move(*store), c.services, c.spf, c.socket.get_executor());
-            StoreOutcome outcome = co_await std::move(storing);
+            StoreOutcome outcome;
+            if (store->submitter) {
+                auto queueing = submit(std::move(*store), c.services);
+                StoreOutcome queued = co_await std::move(queueing);
+                outcome = std::move(queued);
+            } else {
+                auto storing =
+                    ingest(std::move(*store), c.services, c.spf, c.socket.get_executor());
+                StoreOutcome stored = co_await std::move(storing);
+                outcome = std::move(stored);
+            }
             if (outcome.ok) c.services.messages.fetch_add(1, std::memory_order_relaxed);
             c.session.on_result(std::move(outcome), c.actions);
         } else {  // Close
@@ -90,6 +170,7 @@ asio::awaitable<bool> perform(Connection& c) {
 
 asio::awaitable<void> io_loop(Connection& c) {
     try {
+        if (c.kind == ListenerKind::submissions && !co_await start_tls(c)) co_return;
         c.session.on_connect(c.actions);
         if (!co_await perform(c)) co_return;
         for (;;) {
@@ -110,8 +191,19 @@ asio::awaitable<void> io_loop(Connection& c) {
             char* room = c.in.prepare(c.session.in_data() ? kDataRead : kCommandRead);
             c.control.deadline = Clock::now() + c.idle;
             c.control.idle_wait = idle;
-            auto [ec, n] =
-                co_await c.socket.async_read_some(asio::buffer(room, c.in.room()), kTuple);
+            boost::system::error_code ec;
+            std::size_t n = 0;
+            if (c.tls) {
+                auto [e, got] =
+                    co_await c.tls->async_read_some(asio::buffer(room, c.in.room()), kTuple);
+                ec = e;
+                n = got;
+            } else {
+                auto [e, got] =
+                    co_await c.socket.async_read_some(asio::buffer(room, c.in.room()), kTuple);
+                ec = e;
+                n = got;
+            }
             c.control.idle_wait = false;
             if (ec) co_return;  // EOF, reset, or cancelled by the watchdog: nothing half-stored
             c.in.commit(n);
@@ -142,11 +234,13 @@ asio::awaitable<void> watchdog(ConnectionControl& control) {
     }
 }
 
-// The last words, best effort: a socket that cannot take a short reply at once gets none.
+// The last words, best effort: a socket that cannot take a short reply at once gets none. Under
+// TLS there are none: a reply would have to be encrypted, and the stream may be mid-record.
 void say_goodbye(Connection& c) {
     for (auto& action : c.actions)
         if (auto* reply = std::get_if<Reply>(&action)) c.out += reply->text;
     c.actions.clear();
+    if (c.tls) return;
     boost::system::error_code ec;
     c.socket.non_blocking(true, ec);
     if (!ec && !c.out.empty()) c.socket.write_some(asio::buffer(c.out), ec);
@@ -156,10 +250,19 @@ void say_goodbye(Connection& c) {
 
 asio::awaitable<void> serve_connection(tcp::socket socket, std::shared_ptr<Services> services,
                                        std::shared_ptr<ConnectionControl> control,
-                                       ConnectionLimits::Ticket ticket, std::string client_ip) {
+                                       ConnectionLimits::Ticket ticket, std::string client_ip,
+                                       ListenerKind kind) {
     const SmtpConfig& smtp = services->config.smtp;
-    SessionOptions options{services->config.hostname, std::move(client_ip), smtp.max_message_size,
+    SessionOptions options{services->config.hostname, client_ip, smtp.max_message_size,
                            smtp.max_recipients, smtp.max_errors};
+    options.tls_offered = services->tls != nullptr;
+    if (kind != ListenerKind::mx) {
+        options.submission = true;
+        options.max_message_size =
+            std::min(smtp.max_message_size, services->config.outbound.max_message_bytes);
+        options.max_auth_failures = services->config.submission.max_auth_failures;
+        options.tls_active = kind == ListenerKind::submissions;
+    }
     Connection c{
         std::move(socket),
         *services,
@@ -170,7 +273,10 @@ asio::awaitable<void> serve_connection(tcp::socket socket, std::shared_ptr<Servi
         {},
         {},
         {},
-        {}};
+        {},
+        kind,
+        {},
+        std::move(client_ip)};
     control->deadline = Clock::now() + c.idle;
 
     auto race = io_loop(c) || watchdog(*control);  // own statement: see ingest.cpp

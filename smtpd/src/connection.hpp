@@ -30,6 +30,10 @@ struct ConnectionControl {
     End end = End::none;     // why the watchdog ended the session
 };
 
+// What a listener serves: MX ingress (STARTTLS offered when a certificate is loaded), submission
+// with STARTTLS (port 587), or submission under implicit TLS (port 465, RFC 8314).
+enum class ListenerKind { mx, submission, submissions };
+
 // Serves one accepted connection until it closes. `socket` runs on a strand; `control` was made
 // on the same strand. `ticket` holds the connection's place in the limits until the end; it is
 // declared after `services` so that it is destroyed first (its ConnectionLimits lives there).
@@ -37,6 +41,6 @@ boost::asio::awaitable<void> serve_connection(boost::asio::ip::tcp::socket socke
                                               std::shared_ptr<Services> services,
                                               std::shared_ptr<ConnectionControl> control,
                                               ConnectionLimits::Ticket ticket,
-                                              std::string client_ip);
+                                              std::string client_ip, ListenerKind kind);
 
 }  // namespace postern::smtp

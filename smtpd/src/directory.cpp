@@ -5,6 +5,8 @@
 #include <atomic>
 #include <memory>
 
+#include "common/address.hpp"
+#include "smtpd/submit_policy.hpp"
 #include "storage/database.hpp"
 #include "storage/repos.hpp"
 
@@ -24,8 +26,7 @@ thread_local ThreadConnection t_connection;
 RecipientDirectory::RecipientDirectory(std::filesystem::path db_path)
     : db_path_(std::move(db_path)), generation_(++g_generation) {}
 
-RecipientVerdict RecipientDirectory::lookup(std::string_view key, std::string_view domain) const {
-    RecipientVerdict verdict;  // temp_failure unless a lookup answers
+storage::Database* RecipientDirectory::connection() const {
     ThreadConnection& conn = t_connection;
     if (!conn.db || conn.generation != generation_) {
         storage::OpenOptions options;
@@ -35,11 +36,63 @@ RecipientVerdict RecipientDirectory::lookup(std::string_view key, std::string_vi
         if (!db) {
             spdlog::error("smtpd: cannot open {} for reading: {}", db_path_.string(),
                           db.error().message());
-            return verdict;
+            return nullptr;
         }
         conn.db = std::move(*db);
         conn.generation = generation_;
     }
+    return conn.db.get();
+}
+
+AuthVerdict RecipientDirectory::authenticate(std::string_view username, std::string_view password,
+                                             bool require_verified_domain,
+                                             std::int64_t now_ms) const {
+    AuthVerdict verdict;  // temp_failure unless the lookups answer
+    auto address = parse_address(username);
+    if (!address || address->domain.empty() || password.size() > 512) {
+        verdict.kind = AuthVerdict::Kind::invalid;
+        return verdict;
+    }
+    storage::Database* db = connection();
+    if (!db) return verdict;
+    auto token = storage::find_token_by_secret(*db, password);
+    if (!token) {
+        spdlog::warn("smtpd: AUTH token lookup failed: {}", token.error().message());
+        t_connection.db.reset();  // reopen next time
+        return verdict;
+    }
+    auto mailbox = storage::find_mailbox_by_key(*db, address->key());
+    if (!mailbox) {
+        spdlog::warn("smtpd: AUTH mailbox lookup failed: {}", mailbox.error().message());
+        t_connection.db.reset();
+        return verdict;
+    }
+    if (!*token || !*mailbox || !token_may_submit(**token, **mailbox, now_ms)) {
+        verdict.kind = AuthVerdict::Kind::invalid;
+        return verdict;
+    }
+    if (require_verified_domain) {
+        auto domain = storage::find_domain(*db, address->domain);
+        if (!domain) {
+            t_connection.db.reset();
+            return verdict;
+        }
+        if (!*domain) {
+            verdict.kind = AuthVerdict::Kind::invalid;
+            return verdict;
+        }
+        verdict.send_refused = send_refusal(**domain);
+    }
+    const storage::Mailbox& m = **mailbox;
+    verdict.kind = AuthVerdict::Kind::ok;
+    verdict.identity = AuthIdentity{m.id, m.tenant_id, m.address, m.address_key};
+    return verdict;
+}
+
+RecipientVerdict RecipientDirectory::lookup(std::string_view key, std::string_view domain) const {
+    RecipientVerdict verdict;  // temp_failure unless a lookup answers
+    ThreadConnection& conn = t_connection;
+    if (!connection()) return verdict;
     auto mailbox = storage::find_mailbox_by_key(*conn.db, key);
     if (mailbox && *mailbox) {
         verdict.kind = RecipientVerdict::Kind::accept;

@@ -9,6 +9,10 @@
 
 #include "smtpd/proto/actions.hpp"
 
+namespace postern::storage {
+class Database;
+}
+
 namespace postern::smtp {
 
 class RecipientDirectory {
@@ -18,7 +22,16 @@ class RecipientDirectory {
     // accept (with the mailbox), no_such_user (hosted domain), not_hosted, or temp_failure.
     RecipientVerdict lookup(std::string_view key, std::string_view domain) const;
 
+    // AUTH on a submission listener: `username` must be a mailbox address and `password` a
+    // token that may submit for it (smtpd/submit_policy.hpp). When `require_verified_domain`,
+    // the verdict carries the refusal for MAIL FROM if the mailbox's domain cannot send yet.
+    AuthVerdict authenticate(std::string_view username, std::string_view password,
+                             bool require_verified_domain, std::int64_t now_ms) const;
+
  private:
+    // This thread's read connection, opened on first use; null when it cannot be opened.
+    storage::Database* connection() const;
+
     std::filesystem::path db_path_;
     std::uint64_t generation_;  // tells this directory's per-thread connections from others'
 };

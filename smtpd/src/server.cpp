@@ -16,6 +16,7 @@
 
 #include "connection.hpp"
 #include "smtpd/proto/session.hpp"
+#include "tls_context.hpp"
 
 namespace postern::smtp {
 
@@ -23,12 +24,29 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 using namespace std::chrono_literals;
 
+namespace {
+
+// The certificate is needed by the submission listeners (AUTH only under TLS): without it they
+// cannot start. The MX then goes without STARTTLS, with a warning.
+std::shared_ptr<asio::ssl::context> load_tls(const Config& config) {
+    std::string error;
+    auto tls = make_server_tls(config, error);
+    if (tls) return tls;
+    if (config.submission.listen || config.submission.tls_listen)
+        throw std::runtime_error(error + " (the submission listeners need it)");
+    spdlog::warn("smtpd: {}; STARTTLS is not offered", error);
+    return nullptr;
+}
+
+}  // namespace
+
 struct Server::Impl {
     Impl(asio::io_context& io_, std::vector<asio::io_context*> workers_, const Config& config,
          storage::Writer& writer, dns::Resolver* resolver, asio::thread_pool* dkim_pool)
         : io(io_),
           workers(std::move(workers_)),
-          services(std::make_shared<Services>(config, writer, resolver, dkim_pool)),
+          services(
+              std::make_shared<Services>(config, writer, resolver, dkim_pool, load_tls(config))),
           strand(asio::make_strand(io_)) {
         if (workers.empty()) workers.push_back(&io);
     }
@@ -43,6 +61,7 @@ struct Server::Impl {
     // Acceptors, their loops and the drain all run here.
     asio::strand<asio::io_context::executor_type> strand;
     std::vector<tcp::acceptor> acceptors;
+    std::vector<ListenerKind> kinds;  // one per acceptor
     std::vector<Listener> listeners;
     bool draining = false;  // on `strand`
     bool forced = false;    // on `strand`
@@ -122,7 +141,7 @@ void log_failure(std::exception_ptr e) {
     }
 }
 
-void admit(const std::shared_ptr<Server::Impl>& impl, tcp::socket socket) {
+void admit(const std::shared_ptr<Server::Impl>& impl, tcp::socket socket, ListenerKind kind) {
     boost::system::error_code ec;
     auto remote = socket.remote_endpoint(ec);
     if (ec) return;  // already gone
@@ -152,7 +171,7 @@ void admit(const std::shared_ptr<Server::Impl>& impl, tcp::socket socket) {
     spdlog::debug("smtpd: connection {} from {}", id, ip);
     asio::co_spawn(executor,
                    serve_connection(std::move(socket), impl->services, std::move(control),
-                                    std::move(*ticket), std::move(ip)),
+                                    std::move(*ticket), std::move(ip), kind),
                    SessionDone{impl, id});
 }
 
@@ -171,7 +190,7 @@ asio::awaitable<void> accept_loop(std::shared_ptr<Server::Impl> impl, std::size_
             co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
             continue;
         }
-        admit(impl, std::move(socket));
+        admit(impl, std::move(socket), impl->kinds[index]);
     }
 }
 
@@ -227,18 +246,28 @@ asio::awaitable<void> drain_sessions(std::shared_ptr<Server::Impl> impl,
 Server::Server(asio::io_context& io, std::vector<asio::io_context*> workers, const Config& config,
                storage::Writer& writer, dns::Resolver* resolver, asio::thread_pool* dkim_pool)
     : impl_(std::make_shared<Impl>(io, std::move(workers), config, writer, resolver, dkim_pool)) {
-    const Endpoint& mx = config.smtp.mx_listen;
-    tcp::endpoint endpoint = resolve_listen(io, mx);
-    tcp::acceptor acceptor(impl_->strand);
-    boost::system::error_code ec;
-    acceptor.open(endpoint.protocol(), ec);
-    if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-    if (!ec) acceptor.bind(endpoint, ec);
-    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) throw std::runtime_error("cannot listen on " + mx.str() + ": " + ec.message());
-    auto bound = acceptor.local_endpoint();
-    impl_->listeners.push_back(Listener{"mx", Endpoint{bound.address().to_string(), bound.port()}});
-    impl_->acceptors.push_back(std::move(acceptor));
+    auto open = [&](const char* name, const Endpoint& where, ListenerKind kind) {
+        tcp::endpoint endpoint = resolve_listen(io, where);
+        tcp::acceptor acceptor(impl_->strand);
+        boost::system::error_code ec;
+        acceptor.open(endpoint.protocol(), ec);
+        if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+        if (!ec) acceptor.bind(endpoint, ec);
+        if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+        if (ec)
+            throw std::runtime_error(std::string("cannot listen on ") + where.str() + " (" + name +
+                                     "): " + ec.message());
+        auto bound = acceptor.local_endpoint();
+        impl_->listeners.push_back(
+            Listener{name, Endpoint{bound.address().to_string(), bound.port()}});
+        impl_->acceptors.push_back(std::move(acceptor));
+        impl_->kinds.push_back(kind);
+    };
+    open("mx", config.smtp.mx_listen, ListenerKind::mx);
+    if (config.submission.listen)
+        open("submission", *config.submission.listen, ListenerKind::submission);
+    if (config.submission.tls_listen)
+        open("submissions", *config.submission.tls_listen, ListenerKind::submissions);
 }
 
 Server::~Server() = default;

@@ -3,14 +3,19 @@
 // connection limits, and, for mail authentication, the resolver and the DKIM thread pool.
 #include <atomic>
 #include <cstdint>
+#include <memory>
 
 #include "common/config.hpp"
 #include "directory.hpp"
+#include "smtpd/auth_throttle.hpp"
 #include "smtpd/connection_limits.hpp"
 
 namespace boost::asio {
 class thread_pool;
+namespace ssl {
+class context;
 }
+}  // namespace boost::asio
 namespace postern::storage {
 class Writer;
 }
@@ -24,11 +29,13 @@ namespace postern::smtp {
 // io_context is torn down with sessions suspended) still finds it. The writer, the resolver and
 // the pool are main's and outlive every io_context's run().
 struct Services {
-    Services(Config c, storage::Writer& w, dns::Resolver* r, boost::asio::thread_pool* p)
+    Services(Config c, storage::Writer& w, dns::Resolver* r, boost::asio::thread_pool* p,
+             std::shared_ptr<boost::asio::ssl::context> t)
         : config(std::move(c)),
           writer(w),
           resolver(r),
           dkim_pool(p),
+          tls(std::move(t)),
           directory(config.database_path()),
           limits(config.smtp.max_connections, config.smtp.max_connections_per_ip) {}
 
@@ -39,8 +46,16 @@ struct Services {
     storage::Writer& writer;
     dns::Resolver* const resolver;              // null: no checks
     boost::asio::thread_pool* const dkim_pool;  // null: DKIM verifies on the session's thread
+    // The server's certificate and key (tls_cert, tls_key); null when they could not be loaded:
+    // then the MX offers no STARTTLS (submission listeners refuse to start without it).
+    // Sessions only read it (SSL_new on a shared SSL_CTX is thread-safe).
+    const std::shared_ptr<boost::asio::ssl::context> tls;
     RecipientDirectory directory;
     ConnectionLimits limits;
+    // Failed AUTH per client address across sessions: kAuthFailuresPerIp in kAuthWindowMs.
+    static constexpr std::uint32_t kAuthFailuresPerIp = 20;
+    static constexpr std::int64_t kAuthWindowMs = 10 * 60 * 1000;
+    AuthThrottle auth_throttle{kAuthFailuresPerIp, kAuthWindowMs};
     std::atomic<std::uint64_t> messages{0};
 };
 

@@ -1,5 +1,6 @@
 // Fuzz target: the SMTP command parser and the session state machine behind it. The input is a
-// client's side of a conversation; the first byte picks the chunk size the bytes arrive in.
+// client's side of a conversation; the first byte picks the chunk size the bytes arrive in and
+// the listener: bit 6 a submission listener under TLS (AUTH, BDAT), bit 7 STARTTLS offered.
 // Invariants checked: no crash or leak (sanitizers), every reply is well formed, the bytes are
 // consumed in full or what is left is less than one command line, and a line that parses as a
 // path argument has its mailbox inside the line.
@@ -44,6 +45,15 @@ void perform(Session& s, Actions& actions, std::uint8_t salt) {
             v.mailbox_id = "mbx_" + l->key;
             v.tenant_id = "ten_1";
             s.on_result(v, actions);
+        } else if (std::holds_alternative<StartTls>(a)) {
+            s.on_tls_started(actions);
+        } else if (auto* au = std::get_if<Authenticate>(&a)) {
+            check(!au->username.empty() && !au->password.empty());
+            AuthVerdict v;
+            v.kind = static_cast<AuthVerdict::Kind>((au->password.size() + salt) % 3);
+            v.identity = AuthIdentity{"mbx_1", "ten_1", au->username, au->username};
+            if (salt % 7 == 0) v.send_refused = "not verified";
+            s.on_result(v, actions);
         } else if (auto* m = std::get_if<StoreMessage>(&a)) {
             check(!m->recipients.empty());
             const std::size_t n = m->body.size() + salt;
@@ -82,6 +92,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     options.max_message_size = 4096;
     options.max_recipients = 4;
     options.max_errors = salt % 2 ? 0 : 20;
+    options.submission = salt & 0x40;
+    options.tls_active = salt & 0x40;
+    options.tls_offered = salt & 0x80;
     Session s(options);
     Actions actions;
     s.on_connect(actions);

@@ -4,7 +4,11 @@
 // - feeding in two pieces gives exactly what feeding at once gives (state across chunks);
 // - the end of data, the message and the verdict equal those of a plain whole-input reading of
 //   RFC 5321 §4.5.2 (reference() below): nothing lost, nothing smuggled past the end;
-// - a refused message left no bytes behind.
+// - a refused message left no bytes behind;
+// - the same bytes taken as BDAT chunks (feed_chunk, split at the same point, then
+//   finish_chunks) give the same result as taken whole, and equal a plain reading: accepted
+//   exactly when there is no bare CR or LF, no line over 998 octets and the size fits, and then
+//   the message is the input itself (plus a CRLF when its last line has none).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -80,6 +84,48 @@ Run reference(std::string_view in, std::uint64_t max) {
     return o;
 }
 
+Run chunks(std::string_view in, std::size_t cut, std::uint64_t max) {
+    DataReader r(max);
+    Run o;
+    cut = cut > in.size() ? in.size() : cut;
+    r.feed_chunk(in.substr(0, cut), o.out);
+    r.feed_chunk(in.substr(cut), o.out);
+    r.finish_chunks(o.out);
+    o.done = r.done();
+    o.ok = r.ok();
+    o.big = r.too_big();
+    o.line = r.line_too_long();
+    o.bare = r.bare_line_ending();
+    return o;
+}
+
+void check_chunks(std::string_view in, std::size_t cut, std::uint64_t max) {
+    Run whole = chunks(in, in.size(), max);
+    Run split = chunks(in, cut, max);
+    check(whole.out == split.out && whole.ok == split.ok && whole.big == split.big &&
+          whole.line == split.line && whole.bare == split.bare && whole.done && split.done);
+    bool bare = false, line = false;
+    std::size_t len = 0;
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        if (in[i] == '\r' && (i + 1 == in.size() || in[i + 1] != '\n')) bare = true;
+        if (in[i] == '\n' && (i == 0 || in[i - 1] != '\r')) bare = true;
+        if (in[i] == '\r' || in[i] == '\n') {
+            len = 0;
+        } else if (++len > DataReader::kMaxLine) {
+            line = true;
+        }
+    }
+    std::string want(in);
+    if (!want.empty() && !(want.size() >= 2 && want.compare(want.size() - 2, 2, "\r\n") == 0) &&
+        want.back() != '\r')
+        want += "\r\n";
+    const bool ok = !bare && !line && want.size() <= max;
+    check(whole.ok == ok);
+    check(whole.bare == bare);
+    if (ok) check(whole.out == want);
+    if (!ok) check(whole.out.empty());
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -88,6 +134,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::string_view in(reinterpret_cast<const char*>(data) + 2, size - 2);
     const std::uint64_t max = 2048;
 
+    check_chunks(in, cut, max);
     Run whole = run(in, in.size(), max);
     Run split = run(in, cut, max);
     check(whole.used == split.used && whole.out == split.out && whole.done == split.done &&

@@ -35,7 +35,7 @@ namespace postern::smtp {
 class Server {
  public:
     struct Listener {
-        std::string name;   // "mx"
+        std::string name;   // "mx", "submission" (STARTTLS) or "submissions" (implicit TLS)
         Endpoint endpoint;  // as bound: the real port when the config said 0
     };
 
@@ -46,8 +46,10 @@ class Server {
         std::uint64_t messages = 0;  // transactions stored (250 after DATA)
     };
 
-    // Opens and binds the listeners (config.smtp.mx_listen). Throws std::runtime_error with one
-    // clear line when a listener cannot be bound (a start-up error).
+    // Opens and binds the listeners (config.smtp.mx_listen, and config.submission's listen and
+    // tls_listen when set) and loads the TLS certificate. Throws std::runtime_error with one
+    // clear line when a listener cannot be bound, or when submission is configured and the
+    // certificate cannot be loaded (start-up errors).
     // Mail authentication (config.auth) runs when `resolver` is given; DKIM verification then
     // runs on `dkim_pool` when given, else on the session's thread. Both are the caller's and
     // must outlive every io_context's run(); stop the pool only after run() returned.

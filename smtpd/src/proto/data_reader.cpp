@@ -97,4 +97,50 @@ std::size_t DataReader::feed(std::string_view in, std::string& out) {
     return static_cast<std::size_t>(p - begin);
 }
 
+void DataReader::feed_chunk(std::string_view in, std::string& out) {
+    static constexpr char kCrLf[] = "\r\n";
+    const char* p = in.data();
+    const char* const end = p + in.size();
+    while (p < end) {
+        if (state_ == State::cr) {
+            if (*p == '\n') {
+                ++p;
+                append(kCrLf, 2, out);
+                line_len_ = 0;
+                state_ = State::line_start;
+            } else {
+                flag(kBareLineEnding, out);  // bare CR
+                state_ = State::middle;
+            }
+            continue;
+        }
+        const char* q = p;
+        while (q < end && *q != '\r' && *q != '\n') ++q;
+        std::size_t n = static_cast<std::size_t>(q - p);
+        line_len_ += n;
+        if (line_len_ > kMaxLine && !(flags_ & kLineTooLong)) flag(kLineTooLong, out);
+        append(p, n, out);
+        if (n != 0) state_ = State::middle;
+        p = q;
+        if (p == end) break;
+        ++p;
+        if (p[-1] == '\n') {
+            flag(kBareLineEnding, out);  // bare LF
+            state_ = State::middle;
+        } else {
+            state_ = State::cr;
+        }
+    }
+}
+
+void DataReader::finish_chunks(std::string& out) {
+    static constexpr char kCrLf[] = "\r\n";
+    if (state_ == State::cr) {
+        flag(kBareLineEnding, out);
+    } else if (state_ == State::middle) {
+        append(kCrLf, 2, out);
+    }
+    state_ = State::done;
+}
+
 }  // namespace postern::smtp

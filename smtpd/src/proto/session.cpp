@@ -21,7 +21,8 @@ constexpr std::uint64_t kMaxReserve = 256 * 1024;
 
 }  // namespace
 
-Session::Session(SessionOptions options) : options_(std::move(options)) {}
+Session::Session(SessionOptions options)
+    : options_(std::move(options)), tls_(options_.tls_active) {}
 
 std::string Session::too_many_connections(std::string_view hostname) {
     std::string s = "421 4.7.0 ";
@@ -71,6 +72,15 @@ std::size_t Session::feed(std::string_view bytes, Actions& out) {
             if (data_.done()) end_of_data(out);
             continue;
         }
+        if (phase_ == Phase::chunk) {
+            std::size_t n =
+                static_cast<std::size_t>(std::min<std::uint64_t>(chunk_left_, rest.size()));
+            if (chunk_refusal_code_ == 0) data_.feed_chunk(rest.substr(0, n), txn_.body);
+            chunk_left_ -= n;
+            used += n;
+            if (chunk_left_ == 0) end_of_chunk(out);
+            continue;
+        }
         if (discarding_) {
             std::size_t lf = rest.find('\n');
             if (lf == std::string_view::npos) return bytes.size();
@@ -82,7 +92,8 @@ std::size_t Session::feed(std::string_view bytes, Actions& out) {
         std::string_view window = rest.substr(0, kMaxCommandLine);
         std::size_t lf = window.find('\n');
         if (lf == std::string_view::npos) {
-            if (rest.size() < kMaxCommandLine) break;  // wait for the rest of the line
+            if (rest.size() < kMaxCommandLine) break;          // wait for the rest of the line
+            if (phase_ == Phase::auth) phase_ = Phase::ready;  // the exchange is over
             reply(out, 500, "5.5.2 Line too long");
             discarding_ = true;
             used += window.size();
@@ -91,7 +102,9 @@ std::size_t Session::feed(std::string_view bytes, Actions& out) {
         std::string_view line = rest.substr(0, lf);
         used += lf + 1;
         if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        more_input_ = used < bytes.size();
         on_line(line, out);
+        more_input_ = false;
     }
     return used;
 }
@@ -108,6 +121,7 @@ void Session::on_line(std::string_view line, Actions& out) {
         reply(out, 500, "5.5.2 Syntax error: control characters in command");
         return;
     }
+    if (phase_ == Phase::auth) return sasl_response(line, out);
     Command cmd = parse_command(line);
     switch (cmd.verb) {
         case Verb::helo:
@@ -136,15 +150,18 @@ void Session::on_line(std::string_view line, Actions& out) {
             return;
         case Verb::help:
             return reply(out, 214,
-                         "2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT HELP VRFY");
+                         "2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT HELP VRFY");
         case Verb::vrfy:
             if (cmd.arg.empty()) return reply(out, 501, "5.5.4 Syntax: VRFY address");
             // Discloses nothing about which mailboxes exist (RFC 5321 §3.5.3, §7.3).
             return reply(out, 252, "2.5.0 Cannot VRFY user; send mail and it will be delivered");
-        case Verb::expn:
-        case Verb::starttls:
-        case Verb::auth:
         case Verb::bdat:
+            return cmd_bdat(cmd.arg, out);
+        case Verb::starttls:
+            return cmd_starttls(cmd.arg, out);
+        case Verb::auth:
+            return cmd_auth(cmd.arg, out);
+        case Verb::expn:
         case Verb::turn:
         case Verb::etrn:
             return reply(out, 502, "5.5.1 Command not implemented");
@@ -172,6 +189,9 @@ void Session::cmd_helo(std::string_view arg, bool extended, Actions& out) {
     text += "250-SIZE " + std::to_string(options_.max_message_size) + "\r\n";
     text += "250-8BITMIME\r\n";
     text += "250-SMTPUTF8\r\n";
+    text += "250-CHUNKING\r\n";
+    if (options_.tls_offered && !tls_) text += "250-STARTTLS\r\n";
+    if (options_.submission && tls_ && !identity_) text += "250-AUTH PLAIN LOGIN\r\n";
     text += "250 ENHANCEDSTATUSCODES\r\n";
     out.emplace_back(Reply{250, std::move(text)});
 }
@@ -179,6 +199,7 @@ void Session::cmd_helo(std::string_view arg, bool extended, Actions& out) {
 void Session::cmd_mail(std::string_view arg, Actions& out) {
     if (need_helo(out)) return;
     if (phase_ != Phase::ready) return reply(out, 503, "5.5.1 Nested MAIL command");
+    if (options_.submission && !identity_) return reply(out, 530, "5.7.0 Authentication required");
     auto parsed = parse_path_argument(arg, "FROM:");
     if (!parsed) {
         if (parsed.error() == ArgError::syntax)
@@ -209,26 +230,41 @@ void Session::cmd_mail(std::string_view arg, Actions& out) {
         } else if (iequals(p.keyword, "SMTPUTF8")) {
             if (p.has_value) return reply(out, 501, "5.5.4 Syntax: SMTPUTF8 takes no value");
             txn.smtputf8 = true;
+        } else if (iequals(p.keyword, "AUTH") && identity_) {
+            // RFC 4954 §5: the submitter is already known; the value is not trusted.
         } else {
             return reply(out, 555, "5.5.4 Unsupported parameter");
         }
     }
     std::string_view mailbox = parsed->mailbox;
+    std::optional<Address> sender;
     if (!mailbox.empty()) {
         if (has_non_ascii(mailbox) && !txn.smtputf8)
             return reply(out, 553, "5.6.7 Non-ASCII address needs SMTPUTF8");
-        if (!parse_address(mailbox)) return reply(out, 501, "5.1.7 Bad sender address syntax");
+        auto address = parse_address(mailbox);
+        if (!address) return reply(out, 501, "5.1.7 Bad sender address syntax");
+        sender = std::move(*address);
+    }
+    if (identity_) {
+        // Sender binding (RFC 6409 §6.1): only the authenticated mailbox's own address.
+        if (!sender || sender->key() != identity_->key)
+            return reply(out, 553,
+                         "5.7.1 Sender address not owned by the authenticated user: use <" +
+                             identity_->address + ">");
+        if (!send_refused_.empty()) return reply(out, 550, "5.7.1 " + send_refused_);
     }
     txn.reverse_path.assign(mailbox);
     txn_ = std::move(txn);
     phase_ = Phase::mail;
     reply(out, 250, "2.1.0 Sender OK");
-    out.emplace_back(StartSpf{options_.client_ip, txn_.reverse_path, helo_, options_.hostname});
+    if (!options_.submission)
+        out.emplace_back(StartSpf{options_.client_ip, txn_.reverse_path, helo_, options_.hostname});
 }
 
 void Session::cmd_rcpt(std::string_view arg, Actions& out) {
     if (need_helo(out)) return;
     if (phase_ != Phase::mail) return reply(out, 503, "5.5.1 Need MAIL command");
+    if (txn_.chunking) return reply(out, 503, "5.5.1 RCPT not allowed after BDAT");
     auto parsed = parse_path_argument(arg, "TO:");
     if (!parsed) {
         if (parsed.error() == ArgError::syntax)
@@ -245,6 +281,11 @@ void Session::cmd_rcpt(std::string_view arg, Actions& out) {
     auto address = parse_address(parsed->mailbox);
     // "<Postmaster>" without a domain (RFC 5321 §4.5.1) lands here too: we host no such box.
     if (!address) return reply(out, 501, "5.1.3 Bad recipient address syntax");
+    if (options_.submission) {
+        // The client authenticated: any destination. Duplicates are queued once by storage.
+        txn_.recipients.push_back(Recipient{std::string(parsed->mailbox), {}, {}});
+        return reply(out, 250, "2.1.5 Recipient OK");
+    }
     txn_.pending_rcpt.assign(parsed->mailbox);
     pending_ = Pending::lookup;
     out.emplace_back(LookupRecipient{address->key(), address->domain});
@@ -275,6 +316,7 @@ void Session::recipient_verdict(const RecipientVerdict& v, Actions& out) {
 void Session::cmd_data(std::string_view arg, Actions& out) {
     if (need_helo(out)) return;
     if (phase_ != Phase::mail) return reply(out, 503, "5.5.1 Need MAIL command");
+    if (txn_.chunking) return reply(out, 503, "5.5.1 DATA not allowed after BDAT");
     if (!arg.empty()) return reply(out, 501, "5.5.4 Syntax: DATA");
     if (txn_.recipients.empty()) {
         if (txn_.rcpt_attempted) return reply(out, 554, "5.5.1 No valid recipients");
@@ -286,17 +328,110 @@ void Session::cmd_data(std::string_view arg, Actions& out) {
     reply(out, 354, "End data with <CR><LF>.<CR><LF>");
 }
 
+namespace {
+
+// "BDAT" SP chunk-size [SP end-marker] (RFC 3030 §2); chunk-size is 1*DIGIT.
+bool parse_bdat(std::string_view arg, std::uint64_t& size, bool& last) {
+    std::size_t sp = arg.find(' ');
+    std::string_view digits = arg.substr(0, sp);
+    if (digits.empty() || digits.size() > 19 ||
+        digits.find_first_not_of("0123456789") != std::string_view::npos)
+        return false;
+    std::from_chars(digits.data(), digits.data() + digits.size(), size);
+    last = false;
+    if (sp == std::string_view::npos) return true;
+    std::string_view rest = arg.substr(sp);
+    while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+    if (!iequals(rest, "LAST")) return false;
+    last = true;
+    return true;
+}
+
+}  // namespace
+
+void Session::cmd_bdat(std::string_view arg, Actions& out) {
+    std::uint64_t size = 0;
+    bool last = false;
+    if (!parse_bdat(arg, size, last)) {
+        // Where its chunk ends is unknown, so whatever follows cannot be read as commands.
+        reply(out, 501, "5.5.4 Syntax: BDAT <size> [LAST]; closing connection");
+        if (!closed_) {
+            out.emplace_back(Close{});
+            closed_ = true;
+        }
+        return;
+    }
+    chunk_return_ = phase_;
+    chunk_left_ = size;
+    chunk_last_ = last;
+    chunk_refusal_code_ = 0;
+    chunk_refusal_.clear();
+    // A refused BDAT is answered after its chunk, which is read and dropped.
+    auto refuse = [&](int code, std::string_view text) {
+        chunk_refusal_code_ = code;
+        chunk_refusal_.assign(text);
+    };
+    if (phase_ == Phase::need_helo) {
+        refuse(503, "5.5.1 Send EHLO first");
+    } else if (!extended_) {
+        refuse(503, "5.5.1 BDAT needs EHLO");
+    } else if (phase_ != Phase::mail) {
+        refuse(503, "5.5.1 Need MAIL command");
+    } else if (txn_.recipients.empty()) {
+        refuse(txn_.rcpt_attempted ? 554 : 503,
+               txn_.rcpt_attempted ? "5.5.1 No valid recipients" : "5.5.1 Need RCPT command");
+    } else if (!txn_.chunking) {
+        txn_.chunking = true;
+        data_.reset(options_.max_message_size);
+        txn_.body.reserve(std::min<std::uint64_t>(txn_.declared_size, kMaxReserve));
+    }
+    phase_ = Phase::chunk;
+    if (chunk_left_ == 0) end_of_chunk(out);
+}
+
+void Session::end_of_chunk(Actions& out) {
+    phase_ = chunk_return_;
+    if (chunk_refusal_code_ != 0) {
+        int code = std::exchange(chunk_refusal_code_, 0);
+        return reply(out, code, chunk_refusal_);
+    }
+    // After a refused chunk the transaction is over: later BDATs get 503 (their chunks read).
+    if (!data_.ok()) return refuse_data(out);
+    if (!chunk_last_) {
+        std::string text = "2.0.0 " + std::to_string(data_.size()) + " octets received";
+        return reply(out, 250, text);
+    }
+    data_.finish_chunks(txn_.body);
+    phase_ = Phase::ready;
+    if (!data_.ok()) return refuse_data(out);
+    store_transaction(out);
+}
+
+void Session::refuse_data(Actions& out) {
+    reset_transaction();
+    if (data_.too_big())
+        return reply(out, 552, "5.3.4 Message size exceeds fixed maximum message size");
+    if (data_.bare_line_ending())
+        return reply(out, 554, "5.6.0 Message refused: bare CR or LF in data (RFC 5321 §2.3.8)");
+    reply(out, 554, "5.6.0 Message refused: text line longer than 1000 octets");
+}
+
 void Session::end_of_data(Actions& out) {
     phase_ = Phase::ready;
-    if (!data_.ok()) {
-        reset_transaction();
-        if (data_.too_big())
-            return reply(out, 552, "5.3.4 Message size exceeds fixed maximum message size");
-        if (data_.bare_line_ending())
-            return reply(out, 554,
-                         "5.6.0 Message refused: bare CR or LF in data (RFC 5321 §2.3.8)");
-        return reply(out, 554, "5.6.0 Message refused: text line longer than 1000 octets");
-    }
+    if (!data_.ok()) return refuse_data(out);
+    store_transaction(out);
+}
+
+std::string Session::protocol_name() const {
+    // RFC 3848 (S: under TLS, A: authenticated) and RFC 6531 (UTF8SMTP).
+    if (!extended_) return "SMTP";
+    std::string name = txn_.smtputf8 ? "UTF8SMTP" : "ESMTP";
+    if (tls_) name += 'S';
+    if (identity_) name += 'A';
+    return name;
+}
+
+void Session::store_transaction(Actions& out) {
     StoreMessage msg;
     msg.reverse_path = std::move(txn_.reverse_path);
     msg.body = std::move(txn_.body);
@@ -305,7 +440,8 @@ void Session::end_of_data(Actions& out) {
     msg.received.helo = helo_;
     msg.received.client_ip = options_.client_ip;
     msg.received.hostname = options_.hostname;
-    msg.received.protocol = txn_.smtputf8 ? "UTF8SMTP" : extended_ ? "ESMTP" : "SMTP";
+    msg.received.protocol = protocol_name();
+    msg.submitter = identity_;
     if (txn_.recipients.size() == 1) msg.received.for_rcpt = txn_.recipients.front().address;
     msg.recipients = std::move(txn_.recipients);
     reset_transaction();
@@ -314,12 +450,15 @@ void Session::end_of_data(Actions& out) {
 }
 
 void Session::stored(const StoreOutcome& s, Actions& out) {
-    if (s.ok) return reply(out, 250, "2.0.0 OK: stored as " + s.id);
+    if (s.ok)
+        return reply(out, 250,
+                     (options_.submission ? "2.0.0 OK: queued as " : "2.0.0 OK: stored as ") +
+                         s.id);
     if (!s.refused.empty()) {
         std::string text = "5.7.1 " + s.refused;
         for (char& c : text)  // one reply line, whatever the shell put in
             if (c == '\r' || c == '\n') c = ' ';
-        return reply(out, 550, text);
+        return reply(out, s.refused_code == 553 ? 553 : 550, text);
     }
     reply(out, 451, "4.3.0 Local error, message not stored; try again later");
 }
@@ -331,6 +470,8 @@ void Session::on_result(EffectResult result, Actions& out) {
         recipient_verdict(*v, out);
     } else if (auto* s = std::get_if<StoreOutcome>(&result); s && was == Pending::store) {
         stored(*s, out);
+    } else if (auto* a = std::get_if<AuthVerdict>(&result); a && was == Pending::auth) {
+        auth_verdict(*a, out);
     } else {
         std::abort();
     }

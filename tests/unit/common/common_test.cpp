@@ -28,6 +28,21 @@ TEST_CASE("ids are prefixed, valid and strictly increasing", "[ids]") {
     CHECK_FALSE(is_id("msg_0000000000000000000000000!", "msg"));
 }
 
+TEST_CASE("base64 (RFC 4648 section 4) decodes strictly", "[crypto]") {
+    for (const std::string& s : std::vector<std::string>{"", "a", "ab", "abc", "abcd",
+                                                         std::string("\x00\xff\xfe\xfb", 4)}) {
+        std::string out;
+        REQUIRE(base64_decode(base64_encode(s), out));
+        CHECK(out == s);
+    }
+    std::string out;
+    CHECK(base64_decode("AGFsaWNlAHB3", out));
+    CHECK(out == std::string("\0alice\0pw", 9));
+    for (const char* bad :
+         {"a", "abc", "ab=c", "a===", "====", "-_8=", "YWJj\r\n", "YW Jj", "YWJ=YWJj"})
+        CHECK_FALSE(base64_decode(bad, out));
+}
+
 TEST_CASE("base64url round-trips and rejects garbage", "[crypto]") {
     for (const std::string& s :
          std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\x00\xff\xfe", 3)}) {

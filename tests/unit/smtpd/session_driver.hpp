@@ -3,6 +3,7 @@
 // a chosen size (so that lines and the end-of-data marker straddle chunk boundaries), effects are
 // answered from a small fake directory, and stored messages are kept for inspection.
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <string_view>
@@ -19,6 +20,13 @@ struct World {
     bool lookup_fails = false;
     bool store_fails = false;
     std::string refuse;  // answer StoreMessage with this policy refusal (550 5.7.1)
+    int refuse_code = 550;
+    // AUTH: username -> the one password accepted for it; others are invalid.
+    std::map<std::string, std::string> accounts{{"alice@example.com", "pst_alice"}};
+    bool auth_fails = false;   // the lookup fails: temp_failure
+    std::string send_refused;  // handed out with every successful AUTH
+    std::vector<Authenticate> auths;
+    int tls_started = 0;
     std::vector<StoreMessage> stored;
     std::vector<StartSpf> spf_started;
     bool closed = false;
@@ -45,8 +53,26 @@ struct World {
                 s.on_result(v, actions);
             } else if (auto* spf = std::get_if<StartSpf>(&a)) {
                 spf_started.push_back(std::move(*spf));
+            } else if (std::holds_alternative<StartTls>(a)) {
+                ++tls_started;
+                s.on_tls_started(actions);
+            } else if (auto* au = std::get_if<Authenticate>(&a)) {
+                AuthVerdict v;
+                auto it = accounts.find(au->username);
+                if (auth_fails) {
+                    v.kind = AuthVerdict::Kind::temp_failure;
+                } else if (it != accounts.end() && it->second == au->password) {
+                    v.kind = AuthVerdict::Kind::ok;
+                    v.identity =
+                        AuthIdentity{"mbx_" + au->username, "ten_1", au->username, au->username};
+                    v.send_refused = send_refused;
+                } else {
+                    v.kind = AuthVerdict::Kind::invalid;
+                }
+                auths.push_back(std::move(*au));
+                s.on_result(v, actions);
             } else if (auto* m = std::get_if<StoreMessage>(&a)) {
-                StoreOutcome o{!store_fails && refuse.empty(), "smtp_TEST", refuse};
+                StoreOutcome o{!store_fails && refuse.empty(), "smtp_TEST", refuse, refuse_code};
                 if (o.ok) stored.push_back(std::move(*m));
                 s.on_result(o, actions);
             } else {
@@ -79,6 +105,17 @@ inline SessionOptions test_options() {
     o.max_message_size = 1000;
     o.max_recipients = 3;
     o.max_errors = 5;
+    return o;
+}
+
+// A submission listener under implicit TLS (port 465).
+inline SessionOptions submission_options() {
+    SessionOptions o = test_options();
+    o.submission = true;
+    o.tls_offered = true;
+    o.tls_active = true;
+    o.max_auth_failures = 3;
+    o.max_errors = 20;
     return o;
 }
 

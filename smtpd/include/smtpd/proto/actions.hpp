@@ -2,6 +2,7 @@
 // What the SMTP state machine asks its shell to do (Action), and what the shell reports back
 // (EffectResult). Plain values; no I/O.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -31,9 +32,17 @@ struct ReceivedInfo {
 };
 
 struct Recipient {
-    std::string address;  // RCPT TO as given (without <>)
+    std::string address;     // RCPT TO as given (without <>)
+    std::string mailbox_id;  // empty on submission listeners (any recipient, no lookup)
+    std::string tenant_id;
+};
+
+// Who authenticated (RFC 4954) on a submission listener: the mailbox the token is bound to.
+struct AuthIdentity {
     std::string mailbox_id;
     std::string tenant_id;
+    std::string address;  // the mailbox's address as created
+    std::string key;      // Address::key() of it: what MAIL FROM and From must match
 };
 
 // The end of data was reached and the message is acceptable: store it durably, then answer
@@ -45,6 +54,9 @@ struct StoreMessage {
     ReceivedInfo received;
     bool smtputf8 = false;
     bool eightbit = false;  // BODY=8BITMIME was declared
+    // Set on submission listeners: the message is outbound mail from this mailbox (queued for
+    // delivery, a Sent copy kept), not inbound mail for `recipients`' mailboxes.
+    std::optional<AuthIdentity> submitter;
 };
 
 // A MAIL FROM was accepted: the shell may start the SPF check (RFC 7208) of this sender now, in
@@ -61,8 +73,22 @@ struct StartSpf {
 // Send what is pending, then close the connection.
 struct Close {};
 
-// Later: StartTls (RFC 3207) and Authenticate (RFC 4954) join this list.
-using Action = std::variant<Reply, LookupRecipient, StartSpf, StoreMessage, Close>;
+// STARTTLS was accepted (RFC 3207): send what is pending (the 220), then run the TLS handshake
+// as the server, with no input kept from before it. Answer with on_tls_started() once the
+// handshake succeeded; on failure, close the connection without a word.
+struct StartTls {};
+
+// AUTH (RFC 4954) credentials to check: `username` is to be a mailbox address, `password` a
+// token with the email:send scope bound to that mailbox. Answer with on_result(AuthVerdict).
+// The password is a secret: never log it.
+struct Authenticate {
+    std::string mechanism;  // "PLAIN" or "LOGIN", for the logs
+    std::string username;
+    std::string password;
+};
+
+using Action =
+    std::variant<Reply, LookupRecipient, StartSpf, StoreMessage, Close, StartTls, Authenticate>;
 using Actions = std::vector<Action>;
 
 struct RecipientVerdict {
@@ -80,11 +106,25 @@ struct RecipientVerdict {
 struct StoreOutcome {
     bool ok = false;
     std::string id;  // shown in the 250 reply (a transaction id)
-    // Refused by policy (a DMARC p=reject failure), nothing stored: the text of the
-    // "550 5.7.1 <refused>" reply. Empty otherwise.
+    // Refused by policy (a DMARC p=reject failure, a From header the submitter does not own),
+    // nothing stored: the text of the "<refused_code> 5.7.1 <refused>" reply. Empty otherwise.
     std::string refused;
+    int refused_code = 550;  // 550, or 553 for a sender the submitter does not own
 };
 
-using EffectResult = std::variant<RecipientVerdict, StoreOutcome>;
+struct AuthVerdict {
+    enum class Kind {
+        ok,            // identity is set: 235 2.7.0
+        invalid,       // unknown user, wrong, revoked or expired token, wrong scope: 535 5.7.8
+        temp_failure,  // the lookup failed: 454 4.7.0
+    };
+    Kind kind = Kind::temp_failure;
+    AuthIdentity identity;
+    // Non-empty when this mailbox may not send now (its domain is not verified and
+    // [outbound] require_verified_domain is on): the text of the 550 5.7.1 reply to MAIL FROM.
+    std::string send_refused;
+};
+
+using EffectResult = std::variant<RecipientVerdict, StoreOutcome, AuthVerdict>;
 
 }  // namespace postern::smtp

@@ -34,6 +34,14 @@ class DataReader {
     // in which case the rest belongs to the next command.
     std::size_t feed(std::string_view in, std::string& out);
 
+    // BDAT (RFC 3030): `in` is chunk content, taken whole: no dot-stuffing and no end marker,
+    // but the same checks as DATA (bare CR or LF, lines over 998 octets, the size limit), so
+    // that a message cannot carry through BDAT what DATA refuses (it may be relayed with DATA
+    // later). A line, and its CRLF, may straddle chunks.
+    void feed_chunk(std::string_view in, std::string& out);
+    // After BDAT LAST: a last line without its CRLF gets one; a trailing CR is a bare CR.
+    void finish_chunks(std::string& out);
+
     bool done() const { return state_ == State::done; }
     bool ok() const { return flags_ == 0; }
     bool too_big() const { return flags_ & kTooBig; }

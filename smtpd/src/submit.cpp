@@ -1,0 +1,82 @@
+#include "submit.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/use_awaitable.hpp>
+#include <memory>
+
+#include "common/address.hpp"
+#include "common/ids.hpp"
+#include "common/mime.hpp"
+#include "common/time.hpp"
+#include "smtpd/proto/received.hpp"
+#include "smtpd/submit_policy.hpp"
+#include "storage/outbound.hpp"
+#include "storage/writer.hpp"
+#include "writer_bridge.hpp"
+
+namespace postern::smtp {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// The From header names exactly one mailbox, and it is the submitter's.
+bool from_is_submitter(const mime::Summary& summary, const AuthIdentity& who) {
+    if (summary.from.size() != 1) return false;
+    auto address = parse_address(summary.from.front().address);
+    return address && address->key() == who.key;
+}
+
+}  // namespace
+
+asio::awaitable<StoreOutcome> submit(StoreMessage message, Services& services) {
+    const std::int64_t now = now_ms();
+    std::string id = new_id("smtp");
+    const AuthIdentity who = *message.submitter;
+
+    // Shared between this frame and the writer's job (Writer::Job must be copyable).
+    auto out = std::make_shared<storage::OutboundMessage>();
+    std::string head = format_received(message.received, id, rfc5322_date(now));
+    if (!has_header(message.body, "Date")) head += "Date: " + rfc5322_date(now) + "\r\n";
+    if (!has_header(message.body, "Message-ID"))
+        head += "Message-ID: <" + new_id("pm") + "@" + services.config.hostname + ">\r\n";
+    out->raw = std::move(message.body);
+    out->raw.insert(0, head);
+
+    // Parsed before the transaction (STYLE §5): the writer thread only runs SQL.
+    auto summary = mime::summarize(out->raw);
+    if (!summary || !from_is_submitter(*summary, who)) {
+        spdlog::info("smtpd: {}: refused: From header is not <{}>", id, who.address);
+        co_return StoreOutcome{
+            false, std::move(id),
+            "From header must be the authenticated mailbox <" + who.address + "> alone", 553};
+    }
+    out->summary = std::move(*summary);
+    out->tenant_id = who.tenant_id;
+    out->mailbox_id = who.mailbox_id;
+    out->envelope_from = std::move(message.reverse_path);
+    out->recipients.reserve(message.recipients.size());
+    for (auto& r : message.recipients) out->recipients.push_back(std::move(r.address));
+    out->created_at = now;
+    out->source = "submission";
+
+    auto queued = std::make_shared<std::string>();  // the Sent copy's id, set by the job
+    // Named, not a temporary: see ingest.cpp.
+    storage::Writer::Job job = [out, queued](storage::Database& db) -> Result<void> {
+        auto enqueued = storage::enqueue_outbound(db, *out);
+        if (!enqueued) return tl::unexpected(enqueued.error());
+        *queued = std::move(enqueued->message_id);
+        return {};
+    };
+    Result<void> stored = co_await async_submit(services.writer, job, asio::use_awaitable);
+    if (!stored) {
+        spdlog::error("smtpd: {}: not queued: {}", id, stored.error().message());
+        co_return StoreOutcome{false, std::move(id), {}};
+    }
+    spdlog::info("smtpd: {}: queued {} from <{}> for {} recipient(s) as {}", id, out->raw.size(),
+                 who.address, out->recipients.size(), *queued);
+    co_return StoreOutcome{true, *queued, {}};
+}
+
+}  // namespace postern::smtp
