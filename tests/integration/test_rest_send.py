@@ -270,6 +270,11 @@ class RestSendTest(unittest.TestCase):
         status, _, orig = self.call("GET", f"/v1/messages/{parent}", self.send_token,
                                     kind="message")
         self.assertEqual(doc["thread_id"], orig["thread_id"])
+        # The MX checked the inbound message: its stored results are in the JSON.
+        self.assertIsInstance(orig["authentication"], dict, orig)
+        self.assertEqual(orig["authentication"]["spf"]["domain"], "remote.example",
+                         orig["authentication"])
+        self.assertIn("dmarc", orig["authentication"])
         # Without reply_all: the sender only.
         status, _, doc = self.call("POST", f"/v1/messages/{parent}/reply", self.send_token,
                                    {"text": "Just you."}, kind="send")
