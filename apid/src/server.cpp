@@ -16,7 +16,9 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
@@ -276,6 +278,17 @@ asio::awaitable<void> run_session(Server::Impl& server, tcp::socket socket,
                 ec = http::error::body_limit;
             } else {
                 parser.body_limit(limit);
+                // A client that asked before sending a large body (curl does past 1 MiB) is told
+                // to go on; one over the limit was answered 413 above (RFC 9110 §10.1.1).
+                if (!parser.is_done() &&
+                    beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+                    http::response<http::empty_body> go_on{http::status::continue_,
+                                                           parser.get().version()};
+                    stream.expires_after(kWriteTimeout);
+                    auto [cec, cn] = co_await http::async_write(stream, go_on, kTuple);
+                    if (cec) break;
+                    stream.expires_after(std::chrono::seconds(cfg.idle_timeout_seconds));
+                }
                 auto [bec, bn] = co_await http::async_read(stream, buffer, parser, kTuple);
                 ec = bec;
             }

@@ -14,6 +14,7 @@ import email
 import email.policy
 import http.client
 import json
+import os
 import smtplib
 import unittest
 import uuid
@@ -39,6 +40,8 @@ class RestSendTest(unittest.TestCase):
         cls.p = p = harness.Postern(config_overrides={
             "outbound.require_verified_domain": False,
             "outbound.max_message_bytes": 200000,
+            # Smaller than the send routes' own body limit (200000 * 4/3 + 64 KiB = 332202).
+            "api.max_body_bytes": 100000,
         })
         try:
             p.add_domain("example.com")
@@ -244,12 +247,39 @@ class RestSendTest(unittest.TestCase):
         status, _, doc = self.send({"to": "a@far.example",
                                     "attachments": [{"filename": "big.bin", "content": big}]})
         self.assertEqual(status, 413, doc)
-        # Far over it: refused from the Content-Length, before the body is read.
+        self.assertIn("once encoded", doc["detail"])
+        # Over the send routes' body limit (4/3 of it plus 64 KiB): refused from the
+        # Content-Length, before the body is read.
         huge = base64.b64encode(b"x" * 400000).decode()
         status, _, doc = self.send({"to": "a@far.example",
                                     "attachments": [{"filename": "huge.bin", "content": huge}]})
         self.assertEqual(status, 413, doc)
+        self.assertIn("request body is larger", doc["detail"])
         self.assertEqual(self.count("SELECT count(*) FROM deliveries"), before)
+
+    def test_large_send_with_expect_100_continue(self):
+        # curl, told to send `Expect: 100-continue` and to wait 30 s for the interim response,
+        # only finishes early if the server sends `100 Continue`. The body is over
+        # [api] max_body_bytes (100000 here) but within the send routes' own limit.
+        import subprocess
+        import tempfile
+        payload = base64.b64encode(b"y" * 120000).decode()
+        body = {"to": "big@far.example", "subject": "large",
+                "attachments": [{"filename": "a.bin", "content": payload}],
+                "text": "z" * 10}
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            json.dump(body, f)
+        self.addCleanup(os.unlink, f.name)
+        proc = subprocess.run(
+            ["curl", "-sS", "-o", "-", "-w", "\n%{http_code}", "--expect100-timeout", "30",
+             "-H", f"Authorization: Bearer {self.send_token}",
+             "-H", "Content-Type: application/json", "-H", "Expect: 100-continue",
+             "--data-binary", f"@{f.name}",
+             f"http://{self.host}:{self.port}/v1/mailboxes/{ALICE}/messages"],
+            capture_output=True, text=True, timeout=20)
+        out, _, code = proc.stdout.rpartition("\n")
+        self.assertEqual(code, "202", proc.stdout + proc.stderr)
+        self.assertEqual(json.loads(out)["status"], "queued")
 
     def test_reply_threads_and_reply_all(self):
         parent = self.inbound_id()
