@@ -16,6 +16,7 @@
 #include "dns/onboarding.hpp"
 #include "handlers.hpp"
 #include "idempotency.hpp"
+#include "storage/connex_repo.hpp"
 
 namespace postern::api {
 
@@ -145,6 +146,9 @@ Response handle_create_domain(const Context& c) {
                 json::object detail{{"name", d->name}};
                 POSTERN_TRY(storage::append_audit(db, tenant, actor, "domain.create", d->id,
                                                   json::serialize(detail)));
+                detail["domain_id"] = d->id;
+                POSTERN_TRY(storage::append_event(db, tenant, std::nullopt, "domain.created",
+                                                  json::serialize(detail), now));
                 d->dkim_selector = selector;
                 d->ownership_token = token;
                 auto setup = domain_setup(db, *d, mx_host);
@@ -234,8 +238,15 @@ Response handle_verify_domain(const Context& c) {
         return deferred(
             [=](storage::Database& db) -> Result<void> {
                 POSTERN_TRY(storage::record_domain_check(db, domain->id, *rec, now));
-                return storage::append_audit(db, domain->tenant_id, actor, "domain.check",
-                                             domain->id);
+                POSTERN_TRY(storage::append_audit(db, domain->tenant_id, actor, "domain.check",
+                                                  domain->id));
+                json::object data{{"domain_id", domain->id},
+                                  {"name", domain->name},
+                                  {"ownership", rec->ownership},
+                                  {"spf", rec->spf},
+                                  {"dkim", rec->dkim}};
+                return storage::append_event(db, domain->tenant_id, std::nullopt, "domain.checked",
+                                             json::serialize(data), now);
             },
             [=](const Result<void>& w) -> Response {
                 if (!w) return storage_failure(w.error(), "record_domain_check");

@@ -253,4 +253,8 @@ TEST_CASE("domain routes: admin creates, mailbox tokens get 403", "[apid][domain
     CHECK(f.call("GET", "/v1/domains", f.mailbox_admin, "").status == 403);
     CHECK(f.call("POST", "/v1/domains", f.mailbox_admin, R"({"name": "y.example"})").status == 403);
     CHECK(f.call("GET", "/v1/domains/" + id, f.send_token, "").status == 403);
+    // The creation wrote its event in the same transaction.
+    auto st = must(f.db->prepare("SELECT count(*) FROM events WHERE type = 'domain.created'"));
+    REQUIRE(must(st.step()));
+    CHECK(st.int64(0) == 1);
 }
