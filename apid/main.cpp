@@ -48,6 +48,10 @@ int serve(const std::string& data_flag) {
     postern::api::ReadPool reads(config.database_path());
     postern::api::ApiOptions options;
     options.connex = postern::api::ConnexOptions::from(config.connex);
+    options.mail.hostname = config.hostname;
+    options.mail.max_message_bytes = config.outbound.max_message_bytes;
+    options.mail.require_verified_domain = config.outbound.require_verified_domain;
+    options.mail.dns = config.dns;
     postern::api::Api api(options);
     postern::api::Server server(config, api, reads, writer->get());
     postern::Endpoint bound = server.listen();

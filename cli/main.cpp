@@ -17,7 +17,7 @@
 #include "common/scopes.hpp"
 #include "common/time.hpp"
 #include "dns/onboarding.hpp"
-#include "domain_check.hpp"
+#include "dns/domain_check_run.hpp"
 #include "self_signed.hpp"
 #include "storage/connex_repo.hpp"
 #include "storage/database.hpp"
@@ -154,7 +154,7 @@ void cmd_domain_add(Context& c, const std::string& name, const std::string& sele
 // Looks every record up, stores the outcome, prints a table; exit 1 unless all are ok.
 int cmd_domain_check(Context& c, const std::string& name, bool json, int timeout_seconds) {
     auto d = find_domain_or_fail(c, name);
-    auto results = cli::run_domain_check(c.config, domain_setup(c, d),
+    auto results = dns::run_domain_check(c.config.dns, domain_setup(c, d),
                                          std::chrono::seconds(timeout_seconds));
     auto v = dns::verified(results);
     storage::DomainVerification rec{v.ownership, v.spf, v.dkim, dns::check_results_json(results)};

@@ -25,6 +25,17 @@ const std::vector<AccessRule>& access_table() {
         {"GET", "/v1/messages/{id}/raw", "email:read"},
         {"GET", "/v1/messages/{id}/attachments/{n}", "email:read"},
         {"GET", "/v1/threads/{id}", "email:read"},
+        // Sending (issue 4). Delivery state is part of reading one's own mail.
+        {"POST", "/v1/mailboxes/{mailbox}/messages", "email:send"},
+        {"POST", "/v1/messages/{id}/reply", "email:send"},
+        {"POST", "/v1/messages/{id}/forward", "email:send"},
+        {"GET", "/v1/messages/{id}/deliveries", "email:read"},
+        // Domain onboarding is tenant management: tenant-wide admin tokens only.
+        {"POST", "/v1/domains", "admin", kAdmin},
+        {"GET", "/v1/domains", "admin", kAdmin},
+        {"GET", "/v1/domains/{id}", "admin", kAdmin},
+        {"GET", "/v1/domains/{id}/records", "admin", kAdmin},
+        {"POST", "/v1/domains/{id}/verify", "admin", kAdmin},
 
         // Connex (seeds/003). Every GET that describes a contract is public, as is discovery.
         {"GET", "/.well-known/connex-agent", kPublic},

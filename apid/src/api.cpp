@@ -60,6 +60,24 @@ Response dispatch(RouteId id, const Context& c) {
             return handle_get_thread(c);
         case RouteId::patch_mailbox:
             return handle_patch_mailbox(c);
+        case RouteId::send_message:
+            return handle_send_message(c);
+        case RouteId::reply_message:
+            return handle_reply(c);
+        case RouteId::forward_message:
+            return handle_forward(c);
+        case RouteId::list_deliveries:
+            return handle_list_deliveries(c);
+        case RouteId::create_domain:
+            return handle_create_domain(c);
+        case RouteId::list_domains:
+            return handle_list_domains(c);
+        case RouteId::get_domain:
+            return handle_get_domain(c);
+        case RouteId::domain_records:
+            return handle_domain_records(c);
+        case RouteId::verify_domain:
+            return handle_verify_domain(c);
         case RouteId::connex_discovery:
             return handle_connex_discovery(c);
         case RouteId::connex_openapi:
@@ -190,7 +208,8 @@ Response Api::handle(const Request& request, storage::Database& db, std::int64_t
         }
         if (auto limited = check_rate(*rule, token ? &*token : nullptr, request, connex_, now))
             return std::move(*limited);
-        Context c{*target, m.params, token ? &*token : nullptr, db, router_, request, connex_, now};
+        Context c{*target, m.params, token ? &*token : nullptr, db, router_, request, connex_,
+                  now,     mail_};
         try {
             return dispatch(m.route->id, c);
         } catch (const std::exception& e) {
@@ -217,7 +236,20 @@ Response Api::finish(const DeferredWrite& write, const Result<void>& result) {
     }
 }
 
+Response Api::finish_blocking(const std::function<Response()>& work) {
+    try {
+        return work();
+    } catch (const std::exception& e) {
+        spdlog::error("blocking work: {}", e.what());
+        return internal_error();
+    }
+}
+
 Response Api::run_inline(Response response, storage::Database& db) {
+    if (response.blocking) {
+        auto work = response.blocking;
+        response = finish_blocking(*work);
+    }
     if (!response.deferred) return response;
     auto write = response.deferred;
     Result<void> r = [&]() -> Result<void> {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "apid/api.hpp"
 #include "apid/connex_state.hpp"
 #include "apid/http.hpp"
 #include "apid/router.hpp"
@@ -26,6 +27,7 @@ struct Context {
     const Request& request;
     ConnexState& connex;
     std::int64_t now;  // Unix ms
+    const MailOptions& mail;
 
     storage::Scope scope() const { return {token->tenant_id, token->mailbox_id}; }
 };
@@ -42,7 +44,23 @@ Response handle_get_attachment(const Context& c);
 Response handle_get_thread(const Context& c);
 Response handle_patch_mailbox(const Context& c);
 
+Response handle_send_message(const Context& c);
+Response handle_reply(const Context& c);
+Response handle_forward(const Context& c);
+Response handle_list_deliveries(const Context& c);
+Response handle_create_domain(const Context& c);
+Response handle_list_domains(const Context& c);
+Response handle_get_domain(const Context& c);
+Response handle_domain_records(const Context& c);
+Response handle_verify_domain(const Context& c);
+
 // Shared by the handler files.
+// The `{mailbox}` path parameter: an mbx_ id or an address, within the token's reach (404).
+tl::expected<storage::Mailbox, Response> resolve_mailbox(const Context& c);
+// The message named by `{id}`, within the token's reach (404).
+tl::expected<storage::MessageRow, Response> find_message(const Context& c);
+// A stored message's raw bytes.
+tl::expected<std::string, Response> raw_of(const Context& c, const storage::MessageRow& row);
 Response json_response(unsigned status, const boost::json::object& body);
 // A storage error that the client cannot fix: logged (with `what`), answered with a bare 500.
 Response storage_failure(const Error& e, std::string_view what);

@@ -21,6 +21,18 @@ namespace {
 // Threads show at most this many of their messages (the newest ones, oldest first).
 constexpr std::size_t kThreadMessageCap = 500;
 
+json::array message_items(const std::vector<storage::MessageRow>& rows) {
+    json::array data;
+    data.reserve(rows.size());
+    for (const auto& r : rows) data.push_back(message_item_json(r));
+    return data;
+}
+
+// Stored mail is attacker-controlled: tell browsers not to sniff or run it.
+void mark_untrusted(Response& r) { r.add_header("Content-Security-Policy", "sandbox"); }
+
+}  // namespace
+
 // The `{mailbox}` path parameter: an mbx_ id or an address, within the token's reach.
 tl::expected<storage::Mailbox, Response> resolve_mailbox(const Context& c) {
     const std::string& key = c.params.get("mailbox");
@@ -31,7 +43,7 @@ tl::expected<storage::Mailbox, Response> resolve_mailbox(const Context& c) {
     return std::move(**found);
 }
 
-Response list_failure(const Error& e, std::string_view what) {
+static Response list_failure(const Error& e, std::string_view what) {
     if (e.code() == Errc::invalid_argument)
         return bad_request({{"cursor", "is not a valid cursor"}});
     return storage_failure(e, what);
@@ -52,18 +64,6 @@ tl::expected<std::string, Response> raw_of(const Context& c, const storage::Mess
     if (!raw) return tl::unexpected(storage_failure(raw.error(), "load_blob " + row.id));
     return std::move(*raw);
 }
-
-json::array message_items(const std::vector<storage::MessageRow>& rows) {
-    json::array data;
-    data.reserve(rows.size());
-    for (const auto& r : rows) data.push_back(message_item_json(r));
-    return data;
-}
-
-// Stored mail is attacker-controlled: tell browsers not to sniff or run it.
-void mark_untrusted(Response& r) { r.add_header("Content-Security-Policy", "sandbox"); }
-
-}  // namespace
 
 Response handle_list_messages(const Context& c) {
     auto params = parse_list_params(c.target.query, {"thread_id"});

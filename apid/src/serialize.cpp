@@ -141,6 +141,11 @@ json::object message_item_json(const storage::MessageRow& row) {
     o["snippet"] = utf8_clean(row.snippet);
     o["has_attachments"] = row.has_attachments;
     o["flags"] = string_list(row.flags_json);
+    // The stored SPF/DKIM/DMARC results ({"spf", "dkim", "dmarc", "action"}); null when the
+    // message was not checked (sent mail, or checks off).
+    json::value auth = row.auth_json.empty() ? json::value(nullptr)
+                                             : parse_or(row.auth_json, json::value(nullptr));
+    o["authentication"] = auth.is_object() ? std::move(auth) : json::value(nullptr);
     return o;
 }
 

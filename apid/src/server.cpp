@@ -13,10 +13,14 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
@@ -115,6 +119,8 @@ Request to_request(http::request<http::string_body>& req, const std::string& rem
         r.authorization = std::string(it->value());
     r.body = std::move(req.body());
     r.remote_address = remote;
+    if (auto it = req.find("Idempotency-Key"); it != req.end())
+        r.idempotency_key = std::string(it->value());
     return r;
 }
 
@@ -142,6 +148,9 @@ struct Server::Impl {
     asio::io_context ioc;
     tcp::acceptor acceptor;  // on its own strand; the accept loop and the drain touch it there
     asio::signal_set signals;
+    // Blocking work of a response (domain verification's DNS lookups, each on its own
+    // io_context), kept off the io threads. Two threads: verifications are rare admin actions.
+    asio::thread_pool workers{2};
     std::atomic<bool> draining{false};
     std::atomic<std::size_t> active{0};  // connections being served (not refused ones)
     std::mutex mu;
@@ -203,6 +212,36 @@ asio::awaitable<Response> complete_write(Server::Impl& server, Response pending)
     co_return Api::finish(*pending.deferred, result);
 }
 
+asio::awaitable<Response> run_blocking_work(std::shared_ptr<std::function<Response()>> work) {
+    co_return Api::finish_blocking(*work);
+}
+
+// Runs a response's blocking work (key generation, live DNS lookups) on the worker pool; the
+// session resumes on its own strand when it is done (co_spawn moves the work, a post would not:
+// STYLE.md §2). `pending` is a by-value parameter, so it lives in this frame.
+asio::awaitable<Response> complete_blocking(Server::Impl& server, Response pending) {
+    auto op = asio::co_spawn(server.workers.get_executor(), run_blocking_work(pending.blocking),
+                             asio::use_awaitable);
+    Response done = co_await std::move(op);
+    co_return done;
+}
+
+// The body limit of a request: [api] max_body_bytes, except for the sending routes, whose JSON
+// carries a whole message (attachments in base64, 4/3 of their size): they may be as large as
+// [outbound] max_message_bytes allows, plus room for the JSON around it.
+std::uint64_t body_limit_for(const Server::Impl& server, std::string_view method,
+                             std::string_view target) {
+    std::uint64_t base = server.config.api.max_body_bytes;
+    if (method != "POST") return base;
+    std::string_view path = target.substr(0, target.find('?'));
+    bool sends = (path.starts_with("/v1/mailboxes/") && path.ends_with("/messages")) ||
+                 (path.starts_with("/v1/messages/") &&
+                  (path.ends_with("/reply") || path.ends_with("/forward")));
+    if (!sends) return base;
+    std::uint64_t send = server.config.outbound.max_message_bytes / 3 * 4 + 64 * 1024;
+    return std::max(base, send);
+}
+
 // One connection. `server` outlives every session (run() returns only after the io_context
 // has stopped, and frames still pending then are destroyed with it). `conn` is shared with the
 // registry; its `stream` points at this frame's local and is cleared before the frame dies.
@@ -223,11 +262,37 @@ asio::awaitable<void> run_session(Server::Impl& server, tcp::socket socket,
         if (server.draining.load()) break;
         http::request_parser<http::string_body> parser;
         parser.header_limit(cfg.max_header_bytes);
-        parser.body_limit(cfg.max_body_bytes);
+        // The largest limit any route has, so that the header is read; then the route's own.
+        parser.body_limit(std::max<std::uint64_t>(
+            cfg.max_body_bytes, server.config.outbound.max_message_bytes / 3 * 4 + 64 * 1024));
         stream.expires_after(std::chrono::seconds(cfg.idle_timeout_seconds));
         conn->idle = true;
-        auto [ec, n] = co_await http::async_read(stream, buffer, parser, kTuple);
+        auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, kTuple);
         conn->idle = false;
+        beast::error_code ec = hec;
+        if (!ec) {
+            auto limit = body_limit_for(server, std::string_view(parser.get().method_string()),
+                                        std::string_view(parser.get().target()));
+            auto length = parser.content_length();
+            if (length && *length > limit) {
+                ec = http::error::body_limit;
+            } else {
+                parser.body_limit(limit);
+                // A client that asked before sending a large body (curl does past 1 MiB) is told
+                // to go on; one over the limit was answered 413 above (RFC 9110 §10.1.1).
+                if (!parser.is_done() &&
+                    beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+                    http::response<http::empty_body> go_on{http::status::continue_,
+                                                           parser.get().version()};
+                    stream.expires_after(kWriteTimeout);
+                    auto [cec, cn] = co_await http::async_write(stream, go_on, kTuple);
+                    if (cec) break;
+                    stream.expires_after(std::chrono::seconds(cfg.idle_timeout_seconds));
+                }
+                auto [bec, bn] = co_await http::async_read(stream, buffer, parser, kTuple);
+                ec = bec;
+            }
+        }
         if (ec) {
             unsigned status = read_error_status(ec);
             if (status == 0) break;
@@ -240,6 +305,7 @@ asio::awaitable<void> run_session(Server::Impl& server, tcp::socket socket,
         auto& req = parser.get();
         // Handled inline on this io thread: reads are short indexed SQLite lookups.
         Response response = server.respond(to_request(req, remote));
+        if (response.blocking) response = co_await complete_blocking(server, std::move(response));
         if (response.deferred) response = co_await complete_write(server, std::move(response));
         bool keep_alive = req.keep_alive() && !server.draining.load();
         auto res = to_beast(std::move(response), req.version(), keep_alive);

@@ -18,19 +18,31 @@
 #include "apid/connex_state.hpp"
 #include "apid/http.hpp"
 #include "apid/router.hpp"
+#include "common/config.hpp"
 #include "storage/database.hpp"
 
 namespace postern::api {
 
+// What the sending and domain routes need from the configuration.
+struct MailOptions {
+    std::string hostname = "localhost";  // Message-ID right side, the MX target of domain records
+    std::uint64_t max_message_bytes = 25 * 1024 * 1024;  // [outbound] max_message_bytes
+    bool require_verified_domain = true;                 // [outbound] require_verified_domain
+    DnsConfig dns;                                       // the resolver for domain verification
+    std::uint32_t verify_timeout_ms = 30000;             // all lookups of one verification
+};
+
 struct ApiOptions {
     Authenticator::Options auth;
     ConnexOptions connex;
+    MailOptions mail;
 };
 
 class Api {
  public:
     Api() : Api(ApiOptions{}) {}
-    explicit Api(ApiOptions options) : auth_(options.auth), connex_(options.connex) {}
+    explicit Api(ApiOptions options)
+        : auth_(options.auth), connex_(options.connex), mail_(std::move(options.mail)) {}
 
     // Never throws; an unexpected failure becomes a logged 500.
     Response handle(const Request& request, storage::Database& db, std::int64_t now_ms);
@@ -38,6 +50,8 @@ class Api {
 
     // The reply to a deferred response once its job has run (committed or failed). Never throws.
     static Response finish(const DeferredWrite& write, const Result<void>& result);
+    // Runs a response's blocking work (Response::blocking). Never throws.
+    static Response finish_blocking(const std::function<Response()>& work);
     // Runs a deferred response's job in its own transaction on `db`, then finish(). Returns other
     // responses unchanged.
     static Response run_inline(Response response, storage::Database& db);
@@ -45,11 +59,13 @@ class Api {
     const Router& router() const { return router_; }
     Authenticator& authenticator() { return auth_; }
     ConnexState& connex() { return connex_; }
+    const MailOptions& mail() const { return mail_; }
 
  private:
     Router router_;
     Authenticator auth_;
     ConnexState connex_;
+    MailOptions mail_;
 };
 
 // The embedded OpenAPI 3.1 document (apid/openapi.json), served at GET /openapi.json.

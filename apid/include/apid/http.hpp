@@ -19,11 +19,12 @@ class Database;
 namespace postern::api {
 
 struct Request {
-    std::string method;                        // "GET", as received (case-sensitive, RFC 9110)
-    std::string target;                        // origin-form request target: path and query
-    std::optional<std::string> authorization;  // the Authorization header value, if present
-    std::string body;                          // the request body (bounded by api.max_body_bytes)
-    std::string remote_address;                // the client's IP address; per-IP rate limits
+    std::string method;                          // "GET", as received (case-sensitive, RFC 9110)
+    std::string target;                          // origin-form request target: path and query
+    std::optional<std::string> authorization;    // the Authorization header value, if present
+    std::string body;                            // the request body (bounded by api.max_body_bytes)
+    std::string remote_address;                  // the client's IP address; per-IP rate limits
+    std::optional<std::string> idempotency_key;  // the Idempotency-Key header, if present
 };
 
 struct DeferredWrite;
@@ -36,6 +37,10 @@ struct Response {
     // Set when the reply waits for a durable write (DESIGN.md §4): the server runs the job on the
     // group-commit writer and sends what `finish` returns instead of this response.
     std::shared_ptr<DeferredWrite> deferred;
+    // Set when the reply needs blocking work that must not run on an io thread (live DNS
+    // lookups): the server runs `blocking` on a small worker pool and sends what it returns
+    // (which may itself be deferred). Never set together with `deferred`.
+    std::shared_ptr<std::function<Response()>> blocking;
 
     // A JSON body (already serialised) with `application/json`.
     static Response json(unsigned status, std::string body);

@@ -25,7 +25,7 @@ boost::json::value timestamp_or_null(const std::optional<std::int64_t>& unix_ms)
 boost::json::object mailbox_json(const storage::Mailbox& m);
 
 // The message list item: id, thread_id, mailbox_id, from, to, cc, subject, date, received_at,
-// size, snippet, has_attachments, flags.
+// size, snippet, has_attachments, flags ("junk" when DMARC quarantined it), authentication.
 boost::json::object message_item_json(const storage::MessageRow& row);
 
 // The item plus message_id, in_reply_to, references, reply_to, headers, text, html, attachments.

@@ -81,4 +81,46 @@ struct AttachmentContent {
 // collapsed, Unicode case folded (NFC). A subject that is only a prefix or a tag is kept.
 std::string normalize_subject(std::string_view subject);
 
+// ---- Building outgoing messages (REST send, reply, forward) ----
+
+struct OutgoingAttachment {
+    std::string filename;      // UTF-8; written RFC 2231-encoded when not ASCII
+    std::string content_type;  // "type/subtype"; message/rfc822 embeds `data` as a message
+    std::string data;          // decoded bytes
+};
+
+// What build_message writes. There is deliberately no Bcc here: Bcc recipients go to the
+// envelope only and never appear in the bytes.
+struct Outgoing {
+    Mailbox from;
+    std::vector<Mailbox> to, cc, reply_to;
+    std::string subject;  // UTF-8; RFC 2047-encoded when not ASCII
+    std::string text;     // text/plain body (UTF-8); may be empty
+    std::string html;     // text/html body (UTF-8); may be empty
+    std::vector<OutgoingAttachment> attachments;
+    std::string in_reply_to;              // msg-id without brackets; empty for none
+    std::vector<std::string> references;  // msg-ids without brackets, oldest first
+    std::vector<Header> extra_headers;    // checked with is_structural_header() by the caller
+    std::string hostname;                 // the right side of the generated Message-ID
+    std::int64_t date_ms = 0;             // the Date header (UTC)
+};
+
+struct Built {
+    std::string raw;         // the complete message, CRLF line ends, 7-bit transfer encodings
+    std::string message_id;  // the generated Message-ID, without brackets
+};
+
+// A MIME message for `m`: text and html become multipart/alternative; with attachments the body
+// goes first in a multipart/mixed. Text parts are quoted-printable or base64 as GMime judges best,
+// attachments base64, a message/rfc822 attachment is embedded as a message. Message-ID is
+// "<random@hostname>", Date and MIME-Version are set. Errc::invalid_argument for an extra header
+// that is structural or not a valid field, or an attachment media type that is not "type/subtype".
+[[nodiscard]] Result<Built> build_message(const Outgoing& m);
+
+// Headers a caller may not set through Outgoing::extra_headers because the builder, the envelope
+// or the transport owns them: From, Sender, To, Cc, Bcc, Reply-To, Subject, Date, Message-ID,
+// In-Reply-To, References, MIME-Version, Content-*, Return-Path, Received, DKIM-Signature,
+// Authentication-Results, ARC-*, Resent-*. Case-insensitive.
+bool is_structural_header(std::string_view name);
+
 }  // namespace postern::mime

@@ -80,7 +80,9 @@ TEST_CASE("Connex: public routes are the contract's, keyed routes need status:ev
 TEST_CASE("mail read routes need email:read, which the bundles imply", "[apid][access]") {
     CHECK(find_access("PATCH", "/v1/mailboxes/{mailbox}")->scope == "admin");
     for (const auto& a : access_table()) {
-        if (!a.pattern.starts_with("/v1/") || a.pattern == "/v1/me" || a.method != "GET") continue;
+        if (!a.pattern.starts_with("/v1/") || a.pattern == "/v1/me" || a.method != "GET" ||
+            a.pattern.starts_with("/v1/domains"))
+            continue;
         INFO(a.pattern);
         CHECK(a.scope == "email:read");
         CHECK(postern::scope_allows({"read"}, a.scope));
@@ -91,4 +93,23 @@ TEST_CASE("mail read routes need email:read, which the bundles imply", "[apid][a
     }
     CHECK(find_access("GET", "/v1/me")->scope == kAuthenticated);
     CHECK(find_access("POST", "/v1/me") == nullptr);
+}
+
+TEST_CASE("sending needs email:send; domains need a tenant-wide admin token", "[apid][access]") {
+    for (const char* p : {"/v1/mailboxes/{mailbox}/messages", "/v1/messages/{id}/reply",
+                          "/v1/messages/{id}/forward"}) {
+        INFO(p);
+        REQUIRE(find_access("POST", p));
+        CHECK(find_access("POST", p)->scope == "email:send");
+        CHECK(find_access("POST", p)->credential == Credential::token);
+    }
+    int domain_rules = 0;
+    for (const auto& a : access_table()) {
+        if (!a.pattern.starts_with("/v1/domains")) continue;
+        INFO(a.method << " " << a.pattern);
+        ++domain_rules;
+        CHECK(a.scope == "admin");
+        CHECK(a.credential == Credential::admin);
+    }
+    CHECK(domain_rules == 5);
 }

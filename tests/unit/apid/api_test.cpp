@@ -95,10 +95,12 @@ TEST_CASE("api: /v1/me describes the token", "[apid][api]") {
         routes.insert(std::string(x.at("method").as_string()) + " " +
                       std::string(x.at("path").as_string()));
     CHECK(routes.count("GET /v1/messages/{id}") == 1);
-    CHECK(routes.size() == 10);
+    CHECK(routes.count("GET /v1/messages/{id}/deliveries") == 1);
+    CHECK(routes.size() == 11);
 
     auto send = Fixture::body(f.get("/v1/me", f.send_token));
-    CHECK(send.at("routes").as_array().size() == 3);  // healthz, openapi.json, me
+    // healthz, openapi.json, me, and send, reply, forward
+    CHECK(send.at("routes").as_array().size() == 6);
     auto tenant = Fixture::body(f.get("/v1/me", f.tenant_token));
     CHECK(tenant.at("mailbox").is_null());
 }

@@ -56,7 +56,8 @@ TEST_CASE("message list item fields", "[apid][serialize]") {
     CHECK(o.at("size").as_int64() == 123);
     CHECK(o.at("has_attachments").as_bool());
     CHECK(o.at("flags").as_array().size() == 1);
-    CHECK(o.size() == 13);  // exactly the documented fields
+    CHECK(o.size() == 14);  // exactly the documented fields
+    CHECK(o.at("authentication").is_null());  // not checked
 }
 
 TEST_CASE("message item tolerates missing or broken stored JSON", "[apid][serialize]") {

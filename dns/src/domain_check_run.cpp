@@ -1,4 +1,4 @@
-#include "domain_check.hpp"
+#include "dns/domain_check_run.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -7,7 +7,7 @@
 #include "dns/async_eval.hpp"
 #include "dns/resolver.hpp"
 
-namespace postern::cli {
+namespace postern::dns {
 namespace {
 
 boost::asio::awaitable<std::vector<dns::RecordCheck>> check(dns::Resolver& resolver,
@@ -22,21 +22,23 @@ boost::asio::awaitable<std::vector<dns::RecordCheck>> check(dns::Resolver& resol
 
 }  // namespace
 
-std::vector<dns::RecordCheck> run_domain_check(const Config& config, dns::DomainSetup setup,
+std::vector<dns::RecordCheck> run_domain_check(const DnsConfig& config, dns::DomainSetup setup,
                                                std::chrono::milliseconds timeout) {
     boost::asio::io_context io;
-    dns::Resolver resolver(io, dns::resolver_options(config.dns));
+    dns::Resolver resolver(io, dns::resolver_options(config));
     std::vector<dns::RecordCheck> results;
     std::exception_ptr failure;
     auto deadline = std::chrono::steady_clock::now() + timeout;
     boost::asio::co_spawn(io, check(resolver, std::move(setup), deadline),
                           [&](std::exception_ptr e, std::vector<dns::RecordCheck> r) {
-                              if (e) failure = e;
-                              else results = std::move(r);
+                              if (e)
+                                  failure = e;
+                              else
+                                  results = std::move(r);
                           });
     io.run();
     if (failure) std::rethrow_exception(failure);
     return results;
 }
 
-}  // namespace postern::cli
+}  // namespace postern::dns

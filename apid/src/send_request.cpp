@@ -1,0 +1,295 @@
+#include "send_request.hpp"
+
+#include <boost/json.hpp>
+
+#include "common/address.hpp"
+#include "common/crypto.hpp"
+
+namespace postern::api {
+
+namespace json = boost::json;
+
+namespace {
+
+// Bounds on what one request may name; the message size is bounded separately (413).
+constexpr std::size_t kMaxRecipients = 100;
+constexpr std::size_t kMaxAttachments = 100;
+constexpr std::size_t kMaxHeaders = 50;
+constexpr std::size_t kMaxSubject = 998;
+
+std::string trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return std::string(s);
+}
+
+bool has_control(std::string_view s) {
+    for (char ch : s)
+        if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7F) return true;
+    return false;
+}
+
+struct Reader {
+    SendErrors errors;
+
+    std::optional<std::string> string(const json::value& v, const std::string& field) {
+        if (!v.is_string()) {
+            errors.shape.push_back({field, "must be a string"});
+            return std::nullopt;
+        }
+        return std::string(v.get_string());
+    }
+
+    std::optional<mime::Mailbox> mailbox(const json::value& v, const std::string& field) {
+        if (v.is_string()) {
+            auto m = parse_mailbox_text(v.get_string());
+            if (!m) errors.semantic.push_back({field, "is not a valid email address"});
+            return m;
+        }
+        if (const auto* o = v.if_object()) {
+            std::string name;
+            if (auto* n = o->if_contains("name"); n && !n->is_null()) {
+                if (!n->is_string()) {
+                    errors.shape.push_back({field + ".name", "must be a string"});
+                    return std::nullopt;
+                }
+                name = trim(n->get_string());
+            }
+            auto* a = o->if_contains("address");
+            if (!a || !a->is_string()) {
+                errors.shape.push_back({field + ".address", "must be a string"});
+                return std::nullopt;
+            }
+            for (const auto& kv : *o)
+                if (kv.key() != "name" && kv.key() != "address")
+                    errors.shape.push_back({field + "." + std::string(kv.key()), "is not a field"});
+            if (has_control(name)) {
+                errors.semantic.push_back({field + ".name", "must not contain control characters"});
+                return std::nullopt;
+            }
+            auto parsed = parse_address(std::string_view(a->get_string()));
+            if (!parsed) {
+                errors.semantic.push_back({field + ".address", "is not a valid email address"});
+                return std::nullopt;
+            }
+            return mime::Mailbox{name, parsed->str()};
+        }
+        errors.shape.push_back({field, "must be an address string or {name, address}"});
+        return std::nullopt;
+    }
+
+    // A list, or one address given alone.
+    std::vector<mime::Mailbox> mailboxes(const json::value& v, const std::string& field) {
+        std::vector<mime::Mailbox> out;
+        if (!v.is_array()) {
+            if (auto m = mailbox(v, field)) out.push_back(std::move(*m));
+            return out;
+        }
+        const auto& arr = v.get_array();
+        if (arr.size() > kMaxRecipients) {
+            errors.semantic.push_back(
+                {field, "has more than " + std::to_string(kMaxRecipients) + " addresses"});
+            return out;
+        }
+        for (std::size_t i = 0; i < arr.size(); ++i)
+            if (auto m = mailbox(arr[i], field + "[" + std::to_string(i) + "]"))
+                out.push_back(std::move(*m));
+        return out;
+    }
+
+    void attachments(const json::value& v, std::vector<mime::OutgoingAttachment>& out) {
+        const auto* arr = v.if_array();
+        if (!arr) {
+            errors.shape.push_back({"attachments", "must be an array"});
+            return;
+        }
+        if (arr->size() > kMaxAttachments) {
+            errors.semantic.push_back({"attachments", "has too many items"});
+            return;
+        }
+        for (std::size_t i = 0; i < arr->size(); ++i) {
+            std::string f = "attachments[" + std::to_string(i) + "]";
+            const auto* o = (*arr)[i].if_object();
+            if (!o) {
+                errors.shape.push_back({f, "must be an object"});
+                continue;
+            }
+            mime::OutgoingAttachment a;
+            a.content_type = "application/octet-stream";
+            bool have_content = false;
+            for (const auto& kv : *o) {
+                std::string k(kv.key());
+                if (k == "filename") {
+                    if (auto s = string(kv.value(), f + ".filename")) a.filename = *s;
+                } else if (k == "content_type") {
+                    if (auto s = string(kv.value(), f + ".content_type")) a.content_type = *s;
+                } else if (k == "content") {
+                    auto s = string(kv.value(), f + ".content");
+                    if (!s) continue;
+                    std::string compact;
+                    compact.reserve(s->size());
+                    for (char ch : *s)
+                        if (ch != '\r' && ch != '\n' && ch != ' ') compact += ch;
+                    if (!base64url_decode(compact, a.data))
+                        errors.semantic.push_back({f + ".content", "is not valid base64"});
+                    have_content = true;
+                } else {
+                    errors.shape.push_back({f + "." + k, "is not a field"});
+                }
+            }
+            if (!have_content) errors.shape.push_back({f + ".content", "is required (base64)"});
+            if (has_control(a.filename))
+                errors.semantic.push_back({f + ".filename", "must not contain control characters"});
+            auto slash = a.content_type.find('/');
+            if (slash == std::string::npos || slash == 0 || slash + 1 == a.content_type.size() ||
+                has_control(a.content_type) || a.content_type.find(' ') != std::string::npos)
+                errors.semantic.push_back({f + ".content_type", "must be a type/subtype"});
+            out.push_back(std::move(a));
+        }
+    }
+
+    void headers(const json::value& v, std::vector<mime::Header>& out) {
+        const auto* o = v.if_object();
+        if (!o) {
+            errors.shape.push_back({"headers", "must be an object of name: value"});
+            return;
+        }
+        if (o->size() > kMaxHeaders) {
+            errors.semantic.push_back({"headers", "has too many fields"});
+            return;
+        }
+        for (const auto& kv : *o) {
+            std::string name(kv.key());
+            std::string f = "headers." + name;
+            auto value = string(kv.value(), f);
+            if (!value) continue;
+            bool name_ok = !name.empty() && name.size() <= 76;
+            for (char ch : name)
+                if (static_cast<unsigned char>(ch) <= 32 || static_cast<unsigned char>(ch) >= 127 ||
+                    ch == ':')
+                    name_ok = false;
+            if (!name_ok)
+                errors.semantic.push_back({f, "is not a valid header field name"});
+            else if (mime::is_structural_header(name))
+                errors.semantic.push_back(
+                    {f,
+                     "is set by Postern (structural headers such as From, Bcc, Content-Type "
+                     "and Message-ID cannot be overridden)"});
+            else if (value->find_first_of("\r\n") != std::string::npos || value->size() > 4000)
+                errors.semantic.push_back({f, "must be one line of at most 4000 characters"});
+            else
+                out.push_back({name, *value});
+        }
+    }
+};
+
+bool allowed(SendKind kind, std::string_view field) {
+    static constexpr std::string_view kSend[] = {"to",          "cc",     "bcc",  "reply_to",
+                                                 "subject",     "text",   "html", "attachments",
+                                                 "in_reply_to", "headers"};
+    static constexpr std::string_view kReply[] = {"text",      "html", "attachments", "headers",
+                                                  "reply_all", "cc",   "bcc"};
+    static constexpr std::string_view kForward[] = {"to",   "cc",          "bcc",     "text",
+                                                    "html", "attachments", "headers", "subject"};
+    auto in = [&](const auto& list) {
+        for (auto f : list)
+            if (f == field) return true;
+        return false;
+    };
+    switch (kind) {
+        case SendKind::send:
+            return in(kSend);
+        case SendKind::reply:
+            return in(kReply);
+        case SendKind::forward:
+            return in(kForward);
+    }
+    return false;
+}
+
+}  // namespace
+
+std::optional<mime::Mailbox> parse_mailbox_text(std::string_view text) {
+    std::string name;
+    std::string_view addr = text;
+    auto lt = text.rfind('<');
+    if (lt != std::string_view::npos && !text.empty() && text.back() == '>') {
+        name = trim(text.substr(0, lt));
+        if (name.size() >= 2 && name.front() == '"' && name.back() == '"')
+            name = name.substr(1, name.size() - 2);
+        addr = text.substr(lt + 1, text.size() - lt - 2);
+    }
+    if (has_control(name)) return std::nullopt;
+    auto parsed = parse_address(trim(addr));
+    if (!parsed) return std::nullopt;
+    return mime::Mailbox{name, parsed->str()};
+}
+
+tl::expected<SendRequest, Response> parse_send_request(std::string_view body, SendKind kind) {
+    boost::system::error_code ec;
+    json::value v = json::parse(body, ec);
+    if (ec || !v.is_object())
+        return tl::unexpected(bad_request({{"body", "must be a JSON object"}}));
+    SendRequest r;
+    Reader rd;
+    for (const auto& kv : v.get_object()) {
+        std::string k(kv.key());
+        const json::value& val = kv.value();
+        if (!allowed(kind, k)) {
+            rd.errors.shape.push_back({k, "is not a field of this request"});
+            continue;
+        }
+        if (val.is_null()) continue;
+        if (k == "to")
+            r.to = rd.mailboxes(val, k);
+        else if (k == "cc")
+            r.cc = rd.mailboxes(val, k);
+        else if (k == "bcc")
+            r.bcc = rd.mailboxes(val, k);
+        else if (k == "reply_to")
+            r.reply_to = rd.mailboxes(val, k);
+        else if (k == "subject") {
+            if (auto s = rd.string(val, k)) {
+                if (s->size() > kMaxSubject || s->find_first_of("\r\n") != std::string::npos)
+                    rd.errors.semantic.push_back({k, "must be one line of at most 998 bytes"});
+                r.subject = *s;
+            }
+        } else if (k == "text") {
+            if (auto s = rd.string(val, k)) r.text = *s;
+        } else if (k == "html") {
+            if (auto s = rd.string(val, k)) r.html = *s;
+        } else if (k == "in_reply_to") {
+            if (auto s = rd.string(val, k)) {
+                std::string id = trim(*s);
+                if (id.size() >= 2 && id.front() == '<' && id.back() == '>')
+                    id = id.substr(1, id.size() - 2);
+                if (id.empty() || id.size() > 998 || has_control(id) ||
+                    id.find_first_of(" <>") != std::string::npos)
+                    rd.errors.semantic.push_back({k, "must be a msg_ id or a Message-ID"});
+                r.in_reply_to = id;
+            }
+        } else if (k == "attachments")
+            rd.attachments(val, r.attachments);
+        else if (k == "headers")
+            rd.headers(val, r.headers);
+        else if (k == "reply_all") {
+            if (!val.is_bool())
+                rd.errors.shape.push_back({k, "must be true or false"});
+            else
+                r.reply_all = val.get_bool();
+        }
+    }
+    if (!rd.errors.shape.empty()) return tl::unexpected(bad_request(std::move(rd.errors.shape)));
+    if (kind != SendKind::reply && r.to.empty() && r.cc.empty() && r.bcc.empty() &&
+        rd.errors.semantic.empty())
+        rd.errors.semantic.push_back({"to", "names no recipient: give to, cc or bcc"});
+    if (!rd.errors.semantic.empty()) {
+        auto& e = rd.errors.semantic;
+        std::string detail = e.size() == 1 ? e.front().field + ": " + e.front().message
+                                           : "the request has invalid fields";
+        return tl::unexpected(problem(422, std::move(detail), e));
+    }
+    return r;
+}
+
+}  // namespace postern::api

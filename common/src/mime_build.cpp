@@ -1,0 +1,221 @@
+// build_message: outgoing MIME with GMime 3. GMime does the encodings (RFC 2047 words for the
+// subject and display names, RFC 2231 filenames, quoted-printable / base64 bodies, folding), so
+// nothing here writes header syntax by hand.
+#include <gmime/gmime.h>
+
+#include <algorithm>
+#include <memory>
+
+#include "common/crypto.hpp"
+#include "common/mime.hpp"
+
+namespace postern::mime {
+namespace {
+
+struct GObjectUnref {
+    void operator()(void* p) const {
+        if (p != nullptr) g_object_unref(p);
+    }
+};
+template <class T>
+using GObj = std::unique_ptr<T, GObjectUnref>;
+
+struct FormatFree {
+    void operator()(GMimeFormatOptions* f) const { g_mime_format_options_free(f); }
+};
+struct DateUnref {
+    void operator()(GDateTime* d) const { g_date_time_unref(d); }
+};
+struct GFree {
+    void operator()(char* p) const { g_free(p); }
+};
+
+bool iequals(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return g_ascii_tolower(x) == g_ascii_tolower(y);
+           });
+}
+
+bool istarts_with(std::string_view s, std::string_view prefix) {
+    return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+}
+
+// RFC 5322 §3.6.8 field-name: printable ASCII except ':'.
+bool valid_field_name(std::string_view name) {
+    if (name.empty() || name.size() > 76) return false;
+    return std::all_of(name.begin(), name.end(),
+                       [](char c) { return c > 32 && c < 127 && c != ':'; });
+}
+
+bool valid_field_value(std::string_view value) {
+    return value.size() <= 4000 && value.find_first_of("\r\n") == std::string_view::npos &&
+           value.find('\0') == std::string_view::npos;
+}
+
+// "type/subtype" with token characters only.
+bool split_media_type(std::string_view ct, std::string& type, std::string& subtype) {
+    auto slash = ct.find('/');
+    if (slash == std::string_view::npos) return false;
+    auto token = [](std::string_view t) {
+        if (t.empty() || t.size() > 127) return false;
+        return std::all_of(t.begin(), t.end(), [](char c) {
+            return g_ascii_isalnum(c) ||
+                   std::string_view("!#$&-^_.+").find(c) != std::string_view::npos;
+        });
+    };
+    type = std::string(ct.substr(0, slash));
+    subtype = std::string(ct.substr(slash + 1));
+    return token(type) && token(subtype);
+}
+
+void add_mailboxes(GMimeMessage* msg, GMimeAddressType kind, const std::vector<Mailbox>& list) {
+    for (const auto& m : list)
+        g_mime_message_add_mailbox(msg, kind, m.name.empty() ? nullptr : m.name.c_str(),
+                                   m.address.c_str());
+}
+
+GMimeObject* text_part(const char* subtype, const std::string& text) {
+    GMimeTextPart* part = g_mime_text_part_new_with_subtype(subtype);
+    g_mime_text_part_set_text(part, text.c_str());  // sets charset us-ascii or utf-8
+    g_mime_part_set_content_encoding(
+        GMIME_PART(part),
+        g_mime_part_get_best_content_encoding(GMIME_PART(part), GMIME_ENCODING_CONSTRAINT_7BIT));
+    return GMIME_OBJECT(part);
+}
+
+// The message/rfc822 attachment: parsed, so that GMime writes it as an embedded message (RFC 2046
+// §5.2.1 forbids base64 there).
+GMimeObject* message_part(const OutgoingAttachment& a) {
+    GObj<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(a.data.data(), a.data.size()));
+    GObj<GMimeParser> parser(g_mime_parser_new_with_stream(stream.get()));
+    GObj<GMimeMessage> inner(g_mime_parser_construct_message(parser.get(), nullptr));
+    if (!inner) return nullptr;
+    GMimeMessagePart* part = g_mime_message_part_new_with_message("rfc822", inner.get());
+    g_mime_object_set_disposition(GMIME_OBJECT(part), "attachment");
+    if (!a.filename.empty())
+        g_mime_object_set_content_disposition_parameter(GMIME_OBJECT(part), "filename",
+                                                        a.filename.c_str());
+    return GMIME_OBJECT(part);
+}
+
+Result<GMimeObject*> attachment_part(const OutgoingAttachment& a) {
+    std::string type, subtype;
+    if (!split_media_type(a.content_type, type, subtype))
+        return fail(Errc::invalid_argument, "content_type must be type/subtype");
+    if (iequals(type, "message") && iequals(subtype, "rfc822")) {
+        GMimeObject* part = message_part(a);
+        if (part == nullptr) return fail(Errc::invalid_argument, "not a message");
+        return part;
+    }
+    GMimePart* part = g_mime_part_new_with_type(type.c_str(), subtype.c_str());
+    GObj<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(a.data.data(), a.data.size()));
+    GObj<GMimeDataWrapper> content(
+        g_mime_data_wrapper_new_with_stream(stream.get(), GMIME_CONTENT_ENCODING_DEFAULT));
+    g_mime_part_set_content(part, content.get());
+    g_mime_part_set_content_encoding(part, GMIME_CONTENT_ENCODING_BASE64);
+    g_mime_object_set_disposition(GMIME_OBJECT(part), "attachment");
+    if (!a.filename.empty()) g_mime_part_set_filename(part, a.filename.c_str());
+    return GMIME_OBJECT(part);
+}
+
+std::string new_message_id(const std::string& hostname) {
+    std::string host = hostname.empty() ? "localhost" : hostname;
+    return base64url_encode(random_bytes(16)) + "@" + host;
+}
+
+std::string angle(const std::string& id) { return "<" + id + ">"; }
+
+}  // namespace
+
+bool is_structural_header(std::string_view name) {
+    static constexpr std::string_view kExact[] = {
+        "From",
+        "Sender",
+        "To",
+        "Cc",
+        "Bcc",
+        "Reply-To",
+        "Subject",
+        "Date",
+        "Message-ID",
+        "In-Reply-To",
+        "References",
+        "MIME-Version",
+        "Return-Path",
+        "Received",
+        "DKIM-Signature",
+        "Authentication-Results",
+    };
+    for (auto e : kExact)
+        if (iequals(name, e)) return true;
+    return istarts_with(name, "Content-") || istarts_with(name, "ARC-") ||
+           istarts_with(name, "Resent-");
+}
+
+Result<Built> build_message(const Outgoing& m) {
+    init();
+    for (const auto& h : m.extra_headers) {
+        if (!valid_field_name(h.name))
+            return fail(Errc::invalid_argument, "header name '" + h.name + "' is not valid");
+        if (is_structural_header(h.name))
+            return fail(Errc::invalid_argument, "header '" + h.name + "' cannot be set");
+        if (!valid_field_value(h.value))
+            return fail(Errc::invalid_argument, "header '" + h.name + "' has an invalid value");
+    }
+    GObj<GMimeMessage> msg(g_mime_message_new(TRUE));
+    add_mailboxes(msg.get(), GMIME_ADDRESS_TYPE_FROM, {m.from});
+    add_mailboxes(msg.get(), GMIME_ADDRESS_TYPE_TO, m.to);
+    add_mailboxes(msg.get(), GMIME_ADDRESS_TYPE_CC, m.cc);
+    add_mailboxes(msg.get(), GMIME_ADDRESS_TYPE_REPLY_TO, m.reply_to);
+    g_mime_message_set_subject(msg.get(), m.subject.c_str(), "utf-8");
+    std::unique_ptr<GDateTime, DateUnref> date(g_date_time_new_from_unix_utc(m.date_ms / 1000));
+    g_mime_message_set_date(msg.get(), date.get());
+    Built out;
+    out.message_id = new_message_id(m.hostname);
+    g_mime_message_set_message_id(msg.get(), out.message_id.c_str());
+    auto* obj = GMIME_OBJECT(msg.get());
+    if (!m.in_reply_to.empty())
+        g_mime_object_set_header(obj, "In-Reply-To", angle(m.in_reply_to).c_str(), nullptr);
+    if (!m.references.empty()) {
+        std::string refs;
+        for (const auto& r : m.references) refs += (refs.empty() ? "" : " ") + angle(r);
+        g_mime_object_set_header(obj, "References", refs.c_str(), nullptr);
+    }
+    for (const auto& h : m.extra_headers)
+        g_mime_object_append_header(obj, h.name.c_str(), h.value.c_str(), "utf-8");
+
+    // The body: text, html, or both as alternatives (plain first: RFC 2046 §5.1.4).
+    GObj<GMimeObject> body;
+    if (!m.text.empty() && !m.html.empty()) {
+        GMimeMultipart* alt = g_mime_multipart_new_with_subtype("alternative");
+        GObj<GMimeObject> t(text_part("plain", m.text)), h(text_part("html", m.html));
+        g_mime_multipart_add(alt, t.get());
+        g_mime_multipart_add(alt, h.get());
+        body.reset(GMIME_OBJECT(alt));
+    } else if (!m.html.empty()) {
+        body.reset(text_part("html", m.html));
+    } else {
+        body.reset(text_part("plain", m.text));
+    }
+    if (!m.attachments.empty()) {
+        GObj<GMimeObject> mixed(GMIME_OBJECT(g_mime_multipart_new_with_subtype("mixed")));
+        g_mime_multipart_add(GMIME_MULTIPART(mixed.get()), body.get());
+        for (const auto& a : m.attachments) {
+            auto part = attachment_part(a);
+            if (!part) return tl::unexpected(part.error());
+            GObj<GMimeObject> owned(*part);
+            g_mime_multipart_add(GMIME_MULTIPART(mixed.get()), owned.get());
+        }
+        body = std::move(mixed);
+    }
+    g_mime_message_set_mime_part(msg.get(), body.get());
+
+    std::unique_ptr<GMimeFormatOptions, FormatFree> format(g_mime_format_options_new());
+    g_mime_format_options_set_newline_format(format.get(), GMIME_NEWLINE_FORMAT_DOS);
+    std::unique_ptr<char, GFree> text(g_mime_object_to_string(obj, format.get()));
+    if (!text) return fail(Errc::internal, "GMime could not write the message");
+    out.raw = text.get();
+    return out;
+}
+
+}  // namespace postern::mime

@@ -1,0 +1,166 @@
+// build_message: the bytes it writes are read back with our own GMime parser (mime::parse) and
+// checked for the structure and headers a receiver relies on.
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "common/mime.hpp"
+
+using namespace postern;
+using namespace postern::mime;
+
+namespace {
+
+Outgoing basic() {
+    Outgoing m;
+    m.from = {"Alice", "alice@example.com"};
+    m.to = {{"", "bob@remote.example"}};
+    m.subject = "Hello";
+    m.text = "Hi Bob\n";
+    m.hostname = "mx.example.net";
+    m.date_ms = 1795000000000;  // 2026-11-18
+    return m;
+}
+
+std::string header_of(const Parsed& p, std::string_view name) {
+    for (const auto& h : p.headers)
+        if (h.name == name) return h.value;
+    return "";
+}
+
+std::string head(const std::string& raw) { return raw.substr(0, raw.find("\r\n\r\n")); }
+
+}  // namespace
+
+TEST_CASE("build_message writes a plain text message with the required headers") {
+    auto built = build_message(basic());
+    REQUIRE(built);
+    const std::string& raw = built->raw;
+    CHECK(raw.find("\r\n") != std::string::npos);
+    CHECK(raw.find("\n") == raw.find("\r\n") + 1);  // CRLF line ends
+    CHECK(built->message_id.ends_with("@mx.example.net"));
+    auto parsed = parse(raw);
+    REQUIRE(parsed);
+    CHECK(parsed->summary.message_id == built->message_id);
+    CHECK(parsed->summary.subject == "Hello");
+    REQUIRE(parsed->summary.from.size() == 1);
+    CHECK(parsed->summary.from[0].name == "Alice");
+    CHECK(parsed->summary.from[0].address == "alice@example.com");
+    CHECK(parsed->summary.date_ms == 1795000000000);
+    CHECK(header_of(*parsed, "MIME-Version") == "1.0");
+    CHECK(parsed->text == "Hi Bob\n");
+    CHECK(parsed->attachments.empty());
+}
+
+TEST_CASE("build_message encodes UTF-8 subjects and display names with RFC 2047") {
+    Outgoing m = basic();
+    m.subject = "Grüße aus Köln — 你好";
+    m.to = {{"Zoë Ünal", "zoe@remote.example"}};
+    auto built = build_message(m);
+    REQUIRE(built);
+    std::string h = head(built->raw);
+    for (unsigned char c : h) CHECK(c < 0x80);  // headers are 7-bit
+    CHECK(h.find("=?") != std::string::npos);
+    auto parsed = parse(built->raw);
+    REQUIRE(parsed);
+    CHECK(parsed->summary.subject == "Grüße aus Köln — 你好");
+    REQUIRE(parsed->summary.to.size() == 1);
+    CHECK(parsed->summary.to[0].name == "Zoë Ünal");
+}
+
+TEST_CASE("build_message makes multipart/alternative for text and html") {
+    Outgoing m = basic();
+    m.text = "plain café\n";
+    m.html = "<p>rich café</p>\n";
+    auto built = build_message(m);
+    REQUIRE(built);
+    CHECK(head(built->raw).find("multipart/alternative") != std::string::npos);
+    auto parsed = parse(built->raw);
+    REQUIRE(parsed);
+    CHECK(parsed->text == "plain café\n");
+    CHECK(parsed->html == "<p>rich café</p>\n");
+    // 8-bit text is transfer-encoded: the whole message is 7-bit.
+    for (unsigned char c : built->raw) REQUIRE(c < 0x80);
+}
+
+TEST_CASE("build_message makes multipart/mixed with base64 attachments") {
+    Outgoing m = basic();
+    m.html = "<b>hi</b>";
+    std::string binary("\x00\x01\xff\xfe PDF", 8);
+    m.attachments = {{"report ü.pdf", "application/pdf", binary}, {"a.txt", "text/plain", "abc"}};
+    auto built = build_message(m);
+    REQUIRE(built);
+    CHECK(head(built->raw).find("multipart/mixed") != std::string::npos);
+    CHECK(built->raw.find("multipart/alternative") != std::string::npos);
+    auto parsed = parse(built->raw);
+    REQUIRE(parsed);
+    REQUIRE(parsed->attachments.size() == 2);
+    CHECK(parsed->attachments[0].filename == "report ü.pdf");
+    CHECK(parsed->attachments[0].content_type == "application/pdf");
+    auto a0 = attachment(built->raw, 0);
+    REQUIRE(a0);
+    CHECK(a0->data == binary);
+    auto a1 = attachment(built->raw, 1);
+    REQUIRE(a1);
+    CHECK(a1->data == "abc");
+    CHECK(parsed->text == "Hi Bob\n");
+}
+
+TEST_CASE("build_message embeds a message/rfc822 attachment as a message") {
+    Outgoing m = basic();
+    std::string original =
+        "From: carol@else.example\r\nTo: alice@example.com\r\nSubject: Original\r\n"
+        "Message-ID: <orig@else.example>\r\n\r\nThe original body.\r\n";
+    m.attachments = {{"", "message/rfc822", original}};
+    auto built = build_message(m);
+    REQUIRE(built);
+    CHECK(built->raw.find("Content-Type: message/rfc822") != std::string::npos);
+    CHECK(built->raw.find("Subject: Original") != std::string::npos);
+    CHECK(built->raw.find("Content-Transfer-Encoding: base64") == std::string::npos);
+    auto parsed = parse(built->raw);
+    REQUIRE(parsed);
+    REQUIRE(parsed->attachments.size() == 1);
+    CHECK(parsed->attachments[0].content_type == "message/rfc822");
+}
+
+TEST_CASE("build_message writes threading headers and never a Bcc") {
+    Outgoing m = basic();
+    m.in_reply_to = "parent@remote.example";
+    m.references = {"root@remote.example", "parent@remote.example"};
+    m.cc = {{"", "carol@remote.example"}};
+    m.extra_headers = {{"X-Agent-Run", "run 42"}};
+    auto built = build_message(m);
+    REQUIRE(built);
+    auto parsed = parse(built->raw);
+    REQUIRE(parsed);
+    CHECK(parsed->summary.in_reply_to == "parent@remote.example");
+    CHECK(parsed->summary.references ==
+          std::vector<std::string>{"root@remote.example", "parent@remote.example"});
+    CHECK(header_of(*parsed, "X-Agent-Run") == "run 42");
+    CHECK(built->raw.find("Bcc") == std::string::npos);
+}
+
+TEST_CASE("build_message refuses structural and malformed extra headers") {
+    auto with = [](std::string name, std::string value) {
+        Outgoing m = basic();
+        m.extra_headers = {{std::move(name), std::move(value)}};
+        return build_message(m);
+    };
+    for (const char* name : {"From", "bcc", "Content-Type", "message-id", "MIME-Version",
+                             "DKIM-Signature", "Resent-From", "References", "Date"}) {
+        CAPTURE(name);
+        auto r = with(name, "x");
+        REQUIRE_FALSE(r);
+        CHECK(r.error().code() == Errc::invalid_argument);
+    }
+    CHECK_FALSE(with("Bad Name", "x"));
+    CHECK_FALSE(with("X-Ok", "line\r\nBcc: injected@evil.example"));
+    CHECK(with("X-Ok", "fine"));
+    CHECK(is_structural_header("content-transfer-encoding"));
+    CHECK_FALSE(is_structural_header("X-Priority"));
+}
+
+TEST_CASE("build_message refuses an attachment without a valid media type") {
+    Outgoing m = basic();
+    m.attachments = {{"a", "not a type", "x"}};
+    CHECK_FALSE(build_message(m));
+}
