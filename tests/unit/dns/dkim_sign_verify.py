@@ -26,7 +26,11 @@ def main():
     d = dkim.DKIM(message)
     ok = count > 0
     for i in range(count):
-        good = d.verify(idx=i, dnsfunc=dnsfunc)
+        try:
+            good = d.verify(idx=i, dnsfunc=dnsfunc)
+        except dkim.DKIMException as e:
+            print(f"signature {i}: {e}")
+            good = False
         algo = (getattr(d, "signature_fields", None) or {}).get(b"a", b"?").decode()
         print(f"signature {i} {algo}: {'pass' if good else 'fail'}")
         ok = ok and good
