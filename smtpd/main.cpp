@@ -132,7 +132,7 @@ int run(const std::string& data_flag) {
     smtp::Server server(io, workers, config, **writer, config.auth.enabled ? &resolver : nullptr,
                         dkim_pool ? &*dkim_pool : nullptr);
     // Outbound: DKIM signing and message loading on their own small pool; the rest on `io`.
-    asio::thread_pool outbound_pool(std::max(1u, std::thread::hardware_concurrency() / 2));
+    asio::thread_pool outbound_pool(std::max(2u, std::thread::hardware_concurrency()));
     smtp::outbound::QueueRunner runner(io, config, **writer, resolver, outbound_pool);
 
     std::string addr;
