@@ -50,7 +50,8 @@ bool dkimpy_verifies(const std::string& message) {
             k << key->selector << "._domainkey.example.com " << dns::dkim_record_value(*key)
               << "\n";
     }
-    fs::path helper = fs::path(__FILE__).parent_path() / "dkim_sign_verify.py";
+    fs::path helper =
+        fs::path(POSTERN_SOURCE_DIR) / "tests" / "unit" / "dns" / "dkim_sign_verify.py";
     std::string cmd = "/usr/bin/python3 '" + helper.string() + "' '" + (dir / "msg.eml").string() +
                       "' '" + (dir / "keys.txt").string() + "'";
     int rc = std::system(cmd.c_str());
