@@ -9,6 +9,7 @@ records are not published for `postern domain check` in these tests."""
 
 import email
 import email.policy
+import json
 import os
 import re
 import signal
@@ -16,6 +17,8 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.parse
+import urllib.request
 
 import fake_smtp
 import harness
@@ -162,6 +165,26 @@ class RetryAndBounceTest(OutboundBase):
             self.assertIn("Subject: bounce me", raw)
             self.assertEqual(len(self.events("message.bounced")), 1)
             self.assertEqual(len(self.events("message.delivered")), 1)
+
+            # The report is what the agent sees over REST, with a read token for the mailbox.
+            apid = self.p.start_apid()
+            token = self.p.add_token("email:read", mailbox=SENDER)
+            host, port = apid.addr("api")
+            base = f"http://{host}:{port}"
+
+            def get(path):
+                req = urllib.request.Request(base + path,
+                                             headers={"Authorization": f"Bearer {token}"})
+                with urllib.request.urlopen(req, timeout=10) as resp:
+                    return json.loads(resp.read())
+            listing = get(f"/v1/mailboxes/{urllib.parse.quote(SENDER, safe='')}/messages"
+                          "?limit=50")
+            reports = [m for m in listing["data"]
+                       if m["subject"] == "Undelivered Mail Returned to Sender"]
+            self.assertEqual(len(reports), 1, listing)
+            self.assertEqual(reports[0]["id"], bounced["dsn_message_id"])
+            full = get(f"/v1/messages/{reports[0]['id']}")
+            self.assertIn("nobody@dest.test", full["text"])
 
     def test_delay_dsn_once_then_delivery(self):
         def replies(stage, arg, n):
