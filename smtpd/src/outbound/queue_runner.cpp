@@ -68,6 +68,7 @@ struct QueueRunner::Impl {
 
     // Touched only on the io_context's thread.
     bool draining = false;
+    bool claiming = true;  // the claim loop runs (it may have a claim in the writer)
     std::function<void()> drained;
     std::size_t in_flight = 0;  // rows claimed and not yet recorded
     std::unordered_set<std::string> active_ids;
@@ -80,7 +81,12 @@ struct QueueRunner::Impl {
         in_flight -= ids.size();
         for (const auto& id : ids) active_ids.erase(id);
         if (was_full) wake.cancel();
-        if (draining && in_flight == 0 && drained) {
+        maybe_drained();
+    }
+
+    // Drained: no claim in progress (its rows would otherwise stay leased) and no attempt.
+    void maybe_drained() {
+        if (draining && !claiming && in_flight == 0 && drained) {
             auto done = std::move(drained);
             drained = nullptr;
             done();
@@ -394,9 +400,13 @@ asio::awaitable<void> claim_loop(std::shared_ptr<Impl> impl) {
             }
         }
         if (limit > 0 && claimed == limit) continue;  // more may be due right now
+        if (impl->draining) break;
         impl->wake.expires_after(std::chrono::milliseconds(o.poll_ms));
         co_await impl->wake.async_wait(kTuple);
     }
+    // Rows claimed by the last claim have been started: drain waits for them like the others.
+    impl->claiming = false;
+    impl->maybe_drained();
 }
 
 }  // namespace
@@ -413,10 +423,8 @@ void QueueRunner::drain(std::function<void()> done) {
     asio::post(impl_->io, [impl = impl_, done = std::move(done)]() mutable {
         impl->draining = true;
         impl->wake.cancel();
-        if (impl->in_flight == 0)
-            done();
-        else
-            impl->drained = std::move(done);
+        impl->drained = std::move(done);
+        impl->maybe_drained();
     });
 }
 
