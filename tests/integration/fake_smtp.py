@@ -33,6 +33,8 @@ class _Handler(socketserver.StreamRequestHandler):
             elif verb == "MAIL":
                 mail_from = cmd[cmd.find("<") + 1:cmd.find(">")]
                 rcpts = []
+                with srv.lock:
+                    srv.mail_commands.append(cmd)
                 self.reply(srv.answer("mail", mail_from) or "250 2.1.0 ok")
             elif verb == "RCPT":
                 rcpt = cmd[cmd.find("<") + 1:cmd.find(">")]
@@ -85,6 +87,7 @@ class FakeSmtp:
         self.replies = replies
         self.data_delay = data_delay
         self.messages = []
+        self.mail_commands = []
         self.connections = 0
         self.lock = threading.Lock()
         self.calls = {}

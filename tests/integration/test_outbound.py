@@ -232,7 +232,9 @@ class RetryAndBounceTest(OutboundBase):
             outbound_config(self.p.data, routes={"*": f"127.0.0.1:{dest.port}"})
             self.p.start_smtpd()
             mid = self.send(message("headers", to="a@dest.test", extra="Cc: b@other.test\n"
-                                    "Bcc: hidden@dest.test\n"))
+                                    "Bcc: hidden@dest.test\nMIME-Version: 1.0\n"
+                                    "Content-Type: text/plain; charset=utf-8\n"
+                                    "Content-Transfer-Encoding: 8bit\n") + "Grüße\n")
             rows = self.wait_state(mid, {"delivered"})
             self.assertEqual(sorted(r["recipient"] for r in rows),
                              ["a@dest.test", "b@other.test", "hidden@dest.test"])
@@ -240,6 +242,10 @@ class RetryAndBounceTest(OutboundBase):
             for _, _, data in dest.messages:
                 self.assertNotIn(b"hidden@", data)
                 self.assertNotIn(b"Bcc:", data)
+                self.assertIn("Grüße".encode(), data)
+            # 8-bit content is declared to a server that offers 8BITMIME (RFC 6152).
+            self.assertTrue(all("BODY=8BITMIME" in c for c in dest.mail_commands),
+                            dest.mail_commands)
 
 
 def zone_file(directory, origin, records):

@@ -120,8 +120,14 @@ asio::awaitable<Reply> command(std::shared_ptr<Conn> c, std::string line,
 }
 
 struct Capabilities {
-    bool starttls = false, pipelining = false, size = false;
+    bool starttls = false, pipelining = false, size = false, eightbit = false, smtputf8 = false;
 };
+
+bool has_8bit(std::string_view s) {
+    for (unsigned char c : s)
+        if (c >= 0x80) return true;
+    return false;
+}
 Capabilities parse_ehlo(const std::string& text) {
     // text is "250 host greeting KEYWORD KEYWORD…" (lines joined by spaces): look for keywords.
     Capabilities caps;
@@ -139,6 +145,8 @@ Capabilities parse_ehlo(const std::string& text) {
     caps.starttls = has("STARTTLS");
     caps.pipelining = has("PIPELINING");
     caps.size = has("SIZE") || upper.find(" SIZE ") != std::string::npos;
+    caps.eightbit = has("8BITMIME");
+    caps.smtputf8 = has("SMTPUTF8");
     return caps;
 }
 
@@ -230,6 +238,12 @@ asio::awaitable<TransactionResult> deliver(tcp::endpoint endpoint, std::string h
 
     std::string mail = "MAIL FROM:<" + t.mail_from + ">";
     if (caps.size) mail += " SIZE=" + std::to_string(t.message->size());
+    // RFC 6152 / RFC 6531: declare 8-bit content and UTF-8 addresses when the server takes
+    // them (otherwise the message goes as it is, as most MTAs do).
+    if (caps.eightbit && has_8bit(*t.message)) mail += " BODY=8BITMIME";
+    bool utf8_envelope = has_8bit(t.mail_from);
+    for (const auto& r : t.recipients) utf8_envelope = utf8_envelope || has_8bit(r);
+    if (caps.smtputf8 && utf8_envelope) mail += " SMTPUTF8";
     Reply mail_reply, data_reply;
     std::vector<Reply> rcpt_replies(n);
     if (caps.pipelining) {
