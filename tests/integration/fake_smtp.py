@@ -28,8 +28,15 @@ class _Handler(socketserver.StreamRequestHandler):
             cmd = line.decode("latin-1").rstrip("\r\n")
             verb = cmd.split(" ", 1)[0].upper()
             if verb in ("EHLO", "HELO"):
-                self.reply("250-fake.dest.test\r\n250-PIPELINING\r\n250 8BITMIME"
+                tls = "250-STARTTLS\r\n" if srv.broken_tls else ""
+                self.reply(f"250-fake.dest.test\r\n{tls}250-PIPELINING\r\n250 8BITMIME"
                            if verb == "EHLO" else "250 fake.dest.test")
+            elif verb == "STARTTLS" and srv.broken_tls:
+                # Says yes, then answers the ClientHello with text: the handshake fails.
+                self.reply("220 2.0.0 ready")
+                self.rfile.read1(4096)
+                self.wfile.write(b"this is not TLS\r\n" * 8)
+                return
             elif verb == "MAIL":
                 mail_from = cmd[cmd.find("<") + 1:cmd.find(">")]
                 rcpts = []
@@ -83,8 +90,9 @@ class _Server(socketserver.ThreadingTCPServer):
 
 
 class FakeSmtp:
-    def __init__(self, replies=None, data_delay=0.0):
+    def __init__(self, replies=None, data_delay=0.0, broken_tls=False):
         self.replies = replies
+        self.broken_tls = broken_tls
         self.data_delay = data_delay
         self.messages = []
         self.mail_commands = []

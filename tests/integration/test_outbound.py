@@ -227,6 +227,16 @@ class RetryAndBounceTest(OutboundBase):
         self.assertEqual(again.returncode, 1)
         self.assertIn("cancelled", again.stderr)
 
+    def test_a_failing_tls_handshake_falls_back_to_plain_text(self):
+        with fake_smtp.FakeSmtp(broken_tls=True) as dest:
+            outbound_config(self.p.data, routes={"dest.test": f"127.0.0.1:{dest.port}"})
+            self.p.start_smtpd()
+            mid = self.send(message("tls fallback"), "user@dest.test")
+            rows = self.wait_state(mid, {"delivered"})
+            self.assertEqual(rows[0]["attempts"], 1)
+            self.assertEqual(len(dest.messages), 1)
+            self.assertGreaterEqual(dest.connections, 2)
+
     def test_send_takes_recipients_from_headers_and_strips_bcc(self):
         with fake_smtp.FakeSmtp() as dest:
             outbound_config(self.p.data, routes={"*": f"127.0.0.1:{dest.port}"})

@@ -326,6 +326,14 @@ asio::awaitable<void> deliver_group(std::shared_ptr<Impl> impl,
             ++impl->attempts;
             auto delivering = deliver(ep, hop.host, tx, copts);
             result = co_await std::move(delivering);
+            if (!result.reached && result.tls_failed) {
+                // Opportunistic TLS: a server whose TLS fails gets the mail in plain text (as
+                // Postfix does at smtp_tls_security_level = may), on a new connection.
+                ClientOptions plain = copts;
+                plain.tls = nullptr;
+                auto again = deliver(ep, hop.host, tx, plain);
+                result = co_await std::move(again);
+            }
             const std::string where = hop.host + ":" + std::to_string(ep.port());
             if (result.reached) {
                 reached = true;

@@ -220,8 +220,12 @@ asio::awaitable<TransactionResult> deliver(tcp::endpoint endpoint, std::string h
             SSL_set_tlsext_host_name(c->stream.native_handle(), host.c_str());
             arm(c, timeout);
             auto [hec] = co_await c->stream.async_handshake(asio::ssl::stream_base::client, kTuple);
-            if (hec)
-                co_return unreachable("TLS handshake with " + host + " failed: " + hec.message());
+            if (hec) {
+                auto failed =
+                    unreachable("TLS handshake with " + host + " failed: " + hec.message());
+                failed.tls_failed = true;
+                co_return failed;
+            }
             c->tls = true;
             result.tls = true;
             c->in.clear();

@@ -41,6 +41,7 @@ struct TransactionResult {
     Reply failure;
     std::vector<Reply> rcpt;  // reached: the final reply for each recipient, in order
     bool tls = false;         // STARTTLS was used
+    bool tls_failed = false;  // the TLS handshake failed (try again without STARTTLS)
 };
 
 // Runs one transaction with `host` (its name for SNI and logs) at `endpoint`.
