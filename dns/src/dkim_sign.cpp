@@ -6,6 +6,8 @@
 #include <memory>
 #include <mutex>
 
+#include "dkim_sign_internal.hpp"
+
 // dkim.h is C99 and spells bool as _Bool, which C++ lacks; the two share one ABI.
 #define _Bool bool
 #include <opendkim/dkim.h>
@@ -127,7 +129,10 @@ Result<std::string> dkim_sign(std::string_view message, const std::vector<DkimSi
     std::string_view body = message.substr(sep + 4);
     std::string out;
     for (const auto& key : keys) {
-        auto sig = sign_one(lib, fields, body, key);
+        // Ed25519 through OpenSSL: libopendkim 2.11 leaks its Ed25519 key on every signature.
+        auto sig = key.algorithm == "ed25519-sha256"
+                       ? detail::sign_ed25519(fields, body, key, kDkimSignedHeaders)
+                       : sign_one(lib, fields, body, key);
         if (!sig) return tl::unexpected(sig.error());
         out += *sig;
     }

@@ -1,9 +1,10 @@
 #pragma once
-// DKIM signing at dispatch (RFC 6376, RFC 8463) through libopendkim: one DKIM-Signature field per
-// key, relaxed/relaxed, over a fixed list of header fields (kDkimSignedHeaders; fields a message
-// lacks are left out of h=). Pure CPU work with no I/O: call it from a worker pool, not an io
-// thread (RSA-2048 signing takes about a millisecond). Thread-safe: each call uses its own DKIM
-// handle on a process-wide DKIM_LIB.
+// DKIM signing at dispatch (RFC 6376, RFC 8463): one DKIM-Signature field per key (rsa-sha256
+// through libopendkim; ed25519-sha256 with OpenSSL, because libopendkim 2.11 leaks the Ed25519
+// key on every signature), relaxed/relaxed, over a fixed list of header fields (kDkimSignedHeaders;
+// fields a message lacks are left out of h=). Pure CPU work with no I/O: call it from a worker
+// pool, not an io thread (RSA-2048 signing takes about a millisecond). Thread-safe: each call uses
+// its own DKIM handle on a process-wide DKIM_LIB.
 #include <string>
 #include <string_view>
 #include <vector>

@@ -92,6 +92,27 @@ TEST_CASE("dkim_sign adds rsa-sha256 and ed25519-sha256 signatures that dkimpy v
     CHECK_FALSE(dkimpy_verifies(tampered));
 }
 
+TEST_CASE("dkim_sign: folded headers, repeated fields, blank lines at the end, empty body",
+          "[dkim][sign]") {
+    std::vector<dns::DkimSigningKey> signing{
+        {"example.com", keys().rsa.selector, "rsa-sha256", keys().rsa.private_pem},
+        {"example.com", keys().ed.selector, "ed25519-sha256", keys().ed.private_pem}};
+    const std::string folded =
+        "From: a@example.com\r\n"
+        "To:  b@dest.test ,\r\n\t c@dest.test\r\n"
+        "Subject:\tA   long\r\n  folded subject \r\n"
+        "Subject: a second Subject (the last one is signed)\r\n"
+        "\r\n"
+        "line\t with  tabs \r\n\r\n\r\n";
+    auto sigs = dns::dkim_sign(folded, signing);
+    REQUIRE(sigs);
+    CHECK(dkimpy_verifies(*sigs + folded));
+    const std::string empty = "From: a@example.com\r\nSubject: nothing\r\n\r\n";
+    auto esigs = dns::dkim_sign(empty, signing);
+    REQUIRE(esigs);
+    CHECK(dkimpy_verifies(*esigs + empty));
+}
+
 TEST_CASE("dkim_sign refuses what it cannot sign", "[dkim][sign]") {
     std::vector<dns::DkimSigningKey> bad_alg{
         {"example.com", "s", "rsa-sha1", keys().rsa.private_pem}};
