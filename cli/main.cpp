@@ -18,6 +18,7 @@
 #include "common/time.hpp"
 #include "dns/onboarding.hpp"
 #include "dns/domain_check_run.hpp"
+#include "queue.hpp"
 #include "self_signed.hpp"
 #include "storage/connex_repo.hpp"
 #include "storage/database.hpp"
@@ -362,6 +363,29 @@ int main(int argc, char** argv) {
     token_revoke->add_option("ID", token_id)->required();
     auto* token_scopes = token->add_subcommand("scopes", "list the scopes a token may carry");
 
+    std::string delivery_id;
+    bool queue_all = false;
+    std::size_t queue_limit = 100;
+    auto* queue = app.add_subcommand("queue", "the outbound queue")->require_subcommand(1);
+    auto* queue_list = queue->add_subcommand("list", "deliveries waiting (queued or deferred)");
+    queue_list->add_flag("--all", queue_all, "include delivered, bounced and cancelled ones");
+    queue_list->add_option("--limit", queue_limit, "at most N rows (default 100)")
+        ->check(CLI::PositiveNumber);
+    auto* queue_show = queue->add_subcommand("show", "one delivery in full");
+    queue_show->add_option("ID", delivery_id)->required();
+    auto* queue_retry = queue->add_subcommand("retry", "make a waiting delivery due now");
+    queue_retry->add_option("ID", delivery_id)->required();
+    auto* queue_delete = queue->add_subcommand("delete", "cancel a waiting delivery");
+    queue_delete->add_option("ID", delivery_id)->required();
+
+    std::string send_from;
+    std::vector<std::string> send_to;
+    auto* send = app.add_subcommand(
+        "send", "queue a message read from stdin, like sendmail -t (Bcc is removed)");
+    send->add_option("--from", send_from, "the sending mailbox (address or id)")->required();
+    send->add_option("--to", send_to,
+                     "a recipient; repeat for several (default: the To, Cc and Bcc headers)");
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -388,6 +412,11 @@ int main(int argc, char** argv) {
             cmd_token_add(c, token_mailbox, scopes, label, expires_days, token_kind);
         else if (*token_list) cmd_token_list(c);
         else if (*token_revoke) cmd_token_revoke(c, token_id);
+        else if (*queue_list) cli::queue_list(*c.db, c.tenant, queue_all, queue_limit);
+        else if (*queue_show) cli::queue_show(*c.db, c.tenant, delivery_id);
+        else if (*queue_retry) cli::queue_retry(*c.db, c.tenant, delivery_id);
+        else if (*queue_delete) cli::queue_delete(*c.db, c.tenant, delivery_id);
+        else if (*send) cli::send(c.config, *c.db, c.tenant, send_from, send_to, std::cin);
         return 0;
     } catch (const std::exception& e) {
         std::cerr << "postern: " << e.what() << "\n";

@@ -1,5 +1,6 @@
-// postern-smtpd: the SMTP daemon (MX ingress). Reads the config, builds the writer and the
-// server, runs the io_context, and drains on SIGTERM/SIGINT. Nothing else lives here.
+// postern-smtpd: the SMTP daemon (MX ingress, the outbound queue runner). Reads the config,
+// builds the writer, the server and the runner, runs the io_contexts, and drains on
+// SIGTERM/SIGINT. Nothing else lives here.
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@
 #include "common/log.hpp"
 #include "common/mime.hpp"
 #include "dns/resolver.hpp"
+#include "smtpd/queue_runner.hpp"
 #include "smtpd/server.hpp"
 #include "storage/writer.hpp"
 
@@ -56,21 +58,28 @@ struct RunFiles {
 
 using IoContexts = std::vector<std::unique_ptr<asio::io_context>>;
 
-// First signal: drain, then stop every io_context. Another: close what remains now.
-void on_signal(asio::signal_set& signals, smtp::Server& server, IoContexts& ios, int count) {
-    signals.async_wait([&signals, &server, &ios, count](boost::system::error_code ec, int sig) {
-        if (ec) return;
-        if (count == 0) {
-            spdlog::info("{}: signal {}: draining", kName, sig);
-            server.drain([&ios] {
-                for (auto& context : ios) context->stop();
-            });
-        } else {
-            spdlog::info("{}: signal {} again: closing sessions now", kName, sig);
-            server.force_close();
-        }
-        on_signal(signals, server, ios, count + 1);
-    });
+// First signal: drain the sessions and the queue runner's attempts in flight, then stop every
+// io_context. Another: close what remains now.
+void on_signal(asio::signal_set& signals, smtp::Server& server, smtp::outbound::QueueRunner& runner,
+               IoContexts& ios, int count) {
+    signals.async_wait(
+        [&signals, &server, &runner, &ios, count](boost::system::error_code ec, int sig) {
+            if (ec) return;
+            if (count == 0) {
+                spdlog::info("{}: signal {}: draining", kName, sig);
+                server.drain([&ios, &runner] {
+                    runner.drain([&ios] {
+                        for (auto& context : ios) context->stop();
+                    });
+                });
+            } else {
+                spdlog::info("{}: signal {} again: closing sessions now", kName, sig);
+                server.force_close();
+                for (auto& context : ios)
+                    context->stop();  // attempts in flight: leases recover them
+            }
+            on_signal(signals, server, runner, ios, count + 1);
+        });
 }
 
 // Every connection is a descriptor: take all the hard limit allows (max_connections may be
@@ -115,14 +124,16 @@ int run(const std::string& data_flag) {
     // Mail authentication: one resolver (c-ares on the first io_context, thread-safe lookups),
     // and a small pool for DKIM verification (RSA/Ed25519) off the io threads. Declared after
     // the io_contexts so that they are destroyed first; the pool is stopped after run().
-    std::optional<dns::Resolver> resolver;
+    // The resolver also serves the queue runner's MX lookups, so it always exists.
+    dns::Resolver resolver(io, dns::resolver_options(config.dns));
     std::optional<asio::thread_pool> dkim_pool;
-    if (config.auth.enabled) {
-        resolver.emplace(io, dns::resolver_options(config.dns));
+    if (config.auth.enabled)
         dkim_pool.emplace(std::max(1u, std::thread::hardware_concurrency() / 2));
-    }
-    smtp::Server server(io, workers, config, **writer, resolver ? &*resolver : nullptr,
+    smtp::Server server(io, workers, config, **writer, config.auth.enabled ? &resolver : nullptr,
                         dkim_pool ? &*dkim_pool : nullptr);
+    // Outbound: DKIM signing and message loading on their own small pool; the rest on `io`.
+    asio::thread_pool outbound_pool(std::max(2u, std::thread::hardware_concurrency()));
+    smtp::outbound::QueueRunner runner(io, config, **writer, resolver, outbound_pool);
 
     std::string addr;
     for (const auto& l : server.listeners()) addr += l.name + " " + l.endpoint.str() + "\n";
@@ -134,8 +145,9 @@ int run(const std::string& data_flag) {
     std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
     for (auto& context : ios) guards.push_back(asio::make_work_guard(*context));
     asio::signal_set signals(io, SIGINT, SIGTERM);
-    on_signal(signals, server, ios, 0);
+    on_signal(signals, server, runner, ios, 0);
     server.start();
+    runner.start();
     for (const auto& l : server.listeners())
         spdlog::info("{}: {} listening on {}", kName, l.name, l.endpoint.str());
 
@@ -144,6 +156,8 @@ int run(const std::string& data_flag) {
         pool.emplace_back([context = ios[i].get()] { context->run(); });
     io.run();
     pool.clear();  // joins
+    outbound_pool.stop();
+    outbound_pool.join();
     if (dkim_pool) {
         dkim_pool->stop();  // verifications in flight end with their sessions
         dkim_pool->join();
@@ -151,17 +165,19 @@ int run(const std::string& data_flag) {
     (*writer)->stop();  // commits what is queued
     auto stats = server.stats();
     auto commits = (*writer)->stats();
+    auto out = runner.stats();
     spdlog::info(
-        "{}: stopped; {} connection(s), {} refused, {} message(s) stored; writer: {} "
-        "job(s) in {} commit(s)",
-        kName, stats.accepted, stats.refused, stats.messages, commits.jobs, commits.commits);
+        "{}: stopped; {} connection(s), {} refused, {} message(s) stored; outbound: {} "
+        "delivered, {} deferred, {} bounced; writer: {} job(s) in {} commit(s)",
+        kName, stats.accepted, stats.refused, stats.messages, out.delivered, out.deferred,
+        out.bounced, commits.jobs, commits.commits);
     return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"postern-smtpd: the Postern SMTP daemon (MX ingress)"};
+    CLI::App app{"postern-smtpd: the Postern SMTP daemon (MX ingress, outbound delivery)"};
     std::string data;
     app.add_option("--data", data, "data directory (default: $POSTERN_DATA)");
     CLI11_PARSE(app, argc, argv);

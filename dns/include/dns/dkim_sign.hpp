@@ -1,0 +1,44 @@
+#pragma once
+// DKIM signing at dispatch (RFC 6376, RFC 8463): one DKIM-Signature field per key (rsa-sha256
+// through libopendkim; ed25519-sha256 with OpenSSL, because libopendkim 2.11 leaks the Ed25519
+// key on every signature), relaxed/relaxed, over a fixed list of header fields (kDkimSignedHeaders;
+// fields a message lacks are left out of h=). Pure CPU work with no I/O: call it from a worker
+// pool, not an io thread (RSA-2048 signing takes about a millisecond). Thread-safe: each call uses
+// its own DKIM handle on a process-wide DKIM_LIB.
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace postern::dns {
+
+struct DkimSigningKey {
+    std::string domain;       // d=
+    std::string selector;     // s=
+    std::string algorithm;    // "rsa-sha256" | "ed25519-sha256"
+    std::string private_pem;  // PKCS#8 PEM (a secret: never logged)
+};
+
+// The header fields signed, in h= order.
+inline constexpr const char* kDkimSignedHeaders[] = {"From",
+                                                     "To",
+                                                     "Cc",
+                                                     "Subject",
+                                                     "Date",
+                                                     "Message-ID",
+                                                     "In-Reply-To",
+                                                     "References",
+                                                     "MIME-Version",
+                                                     "Content-Type",
+                                                     "Content-Transfer-Encoding",
+                                                     nullptr};
+
+// The DKIM-Signature header fields for `message` (CRLF line ends), one per key in key order, each
+// "DKIM-Signature: …\r\n" folded with CRLF+TAB, ready to be prepended to the message.
+// Errc::invalid_argument for a message without a header/body separator or an unknown
+// algorithm; Errc::internal when libopendkim refuses (a bad key).
+[[nodiscard]] Result<std::string> dkim_sign(std::string_view message,
+                                            const std::vector<DkimSigningKey>& keys);
+
+}  // namespace postern::dns

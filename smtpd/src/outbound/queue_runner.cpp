@@ -1,0 +1,448 @@
+// The queue runner: a claim loop and one coroutine per group (one message, one domain).
+#include "smtpd/queue_runner.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <map>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "../writer_bridge.hpp"
+#include "common/address.hpp"
+#include "common/dsn.hpp"
+#include "common/time.hpp"
+#include "destinations.hpp"
+#include "dns/dkim_sign.hpp"
+#include "smtp_client.hpp"
+#include "storage/queue.hpp"
+#include "storage/repos.hpp"
+
+namespace postern::smtp::outbound {
+namespace {
+
+namespace asio = boost::asio;
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t kMaxClaim = 500;            // rows per claim
+constexpr std::size_t kMaxRecipientsPerTx = 100;  // RFC 5321 §4.5.3.1.8: servers take 100
+
+void log_failure(std::exception_ptr e) {
+    if (!e) return;
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        spdlog::error("outbound: {}", ex.what());
+    }
+}
+
+}  // namespace
+
+struct QueueRunner::Impl {
+    Impl(asio::io_context& i, const Config& c, storage::Writer& w, dns::Resolver& r,
+         asio::thread_pool& p)
+        : io(i), config(c), writer(w), resolver(r), pool(p), wake(i) {
+        tls.set_verify_mode(asio::ssl::verify_none);  // opportunistic: encrypt, do not verify
+        const auto& o = config.outbound;
+        // An attempt is bounded by its timeouts: connect, greeting, EHLO, STARTTLS, EHLO, MAIL..
+        // DATA, the final reply. A runner that dies mid-attempt frees its rows after this.
+        lease_ms =
+            std::int64_t{o.connect_timeout_ms} * 2 + std::int64_t{o.command_timeout_ms} * 4 + 5000;
+    }
+
+    asio::io_context& io;
+    const Config config;
+    storage::Writer& writer;
+    dns::Resolver& resolver;
+    asio::thread_pool& pool;
+    asio::ssl::context tls{asio::ssl::context::tls_client};
+    asio::steady_timer wake;
+    std::int64_t lease_ms = 0;
+
+    // Touched only on the io_context's thread.
+    bool draining = false;
+    bool claiming = true;  // the claim loop runs (it may have a claim in the writer)
+    std::function<void()> drained;
+    std::size_t in_flight = 0;  // rows claimed and not yet recorded
+    std::unordered_set<std::string> active_ids;
+    std::unordered_map<std::string, unsigned> per_destination;
+
+    std::atomic<std::uint64_t> attempts{0}, delivered{0}, deferred{0}, bounced{0};
+
+    void finished(const std::vector<std::string>& ids) {
+        const bool was_full = in_flight >= config.outbound.max_concurrent;
+        in_flight -= ids.size();
+        for (const auto& id : ids) active_ids.erase(id);
+        if (was_full) wake.cancel();
+        maybe_drained();
+    }
+
+    // Drained: no claim in progress (its rows would otherwise stay leased) and no attempt.
+    void maybe_drained() {
+        if (draining && !claiming && in_flight == 0 && drained) {
+            auto done = std::move(drained);
+            drained = nullptr;
+            done();
+        }
+    }
+};
+
+namespace {
+
+using Impl = QueueRunner::Impl;
+
+struct Prepared {
+    std::string error;  // non-empty: could not prepare (deferred with this reason)
+    std::string raw;    // as stored
+    std::string wire;   // DKIM-Signature fields + raw
+    std::size_t signatures = 0;
+};
+
+// On the pool: loads the message and signs it with the sending domain's keys. Each pool thread
+// keeps its own read connection.
+asio::awaitable<Prepared> prepare(std::string db_path, std::string sha, std::string from) {
+    Prepared p;
+    thread_local std::unique_ptr<storage::Database> db;
+    if (!db) {
+        storage::OpenOptions opts;
+        opts.read_only = true;
+        auto opened = storage::Database::open(db_path, opts);
+        if (!opened) {
+            p.error = "451 4.3.0 cannot open the database: " + opened.error().message();
+            co_return p;
+        }
+        db = std::move(*opened);
+    }
+    auto raw = storage::load_blob(*db, sha);
+    if (!raw) {
+        p.error = "451 4.3.0 cannot read the message: " + raw.error().message();
+        co_return p;
+    }
+    p.raw = std::move(*raw);
+    std::vector<dns::DkimSigningKey> keys;
+    auto addr = parse_address(from);
+    if (addr && !addr->domain.empty()) {
+        auto domain = storage::find_domain(*db, addr->domain);
+        if (domain && *domain) {
+            auto rows = storage::list_dkim_keys(*db, (*domain)->id);
+            if (rows)
+                for (auto& k : *rows)
+                    keys.push_back({(*domain)->name, k.selector, k.algorithm, k.private_pem});
+        }
+    }
+    if (keys.empty()) {
+        p.wire = p.raw;
+        co_return p;
+    }
+    auto sigs = dns::dkim_sign(p.raw, keys);
+    if (!sigs) {
+        p.error = "451 4.3.0 DKIM signing failed: " + sigs.error().message();
+        co_return p;
+    }
+    p.signatures = keys.size();
+    p.wire = std::move(*sigs) + p.raw;
+    co_return p;
+}
+
+storage::AttemptKind kind_of(const Reply& r) {
+    if (r.code >= 200 && r.code < 300) return storage::AttemptKind::delivered;
+    if (r.code >= 500 && r.code < 600) return storage::AttemptKind::bounced;
+    return storage::AttemptKind::deferred;
+}
+
+// "451 4.4.1 text" for our own reasons, so that every stored reply reads like SMTP.
+Reply local(int code, std::string text) { return Reply{code, std::move(text)}; }
+
+std::optional<std::string> make_dsn(const Impl& impl, bool delay,
+                                    const std::vector<const storage::DeliveryRow*>& rows,
+                                    const std::vector<Reply>& replies,
+                                    const std::vector<std::string>& hosts, const std::string& raw,
+                                    std::int64_t now) {
+    if (rows.empty() || rows.front()->envelope_from.empty()) return std::nullopt;
+    dsn::Request req;
+    req.delay = delay;
+    req.reporting_mta = impl.config.hostname;
+    req.to = rows.front()->envelope_from;
+    req.original = raw;
+    req.arrival_ms = rows.front()->created_at;
+    req.now_ms = now;
+    req.retry_until_ms =
+        rows.front()->created_at + std::int64_t{impl.config.outbound.max_lifetime_seconds} * 1000;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        dsn::Recipient rc;
+        rc.recipient = rows[i]->recipient;
+        rc.status = dsn::status_of(replies[i].text, delay ? '4' : '5');
+        rc.remote_mta = hosts[i];
+        rc.diagnostic = replies[i].text;
+        rc.last_attempt_ms = now;
+        req.recipients.push_back(std::move(rc));
+    }
+    auto built = dsn::build(req);
+    if (!built) {
+        spdlog::error("outbound: cannot build a DSN: {}", built.error().message());
+        return std::nullopt;
+    }
+    return std::move(*built);
+}
+
+// Records the replies of one group in one writer job.
+asio::awaitable<void> record(std::shared_ptr<Impl> impl, std::vector<storage::DeliveryRow> rows,
+                             std::vector<Reply> replies, std::vector<std::string> hosts,
+                             std::string raw) {
+    const std::int64_t now = now_ms();
+    std::vector<storage::OutcomeUpdate> updates;
+    std::vector<const storage::DeliveryRow*> bounced_rows, delayed_rows;
+    std::vector<Reply> bounced_replies, delayed_replies;
+    std::vector<std::string> bounced_hosts, delayed_hosts;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        storage::OutcomeUpdate u;
+        u.delivery_id = rows[i].id;
+        u.decision =
+            storage::decide_retry(rows[i], kind_of(replies[i]), impl->config.outbound, now);
+        u.reply = replies[i].text;
+        if (u.decision.expired) {
+            u.reply += " (gave up: the message was queued too long)";
+            replies[i].text = u.reply;
+        }
+        u.host = hosts[i];
+        if (u.decision.state == "bounced") {
+            bounced_rows.push_back(&rows[i]);
+            bounced_replies.push_back(replies[i]);
+            bounced_hosts.push_back(hosts[i]);
+            ++impl->bounced;
+        } else if (u.decision.state == "deferred") {
+            ++impl->deferred;
+            if (u.decision.delay_dsn) {
+                delayed_rows.push_back(&rows[i]);
+                delayed_replies.push_back(replies[i]);
+                delayed_hosts.push_back(hosts[i]);
+            }
+        } else {
+            ++impl->delivered;
+        }
+        spdlog::info("outbound: {} to=<{}> {} host={} attempts={} reply=\"{}\"", rows[i].id,
+                     rows[i].recipient, u.decision.state, hosts[i].empty() ? "-" : hosts[i],
+                     rows[i].attempts + 1, u.reply);
+        updates.push_back(std::move(u));
+    }
+    auto bounce_dsn =
+        make_dsn(*impl, false, bounced_rows, bounced_replies, bounced_hosts, raw, now);
+    auto delay_dsn = make_dsn(*impl, true, delayed_rows, delayed_replies, delayed_hosts, raw, now);
+    storage::Writer::Job job = [updates = std::move(updates), now,
+                                bounce_dsn = std::move(bounce_dsn),
+                                delay_dsn = std::move(delay_dsn)](storage::Database& db) {
+        return storage::record_outcomes(db, updates, now, bounce_dsn, delay_dsn);
+    };
+    Result<void> stored = co_await async_submit(impl->writer, job, asio::use_awaitable);
+    if (!stored)
+        // The rows stay leased and are tried again when the lease runs out (see the duplicate
+        // window in docs/outbound.md).
+        spdlog::error("outbound: cannot record outcomes: {}", stored.error().message());
+}
+
+// One SMTP transaction for rows sharing a message and a domain.
+asio::awaitable<void> deliver_group(std::shared_ptr<Impl> impl,
+                                    std::vector<storage::DeliveryRow> rows) {
+    struct Done {  // releases the rows whatever happens below
+        Impl& impl;
+        std::vector<std::string> ids;
+        ~Done() { impl.finished(ids); }
+    } done{*impl, {}};
+    for (const auto& r : rows) done.ids.push_back(r.id);
+    const auto& o = impl->config.outbound;
+    const std::string domain = rows.front().domain;
+
+    // Per-destination concurrency: wait for a slot.
+    asio::steady_timer slot_wait(impl->io);
+    while (impl->per_destination[domain] >= o.max_per_destination) {
+        slot_wait.expires_after(std::chrono::milliseconds(5));
+        co_await slot_wait.async_wait(kTuple);
+    }
+    ++impl->per_destination[domain];
+    struct Slot {
+        Impl& impl;
+        std::string key;
+        ~Slot() {
+            if (--impl.per_destination[key] == 0) impl.per_destination.erase(key);
+        }
+    } slot{*impl, domain};
+
+    const std::size_t n = rows.size();
+    std::vector<Reply> replies(n);
+    std::vector<std::string> hosts(n);
+
+    auto preparing = asio::co_spawn(impl->pool,
+                                    prepare(impl->config.database_path().string(),
+                                            rows.front().blob_sha256, rows.front().envelope_from),
+                                    asio::use_awaitable);
+    Prepared p = co_await std::move(preparing);
+    if (!p.error.empty()) {
+        for (auto& r : replies) r = local(451, p.error);
+        auto recording = record(impl, std::move(rows), std::move(replies), std::move(hosts), "");
+        co_await std::move(recording);
+        co_return;
+    }
+
+    auto finding = find_destination(impl->resolver, o, domain);
+    Destination dest = co_await std::move(finding);
+    if (dest.status != Destination::Status::ok) {
+        for (auto& r : replies)
+            r = local(dest.status == Destination::Status::permanent ? 550 : 451, dest.reply);
+        auto recording = record(impl, std::move(rows), std::move(replies), std::move(hosts), p.raw);
+        co_await std::move(recording);
+        co_return;
+    }
+
+    Transaction tx;
+    tx.mail_from = rows.front().envelope_from;
+    for (const auto& r : rows) tx.recipients.push_back(r.recipient);
+    tx.message = &p.wire;
+    ClientOptions copts;
+    copts.helo_name = impl->config.hostname;
+    copts.connect_timeout = std::chrono::milliseconds(o.connect_timeout_ms);
+    copts.command_timeout = std::chrono::milliseconds(o.command_timeout_ms);
+    copts.tls = o.opportunistic_tls ? &impl->tls : nullptr;
+
+    Reply last_failure = local(451, "451 4.4.1 no host for " + domain + " could be reached");
+    bool reached = false;
+    std::string reached_host;
+    TransactionResult result;
+    for (const auto& hop : dest.hops) {
+        std::string why;
+        auto resolving = hop_endpoints(impl->resolver, hop, &why);
+        auto endpoints = co_await std::move(resolving);
+        if (endpoints.empty()) {
+            last_failure = local(451, "451 4.4.4 " + why);
+            continue;
+        }
+        for (const auto& ep : endpoints) {
+            ++impl->attempts;
+            auto delivering = deliver(ep, hop.host, tx, copts);
+            result = co_await std::move(delivering);
+            if (!result.reached && result.tls_failed) {
+                // Opportunistic TLS: a server whose TLS fails gets the mail in plain text (as
+                // Postfix does at smtp_tls_security_level = may), on a new connection.
+                ClientOptions plain = copts;
+                plain.tls = nullptr;
+                auto again = deliver(ep, hop.host, tx, plain);
+                result = co_await std::move(again);
+            }
+            const std::string where = hop.host + ":" + std::to_string(ep.port());
+            if (result.reached) {
+                reached = true;
+                reached_host = where;
+                break;
+            }
+            last_failure = result.failure.code != 0
+                               ? result.failure
+                               : local(451, "451 4.4.1 " + result.failure.text);
+            spdlog::debug("outbound: {} unusable: {}", where, last_failure.text);
+            hosts.assign(n, where);
+        }
+        if (reached) break;
+    }
+    if (reached) {
+        for (std::size_t i = 0; i < n; ++i) {
+            replies[i] = result.rcpt[i].code != 0 ? result.rcpt[i]
+                                                  : local(451, "451 4.4.2 " + result.rcpt[i].text);
+            hosts[i] = reached_host;
+        }
+    } else {
+        // A 5xx greeting or EHLO from the last host bounces; anything else is tried again.
+        for (auto& r : replies) r = last_failure;
+    }
+    auto recording = record(impl, std::move(rows), std::move(replies), std::move(hosts), p.raw);
+    co_await std::move(recording);
+}
+
+// Claims due rows and starts their groups; sleeps poll_ms when nothing more is due.
+asio::awaitable<void> claim_loop(std::shared_ptr<Impl> impl) {
+    const auto& o = impl->config.outbound;
+    while (!impl->draining) {
+        const std::size_t room =
+            o.max_concurrent > impl->in_flight ? o.max_concurrent - impl->in_flight : 0;
+        const std::size_t limit = std::min(room, kMaxClaim);
+        std::size_t claimed = 0;
+        if (limit > 0) {
+            auto rows = std::make_shared<std::vector<storage::DeliveryRow>>();
+            const std::int64_t now = now_ms();
+            const std::int64_t lease = impl->lease_ms;
+            storage::Writer::Job job = [rows, now, lease,
+                                        limit](storage::Database& db) -> Result<void> {
+                auto claimed_rows = storage::claim_due(db, now, lease, limit);
+                if (!claimed_rows) return tl::unexpected(claimed_rows.error());
+                *rows = std::move(*claimed_rows);
+                return {};
+            };
+            Result<void> ok = co_await async_submit(impl->writer, job, asio::use_awaitable);
+            if (!ok) {
+                spdlog::error("outbound: cannot claim deliveries: {}", ok.error().message());
+            } else {
+                claimed = rows->size();
+                // Group by (message, domain), keeping claim order; rows already being tried
+                // here (a lease that ran out during a slow attempt) are left to that attempt.
+                std::map<std::pair<std::string, std::string>, std::size_t> index;
+                std::vector<std::vector<storage::DeliveryRow>> groups;
+                for (auto& r : *rows) {
+                    if (impl->active_ids.count(r.id)) continue;
+                    auto key = std::make_pair(r.message_id, r.domain);
+                    auto it = index.find(key);
+                    if (it == index.end() || groups[it->second].size() >= kMaxRecipientsPerTx) {
+                        index[key] = groups.size();
+                        groups.emplace_back();
+                        it = index.find(key);
+                    }
+                    impl->active_ids.insert(r.id);
+                    ++impl->in_flight;
+                    groups[it->second].push_back(std::move(r));
+                }
+                for (auto& g : groups)
+                    asio::co_spawn(impl->io, deliver_group(impl, std::move(g)), log_failure);
+            }
+        }
+        if (limit > 0 && claimed == limit) continue;  // more may be due right now
+        if (impl->draining) break;
+        impl->wake.expires_after(std::chrono::milliseconds(o.poll_ms));
+        co_await impl->wake.async_wait(kTuple);
+    }
+    // Rows claimed by the last claim have been started: drain waits for them like the others.
+    impl->claiming = false;
+    impl->maybe_drained();
+}
+
+}  // namespace
+
+QueueRunner::QueueRunner(asio::io_context& io, const Config& config, storage::Writer& writer,
+                         dns::Resolver& resolver, asio::thread_pool& pool)
+    : impl_(std::make_shared<Impl>(io, config, writer, resolver, pool)) {}
+
+QueueRunner::~QueueRunner() = default;
+
+void QueueRunner::start() { asio::co_spawn(impl_->io, claim_loop(impl_), log_failure); }
+
+void QueueRunner::drain(std::function<void()> done) {
+    asio::post(impl_->io, [impl = impl_, done = std::move(done)]() mutable {
+        impl->draining = true;
+        impl->wake.cancel();
+        impl->drained = std::move(done);
+        impl->maybe_drained();
+    });
+}
+
+RunnerStats QueueRunner::stats() const {
+    RunnerStats s;
+    s.attempts = impl_->attempts;
+    s.delivered = impl_->delivered;
+    s.deferred = impl_->deferred;
+    s.bounced = impl_->bounced;
+    return s;
+}
+
+}  // namespace postern::smtp::outbound

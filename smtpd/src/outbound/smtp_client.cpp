@@ -1,0 +1,336 @@
+// The outbound SMTP client. One coroutine per transaction; the connection state lives in a
+// shared Conn so that the watchdog timer's handler (which closes the socket when a deadline
+// passes) never outlives it.
+#include "smtp_client.hpp"
+
+#include <openssl/ssl.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <cctype>
+#include <memory>
+
+namespace postern::smtp::outbound {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t kMaxReply = 64 * 1024;  // all lines of one reply
+constexpr std::size_t kMaxLines = 200;
+
+struct Conn {
+    Conn(asio::any_io_executor ex, asio::ssl::context& ctx) : stream(ex, ctx), timer(ex) {}
+    asio::ssl::stream<tcp::socket> stream;
+    asio::steady_timer timer;
+    bool tls = false;
+    std::string in;  // bytes read and not yet consumed
+};
+
+// Closes the socket if `d` passes before the next arm() or disarm(): the pending operation then
+// fails and the coroutine sees an error.
+void arm(const std::shared_ptr<Conn>& c, std::chrono::milliseconds d) {
+    c->timer.expires_after(d);
+    c->timer.async_wait([weak = std::weak_ptr<Conn>(c)](boost::system::error_code ec) {
+        if (ec) return;  // re-armed or cancelled
+        if (auto conn = weak.lock()) {
+            boost::system::error_code ignored;
+            conn->stream.next_layer().close(ignored);
+        }
+    });
+}
+
+asio::awaitable<bool> write_all(std::shared_ptr<Conn> c, const std::string& data,
+                                std::chrono::milliseconds timeout) {
+    arm(c, timeout);
+    boost::system::error_code ec;
+    if (c->tls) {
+        auto [e, n] = co_await asio::async_write(c->stream, asio::buffer(data), kTuple);
+        ec = e;
+    } else {
+        auto [e, n] =
+            co_await asio::async_write(c->stream.next_layer(), asio::buffer(data), kTuple);
+        ec = e;
+    }
+    co_return !ec;
+}
+
+// Reads one reply (all its lines). code 0 on a broken connection, a timeout or garbage.
+asio::awaitable<Reply> read_reply(std::shared_ptr<Conn> c, std::chrono::milliseconds timeout) {
+    Reply r;
+    arm(c, timeout);
+    for (std::size_t lines = 0; lines < kMaxLines; ++lines) {
+        auto buffer = asio::dynamic_buffer(c->in, kMaxReply);
+        boost::system::error_code ec;
+        std::size_t n = 0;
+        if (c->tls) {
+            auto [e, k] = co_await asio::async_read_until(c->stream, buffer, "\r\n", kTuple);
+            ec = e;
+            n = k;
+        } else {
+            auto [e, k] =
+                co_await asio::async_read_until(c->stream.next_layer(), buffer, "\r\n", kTuple);
+            ec = e;
+            n = k;
+        }
+        if (ec) {
+            r.code = 0;
+            r.text = "connection lost: " + ec.message();
+            co_return r;
+        }
+        std::string line = c->in.substr(0, n - 2);
+        c->in.erase(0, n);
+        if (line.size() < 3 || !std::isdigit(static_cast<unsigned char>(line[0])) ||
+            !std::isdigit(static_cast<unsigned char>(line[1])) ||
+            !std::isdigit(static_cast<unsigned char>(line[2])) ||
+            (line.size() > 3 && line[3] != ' ' && line[3] != '-')) {
+            r.code = 0;
+            r.text = "malformed reply from the server";
+            co_return r;
+        }
+        const int code = std::stoi(line.substr(0, 3));
+        if (r.text.empty()) r.text = line.substr(0, 3);
+        std::string rest = line.size() > 4 ? line.substr(4) : std::string();
+        if (!rest.empty()) r.text += " " + rest;
+        if (line.size() == 3 || line[3] == ' ') {
+            r.code = code;
+            co_return r;
+        }
+    }
+    r.text = "over-long reply from the server";
+    co_return r;
+}
+
+asio::awaitable<Reply> command(std::shared_ptr<Conn> c, std::string line,
+                               std::chrono::milliseconds timeout) {
+    line += "\r\n";
+    auto writing = write_all(c, line, timeout);
+    if (!co_await std::move(writing)) {
+        Reply r;
+        r.text = "connection lost while sending";
+        co_return r;
+    }
+    auto reading = read_reply(c, timeout);
+    co_return co_await std::move(reading);
+}
+
+struct Capabilities {
+    bool starttls = false, pipelining = false, size = false, eightbit = false, smtputf8 = false;
+};
+
+bool has_8bit(std::string_view s) {
+    for (unsigned char c : s)
+        if (c >= 0x80) return true;
+    return false;
+}
+Capabilities parse_ehlo(const std::string& text) {
+    // text is "250 host greeting KEYWORD KEYWORD…" (lines joined by spaces): look for keywords.
+    Capabilities caps;
+    std::string upper;
+    for (char ch : text) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    auto has = [&](const std::string& k) {
+        for (std::size_t pos = upper.find(k); pos != std::string::npos;
+             pos = upper.find(k, pos + 1)) {
+            bool start = pos == 0 || upper[pos - 1] == ' ';
+            bool end = pos + k.size() == upper.size() || upper[pos + k.size()] == ' ';
+            if (start && end) return true;
+        }
+        return false;
+    };
+    caps.starttls = has("STARTTLS");
+    caps.pipelining = has("PIPELINING");
+    caps.size = has("SIZE") || upper.find(" SIZE ") != std::string::npos;
+    caps.eightbit = has("8BITMIME");
+    caps.smtputf8 = has("SMTPUTF8");
+    return caps;
+}
+
+TransactionResult unreachable(std::string why) {
+    TransactionResult t;
+    t.failure.text = std::move(why);
+    return t;
+}
+
+TransactionResult refused(const Reply& r) {
+    TransactionResult t;
+    t.failure = r;
+    return t;
+}
+
+// EHLO, falling back to HELO when EHLO is refused with 5xx.
+asio::awaitable<std::pair<Reply, Capabilities>> hello(std::shared_ptr<Conn> c, std::string name,
+                                                      std::chrono::milliseconds timeout) {
+    auto ehlo = command(c, "EHLO " + name, timeout);
+    Reply r = co_await std::move(ehlo);
+    if (r.code >= 500 && r.code < 600) {
+        auto helo = command(c, "HELO " + name, timeout);
+        r = co_await std::move(helo);
+        co_return std::make_pair(r, Capabilities{});
+    }
+    Capabilities caps = parse_ehlo(r.text);
+    co_return std::make_pair(r, caps);
+}
+
+}  // namespace
+
+std::string dot_stuff(const std::string& message) {
+    std::string out;
+    out.reserve(message.size() + message.size() / 64 + 8);
+    bool line_start = true;
+    for (char ch : message) {
+        if (line_start && ch == '.') out += '.';
+        out += ch;
+        line_start = ch == '\n';
+    }
+    if (!out.ends_with("\r\n")) out += "\r\n";
+    return out;
+}
+
+asio::awaitable<TransactionResult> deliver(tcp::endpoint endpoint, std::string host,
+                                           const Transaction& t, const ClientOptions& o) {
+    // Awaitables are built in their own statements (g++ 12: no temporaries with destructors
+    // inside a co_await expression). `t` and `o` belong to the caller, which awaits this call.
+    auto ex = co_await asio::this_coro::executor;
+    // Without TLS a throw-away client context keeps the stream type the same either way.
+    static asio::ssl::context no_tls(asio::ssl::context::tls_client);
+    auto c = std::make_shared<Conn>(ex, o.tls ? *o.tls : no_tls);
+    const auto timeout = o.command_timeout;
+
+    arm(c, o.connect_timeout);
+    auto [cec] = co_await c->stream.next_layer().async_connect(endpoint, kTuple);
+    if (cec) co_return unreachable("cannot connect to " + host + ": " + cec.message());
+
+    auto greeting_op = read_reply(c, timeout);
+    Reply greeting = co_await std::move(greeting_op);
+    if (greeting.code != 220) co_return refused(greeting);
+    auto hello_op = hello(c, o.helo_name, timeout);
+    auto [ehlo, caps] = co_await std::move(hello_op);
+    if (ehlo.code != 250) co_return refused(ehlo);
+
+    TransactionResult result;
+    if (caps.starttls && o.tls != nullptr) {
+        auto starttls_op = command(c, "STARTTLS", timeout);
+        Reply r = co_await std::move(starttls_op);
+        if (r.code == 220) {
+            SSL_set_tlsext_host_name(c->stream.native_handle(), host.c_str());
+            arm(c, timeout);
+            auto [hec] = co_await c->stream.async_handshake(asio::ssl::stream_base::client, kTuple);
+            if (hec) {
+                auto failed =
+                    unreachable("TLS handshake with " + host + " failed: " + hec.message());
+                failed.tls_failed = true;
+                co_return failed;
+            }
+            c->tls = true;
+            result.tls = true;
+            c->in.clear();
+            auto again_op = hello(c, o.helo_name, timeout);
+            auto [again, caps2] = co_await std::move(again_op);
+            if (again.code != 250) co_return refused(again);
+            caps = caps2;
+        }
+        // Any other reply to STARTTLS: carry on in plain text (opportunistic).
+    }
+    result.reached = true;
+    const auto n = t.recipients.size();
+    result.rcpt.assign(n, Reply{});
+
+    std::string mail = "MAIL FROM:<" + t.mail_from + ">";
+    if (caps.size) mail += " SIZE=" + std::to_string(t.message->size());
+    // RFC 6152 / RFC 6531: declare 8-bit content and UTF-8 addresses when the server takes
+    // them (otherwise the message goes as it is, as most MTAs do).
+    if (caps.eightbit && has_8bit(*t.message)) mail += " BODY=8BITMIME";
+    bool utf8_envelope = has_8bit(t.mail_from);
+    for (const auto& r : t.recipients) utf8_envelope = utf8_envelope || has_8bit(r);
+    if (caps.smtputf8 && utf8_envelope) mail += " SMTPUTF8";
+    Reply mail_reply, data_reply;
+    std::vector<Reply> rcpt_replies(n);
+    if (caps.pipelining) {
+        // RFC 2920: MAIL, every RCPT and DATA in one write; then the replies in order.
+        std::string batch = mail + "\r\n";
+        for (const auto& r : t.recipients) batch += "RCPT TO:<" + r + ">\r\n";
+        batch += "DATA\r\n";
+        auto write_op = write_all(c, batch, timeout);
+        if (!co_await std::move(write_op)) {
+            for (auto& r : result.rcpt) r.text = "connection lost while sending";
+            co_return result;
+        }
+        auto mail_op = read_reply(c, timeout);
+        mail_reply = co_await std::move(mail_op);
+        for (std::size_t i = 0; i < n; ++i) {
+            if (mail_reply.code == 0) {
+                rcpt_replies[i] = mail_reply;
+                continue;
+            }
+            auto rcpt_op = read_reply(c, timeout);
+            rcpt_replies[i] = co_await std::move(rcpt_op);
+        }
+        if (mail_reply.code == 0) {
+            data_reply = mail_reply;
+        } else {
+            auto data_op = read_reply(c, timeout);
+            data_reply = co_await std::move(data_op);
+        }
+    } else {
+        auto mail_op = command(c, mail, timeout);
+        mail_reply = co_await std::move(mail_op);
+        if (mail_reply.code == 250) {
+            bool any = false;
+            for (std::size_t i = 0; i < n; ++i) {
+                auto rcpt_op = command(c, "RCPT TO:<" + t.recipients[i] + ">", timeout);
+                rcpt_replies[i] = co_await std::move(rcpt_op);
+                if (rcpt_replies[i].code == 0) break;
+                any = any || rcpt_replies[i].code / 100 == 2;
+            }
+            if (any) {
+                auto data_op = command(c, "DATA", timeout);
+                data_reply = co_await std::move(data_op);
+            }
+        }
+    }
+    if (mail_reply.code / 100 != 2) {
+        for (auto& r : result.rcpt) r = mail_reply;
+    } else {
+        bool any = false;
+        for (std::size_t i = 0; i < n; ++i) {
+            if (rcpt_replies[i].code / 100 == 2)
+                any = true;
+            else
+                result.rcpt[i] = rcpt_replies[i];
+        }
+        if (any) {
+            Reply final_reply = data_reply;
+            if (data_reply.code == 354) {
+                const std::string body = dot_stuff(*t.message) + ".\r\n";
+                // The body may be large: one command timeout per MiB on top of one.
+                auto budget = timeout * (1 + body.size() / (1024 * 1024));
+                auto body_op = write_all(c, body, budget);
+                if (!co_await std::move(body_op)) {
+                    final_reply = Reply{0, "connection lost while sending the message"};
+                } else {
+                    auto final_op = read_reply(c, timeout);
+                    final_reply = co_await std::move(final_op);
+                }
+            }
+            for (std::size_t i = 0; i < n; ++i)
+                if (rcpt_replies[i].code / 100 == 2) result.rcpt[i] = final_reply;
+        }
+    }
+    // QUIT politely, but never wait long for its reply.
+    if (n > 0 && result.rcpt.front().code != 0) {
+        auto quit_op = command(c, "QUIT", std::chrono::milliseconds(2000));
+        Reply bye = co_await std::move(quit_op);
+        (void)bye;
+    }
+    c->timer.cancel();
+    boost::system::error_code ignored;
+    c->stream.next_layer().close(ignored);
+    co_return result;
+}
+
+}  // namespace postern::smtp::outbound

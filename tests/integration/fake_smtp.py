@@ -1,0 +1,122 @@
+"""A scriptable SMTP destination for the outbound tests: a threaded socketserver that speaks
+enough ESMTP (EHLO with PIPELINING, MAIL, RCPT, DATA, RSET, NOOP, QUIT) and answers what the test
+asks. `replies` decides per stage: a callable (server, stage, arg) -> reply line or None for the
+default. Accepted messages are kept in `messages` as (mail_from, [rcpts], bytes)."""
+
+import socketserver
+import threading
+import time
+
+
+class _Handler(socketserver.StreamRequestHandler):
+    timeout = 30
+
+    def reply(self, line):
+        self.wfile.write(line.encode() + b"\r\n")
+        self.wfile.flush()
+
+    def handle(self):
+        srv = self.server.owner
+        with srv.lock:
+            srv.connections += 1
+        self.reply("220 fake.dest.test ESMTP")
+        mail_from, rcpts = None, []
+        while True:
+            line = self.rfile.readline(4096)
+            if not line:
+                return
+            cmd = line.decode("latin-1").rstrip("\r\n")
+            verb = cmd.split(" ", 1)[0].upper()
+            if verb in ("EHLO", "HELO"):
+                tls = "250-STARTTLS\r\n" if srv.broken_tls else ""
+                self.reply(f"250-fake.dest.test\r\n{tls}250-PIPELINING\r\n250 8BITMIME"
+                           if verb == "EHLO" else "250 fake.dest.test")
+            elif verb == "STARTTLS" and srv.broken_tls:
+                # Says yes, then answers the ClientHello with text: the handshake fails.
+                self.reply("220 2.0.0 ready")
+                self.rfile.read1(4096)
+                self.wfile.write(b"this is not TLS\r\n" * 8)
+                return
+            elif verb == "MAIL":
+                mail_from = cmd[cmd.find("<") + 1:cmd.find(">")]
+                rcpts = []
+                with srv.lock:
+                    srv.mail_commands.append(cmd)
+                self.reply(srv.answer("mail", mail_from) or "250 2.1.0 ok")
+            elif verb == "RCPT":
+                rcpt = cmd[cmd.find("<") + 1:cmd.find(">")]
+                r = srv.answer("rcpt", rcpt) or "250 2.1.5 ok"
+                if r.startswith("2"):
+                    rcpts.append(rcpt)
+                self.reply(r)
+            elif verb == "DATA":
+                if not rcpts:
+                    self.reply("554 5.5.1 no valid recipients")
+                    continue
+                self.reply("354 go ahead")
+                data = bytearray()
+                while True:
+                    chunk = self.rfile.readline(1 << 20)
+                    if not chunk:
+                        return
+                    if chunk == b".\r\n":
+                        break
+                    if chunk.startswith(b".."):
+                        chunk = chunk[1:]
+                    data += chunk
+                if srv.data_delay:
+                    time.sleep(srv.data_delay)
+                r = srv.answer("data", bytes(data)) or "250 2.0.0 queued"
+                if r.startswith("2"):
+                    with srv.lock:
+                        srv.messages.append((mail_from, list(rcpts), bytes(data)))
+                self.reply(r)
+                rcpts = []
+            elif verb == "RSET":
+                mail_from, rcpts = None, []
+                self.reply("250 2.0.0 ok")
+            elif verb == "NOOP":
+                self.reply("250 2.0.0 ok")
+            elif verb == "QUIT":
+                self.reply("221 2.0.0 bye")
+                return
+            else:
+                self.reply("502 5.5.2 not implemented")
+
+
+class _Server(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class FakeSmtp:
+    def __init__(self, replies=None, data_delay=0.0, broken_tls=False):
+        self.replies = replies
+        self.broken_tls = broken_tls
+        self.data_delay = data_delay
+        self.messages = []
+        self.mail_commands = []
+        self.connections = 0
+        self.lock = threading.Lock()
+        self.calls = {}
+        self.server = _Server(("127.0.0.1", 0), _Handler)
+        self.server.owner = self
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def answer(self, stage, arg):
+        with self.lock:
+            n = self.calls.get(stage, 0) + 1
+            self.calls[stage] = n
+        return self.replies(stage, arg, n) if self.replies else None
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -1,0 +1,409 @@
+"""Outbound delivery end to end: messages queued with `postern send` are delivered by
+postern-smtpd's queue runner to real SMTP servers: a scriptable destination (fake_smtp.py) for
+retries and bounces, and the private Postfix peer found through an MX record served by nsd, where
+dkimpy then verifies both DKIM signatures against the keys published in the same nsd. A SIGKILL
+of postern-smtpd during a backlog loses nothing.
+
+The installations here set `[outbound] require_verified_domain = false`: the sending domain's
+records are not published for `postern domain check` in these tests."""
+
+import email
+import email.policy
+import json
+import os
+import re
+import signal
+import sys
+import tempfile
+import time
+import unittest
+import urllib.parse
+import urllib.request
+
+import fake_smtp
+import harness
+import nsd_server
+import postfix_peer
+
+SENDER = "agent@example.com"
+
+
+def outbound_config(data_dir, extra_lines=(), routes=None):
+    """Rewrites the [outbound] section (and its routes table) of postern.toml."""
+    path = os.path.join(data_dir, "postern.toml")
+    with open(path) as f:
+        lines = f.read().splitlines()
+    out, skip = [], False
+    for line in lines:
+        s = line.strip()
+        if s.startswith("[") and s.endswith("]"):
+            skip = s in ("[outbound]", "[outbound.routes]")
+        if skip:
+            continue
+        out.append(line)
+    out += ["", "[outbound]", "require_verified_domain = false", "poll_ms = 100",
+            "connect_timeout_ms = 1000", "command_timeout_ms = 2000", *extra_lines]
+    out += ["", "[outbound.routes]"]
+    for domain, target in (routes or {}).items():
+        out.append(f'"{domain}" = "{target}"')
+    with open(path, "w") as f:
+        f.write("\n".join(out) + "\n")
+
+
+def message(subject, to="user@dest.test", extra=""):
+    return (f"From: Agent <{SENDER}>\nTo: {to}\nSubject: {subject}\n"
+            f"Message-ID: <{subject.replace(' ', '-')}@example.com>\n{extra}\n"
+            f"Hello from the outbound test.\n.a line with a leading dot\n")
+
+
+class OutboundBase(unittest.TestCase):
+    def setUp(self):
+        self.p = harness.Postern(hostname="mx.example.com")
+        self.addCleanup(self.p.close)
+        self.p.add_domain("example.com")
+        self.mbx = self.p.add_mailbox(SENDER)
+
+    def send(self, text, *to):
+        args = ["send", "--from", SENDER]
+        for t in to:
+            args += ["--to", t]
+        proc = harness.subprocess.run([harness.binary("postern"), "--data", self.p.data, *args],
+                                      input=text, capture_output=True, text=True,
+                                      timeout=harness.DEADLINE)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        return proc.stdout.strip()
+
+    def deliveries(self, message_id=None):
+        with self.p.db() as c:
+            if message_id:
+                return [dict(r) for r in c.execute(
+                    "SELECT * FROM deliveries WHERE message_id = ? ORDER BY id", (message_id,))]
+            return [dict(r) for r in c.execute("SELECT * FROM deliveries ORDER BY id")]
+
+    def wait_state(self, message_id, states, timeout=30):
+        def done():
+            rows = self.deliveries(message_id)
+            return rows if rows and all(r["state"] in states for r in rows) else None
+        rows = harness.wait_for(done, timeout=timeout, interval=0.1)
+        self.assertTrue(rows, f"deliveries of {message_id} not {states}: "
+                              f"{self.deliveries(message_id)}\n{self.logs()}")
+        return rows
+
+    def logs(self):
+        return "\n".join(d.log()[-4000:] for d in self.p.daemons)
+
+    def events(self, type_):
+        with self.p.db() as c:
+            return [r[0] for r in c.execute("SELECT data FROM events WHERE type = ?", (type_,))]
+
+    def inbox(self):
+        """Raw messages in the sender's inbox (DSNs)."""
+        with self.p.db() as c:
+            rows = c.execute(
+                "SELECT b.data FROM messages m JOIN blobs b ON b.sha256 = m.blob_sha256 "
+                "JOIN mailboxes x ON x.id = m.mailbox_id "
+                "WHERE x.address = ? AND m.folder = 'inbox'", (SENDER,)).fetchall()
+        return [bytes(r[0]) if not isinstance(r[0], str) else r[0].encode() for r in rows]
+
+
+class RetryAndBounceTest(OutboundBase):
+    def test_451_then_250_is_delivered_after_a_retry(self):
+        def replies(stage, arg, n):
+            return "451 4.3.0 try again later" if stage == "data" and n == 1 else None
+        with fake_smtp.FakeSmtp(replies) as dest:
+            outbound_config(self.p.data, ["retry_schedule_seconds = [1]",
+                                          "retry_interval_seconds = 1"],
+                            {"dest.test": f"127.0.0.1:{dest.port}"})
+            self.p.start_smtpd()
+            mid = self.send(message("retry me"), "user@dest.test")
+            rows = self.wait_state(mid, {"delivered"})
+            self.assertEqual(rows[0]["attempts"], 2)
+            self.assertIn("250", rows[0]["last_reply"])
+            self.assertEqual(len(dest.messages), 1)
+            mail_from, rcpts, data = dest.messages[0]
+            self.assertEqual(mail_from, SENDER)
+            self.assertEqual(rcpts, ["user@dest.test"])
+            # Signed at dispatch with both keys; the leading dot came through unstuffed.
+            self.assertEqual(len(re.findall(rb"(?m)^DKIM-Signature:", data)), 2, data[:2000])
+            self.assertIn(b"\r\n.a line with a leading dot\r\n", data)
+            self.assertEqual(len(self.events("message.deferred")), 1)
+            self.assertEqual(len(self.events("message.delivered")), 1)
+            self.assertIn("451 4.3.0", self.events("message.deferred")[0])
+
+    def test_550_bounces_with_a_dsn_in_the_senders_inbox(self):
+        def replies(stage, arg, n):
+            if stage == "rcpt" and arg.startswith("nobody@"):
+                return "550 5.1.1 <nobody@dest.test>: no such user"
+            return None
+        with fake_smtp.FakeSmtp(replies) as dest:
+            outbound_config(self.p.data, routes={"dest.test": f"127.0.0.1:{dest.port}"})
+            self.p.start_smtpd()
+            mid = self.send(message("bounce me", to="nobody@dest.test, user@dest.test"))
+            rows = self.wait_state(mid, {"delivered", "bounced"})
+            states = {r["recipient"]: r["state"] for r in rows}
+            self.assertEqual(states, {"nobody@dest.test": "bounced",
+                                      "user@dest.test": "delivered"})
+            # Both recipients went in one transaction: one message, one accepted recipient.
+            self.assertEqual(len(dest.messages), 1)
+            self.assertEqual(dest.messages[0][1], ["user@dest.test"])
+            bounced = [r for r in rows if r["state"] == "bounced"][0]
+            self.assertTrue(bounced["dsn_message_id"])
+            dsns = self.inbox()
+            self.assertEqual(len(dsns), 1)
+            dsn = email.message_from_bytes(dsns[0], policy=email.policy.default)
+            self.assertEqual(dsn.get_content_type(), "multipart/report")
+            self.assertEqual(dsn.get_param("report-type"), "delivery-status")
+            self.assertEqual(dsn["To"], SENDER)
+            parts = [p.get_content_type() for p in dsn.iter_parts()]
+            self.assertEqual(parts, ["text/plain", "message/delivery-status",
+                                     "text/rfc822-headers"])
+            raw = dsns[0].decode()
+            self.assertIn("Final-Recipient: rfc822; nobody@dest.test", raw)
+            self.assertIn("Action: failed", raw)
+            self.assertIn("Status: 5.1.1", raw)
+            self.assertIn("Diagnostic-Code: smtp; 550 5.1.1", raw)
+            self.assertIn("Subject: bounce me", raw)
+            self.assertEqual(len(self.events("message.bounced")), 1)
+            self.assertEqual(len(self.events("message.delivered")), 1)
+
+            # The report is what the agent sees over REST, with a read token for the mailbox.
+            apid = self.p.start_apid()
+            token = self.p.add_token("email:read", mailbox=SENDER)
+            host, port = apid.addr("api")
+            base = f"http://{host}:{port}"
+
+            def get(path):
+                req = urllib.request.Request(base + path,
+                                             headers={"Authorization": f"Bearer {token}"})
+                with urllib.request.urlopen(req, timeout=10) as resp:
+                    return json.loads(resp.read())
+            listing = get(f"/v1/mailboxes/{urllib.parse.quote(SENDER, safe='')}/messages"
+                          "?limit=50")
+            reports = [m for m in listing["data"]
+                       if m["subject"] == "Undelivered Mail Returned to Sender"]
+            self.assertEqual(len(reports), 1, listing)
+            self.assertEqual(reports[0]["id"], bounced["dsn_message_id"])
+            full = get(f"/v1/messages/{reports[0]['id']}")
+            self.assertIn("nobody@dest.test", full["text"])
+
+    def test_delay_dsn_once_then_delivery(self):
+        def replies(stage, arg, n):
+            return "451 4.3.0 busy" if stage == "rcpt" and n <= 3 else None
+        with fake_smtp.FakeSmtp(replies) as dest:
+            outbound_config(self.p.data, ["retry_schedule_seconds = [1]",
+                                          "retry_interval_seconds = 1",
+                                          "delay_dsn_after_seconds = 1"],
+                            {"dest.test": f"127.0.0.1:{dest.port}"})
+            self.p.start_smtpd()
+            mid = self.send(message("late"), "user@dest.test")
+            rows = self.wait_state(mid, {"delivered"})
+            self.assertEqual(rows[0]["attempts"], 4)
+            self.assertEqual(rows[0]["delay_notified"], 1)
+            dsns = self.inbox()
+            self.assertEqual(len(dsns), 1)  # once, however many retries
+            self.assertIn(b"Action: delayed", dsns[0])
+
+    def test_queue_cli_lists_retries_and_deletes(self):
+        dead = harness.free_port()  # nothing listens: connection refused, deferred
+        outbound_config(self.p.data, ["retry_schedule_seconds = [3600]"],
+                        {"dest.test": f"127.0.0.1:{dead}"})
+        self.p.start_smtpd()
+        mid = self.send(message("stuck"), "user@dest.test")
+        rows = self.wait_state(mid, {"deferred"})
+        dlv = rows[0]["id"]
+        listing = self.p.cli("queue", "list").stdout
+        self.assertIn(dlv, listing)
+        self.assertIn("deferred", listing)
+        shown = self.p.cli("queue", "show", dlv).stdout
+        self.assertIn("127.0.0.1", shown)
+        self.p.cli("queue", "retry", dlv)
+        harness.wait_for(lambda: self.deliveries(mid)[0]["attempts"] >= 2, timeout=10)
+        self.assertGreaterEqual(self.deliveries(mid)[0]["attempts"], 2)
+        self.p.cli("queue", "delete", dlv)
+        self.assertEqual(self.deliveries(mid)[0]["state"], "cancelled")
+        self.assertNotIn(dlv, self.p.cli("queue", "list").stdout)
+        self.assertIn(dlv, self.p.cli("queue", "list", "--all").stdout)
+        again = self.p.cli("queue", "retry", dlv, check=False)
+        self.assertEqual(again.returncode, 1)
+        self.assertIn("cancelled", again.stderr)
+
+    def test_a_failing_tls_handshake_falls_back_to_plain_text(self):
+        with fake_smtp.FakeSmtp(broken_tls=True) as dest:
+            outbound_config(self.p.data, routes={"dest.test": f"127.0.0.1:{dest.port}"})
+            self.p.start_smtpd()
+            mid = self.send(message("tls fallback"), "user@dest.test")
+            rows = self.wait_state(mid, {"delivered"})
+            self.assertEqual(rows[0]["attempts"], 1)
+            self.assertEqual(len(dest.messages), 1)
+            self.assertGreaterEqual(dest.connections, 2)
+
+    def test_send_takes_recipients_from_headers_and_strips_bcc(self):
+        with fake_smtp.FakeSmtp() as dest:
+            outbound_config(self.p.data, routes={"*": f"127.0.0.1:{dest.port}"})
+            self.p.start_smtpd()
+            mid = self.send(message("headers", to="a@dest.test", extra="Cc: b@other.test\n"
+                                    "Bcc: hidden@dest.test\nMIME-Version: 1.0\n"
+                                    "Content-Type: text/plain; charset=utf-8\n"
+                                    "Content-Transfer-Encoding: 8bit\n") + "Grüße\n")
+            rows = self.wait_state(mid, {"delivered"})
+            self.assertEqual(sorted(r["recipient"] for r in rows),
+                             ["a@dest.test", "b@other.test", "hidden@dest.test"])
+            self.assertEqual(len(dest.messages), 2)  # dest.test and other.test
+            for _, _, data in dest.messages:
+                self.assertNotIn(b"hidden@", data)
+                self.assertNotIn(b"Bcc:", data)
+                self.assertIn("Grüße".encode(), data)
+            # 8-bit content is declared to a server that offers 8BITMIME (RFC 6152).
+            self.assertTrue(all("BODY=8BITMIME" in c for c in dest.mail_commands),
+                            dest.mail_commands)
+
+
+def zone_file(directory, origin, records):
+    path = os.path.join(directory, f"{origin}.zone")
+    with open(path, "w") as f:
+        f.write(f"$TTL 60\n{origin}. IN SOA ns.{origin}. admin.{origin}. 1 3600 600 86400 60\n"
+                f"{origin}. IN NS ns.{origin}.\nns.{origin}. IN A 127.0.0.1\n")
+        f.write("\n".join(records) + "\n")
+    return path
+
+
+@unittest.skipUnless(nsd_server.available(), "nsd is not installed")
+class DnsRoutingTest(OutboundBase):
+    def serve(self, zones):
+        d = tempfile.mkdtemp(prefix="postern-zones-")
+        paths = [zone_file(d, origin, records) for origin, records in zones.items()]
+        nsd = nsd_server.Nsd(paths, only_zones=list(zones))
+        self.addCleanup(nsd.stop)
+        self.p.set_config({"dns.servers": f"127.0.0.1:{nsd.port}", "dns.timeout_ms": 500,
+                           "dns.tries": 2})
+        return nsd
+
+    def test_null_mx_bounces_at_once_with_a_dsn(self):
+        self.serve({"nullmx.test": ["nullmx.test. IN MX 0 ."]})
+        outbound_config(self.p.data)
+        self.p.start_smtpd()
+        mid = self.send(message("nowhere", to="someone@nullmx.test"))
+        rows = self.wait_state(mid, {"bounced"})
+        self.assertEqual(rows[0]["attempts"], 1)
+        self.assertIn("5.1.10", rows[0]["last_reply"])
+        dsns = self.inbox()
+        self.assertEqual(len(dsns), 1)
+        self.assertIn(b"Final-Recipient: rfc822; someone@nullmx.test", dsns[0])
+        self.assertIn(b"Status: 5.1.10", dsns[0])
+
+    @unittest.skipUnless(postfix_peer.available(), "postfix is not installed")
+    def test_mx_delivery_to_postfix_with_both_dkim_signatures_verified(self):
+        import dkim
+        import dns.resolver
+
+        peer = postfix_peer.PostfixPeer(harness.free_port(), harness.free_port(),
+                                        extra_main_cf="smtpd_tls_received_header = yes")
+        peer.start()
+        self.addCleanup(peer.close)
+        records = self.p.cli("domain", "records", "example.com").stdout.strip().splitlines()
+        dkim_records = [r for r in records if "._domainkey." in r]
+        self.assertEqual(len(dkim_records), 2)
+        # The first MX host has an address where nothing listens: the runner falls back.
+        nsd = self.serve({
+            "peer.test": ["peer.test. IN MX 5 down.peer.test.",
+                          "peer.test. IN MX 10 mx.peer.test.",
+                          "down.peer.test. IN A 127.0.0.2",
+                          "mx.peer.test. IN A 127.0.0.1"],
+            "example.com": dkim_records,
+        })
+        outbound_config(self.p.data, [f"mx_port = {peer.listen_port}"])
+        self.p.start_smtpd()
+        mid = self.send(message("to postfix", to="inbox@peer.test",
+                                extra="Cc: other@peer.test\n"))
+        rows = self.wait_state(mid, {"delivered"})
+        self.assertTrue(all(r["last_host"].startswith("mx.peer.test") for r in rows), rows)
+        files = harness.wait_for(lambda: peer.maildir(), timeout=20)
+        self.assertTrue(files, peer.log())
+        with open(files[0], "rb") as f:
+            data = f.read()
+        self.assertIn(b"Subject: to postfix", data)
+        self.assertIn(b"(using TLS", data)  # Postfix's Received: we used STARTTLS
+
+        resolver = dns.resolver.Resolver(configure=False)
+        resolver.nameservers = ["127.0.0.1"]
+        resolver.port = nsd.port
+
+        def dnsfunc(name, timeout=5):
+            answer = resolver.resolve(name.decode().rstrip("."), "TXT")
+            return b"".join(b"".join(r.strings) for r in answer)
+
+        sigs = re.findall(rb"(?m)^DKIM-Signature:.*?a=([a-z0-9-]+)", data)
+        count = len(re.findall(rb"(?m)^DKIM-Signature:", data))
+        self.assertEqual(count, 2, data[:3000])
+        d = dkim.DKIM(data)
+        algos = []
+        for i in range(count):
+            self.assertTrue(d.verify(idx=i, dnsfunc=dnsfunc), f"signature {i} fails")
+            algos.append(d.signature_fields[b"a"])
+        self.assertEqual(sorted(algos), [b"ed25519-sha256", b"rsa-sha256"])
+
+
+class DrainTest(OutboundBase):
+    def test_sigterm_lets_attempts_in_flight_finish(self):
+        with fake_smtp.FakeSmtp(data_delay=0.3) as dest:
+            outbound_config(self.p.data, ["max_concurrent = 2"],
+                            {"dest.test": f"127.0.0.1:{dest.port}"})
+            for i in range(10):
+                self.send(message(f"drain {i}"), "user@dest.test")
+            smtpd = self.p.start_smtpd()
+            self.assertTrue(harness.wait_for(lambda: dest.calls.get("data", 0) >= 3, timeout=20))
+            self.assertEqual(smtpd.stop(), 0, smtpd.log())
+            rows = self.deliveries()
+            accepted = len(dest.messages)
+            delivered = [r for r in rows if r["state"] == "delivered"]
+            # Every message the destination accepted was recorded before the exit: no lease
+            # is left behind and nothing is delivered twice after a clean stop.
+            self.assertEqual(len(delivered), accepted)
+            self.assertTrue(all(r["lease_until"] is None for r in rows), rows)
+            self.assertLess(accepted, 10)
+            self.p.start_smtpd()
+            self.assertTrue(harness.wait_for(
+                lambda: all(r["state"] == "delivered" for r in self.deliveries()), timeout=30))
+            self.assertEqual(len(dest.messages), 10)
+
+
+class CrashTest(OutboundBase):
+    N = 200
+
+    def test_sigkill_during_a_backlog_loses_nothing(self):
+        with fake_smtp.FakeSmtp(data_delay=0.01) as dest:
+            outbound_config(self.p.data, ["max_concurrent = 8", "max_per_destination = 8"],
+                            {"dest.test": f"127.0.0.1:{dest.port}"})
+            ids = [self.send(message(f"backlog {i}"), "user@dest.test") for i in range(self.N)]
+            smtpd = self.p.start_smtpd()
+            self.assertTrue(harness.wait_for(lambda: len(dest.messages) >= 40, timeout=30),
+                            self.logs())
+            smtpd.kill()
+            with self.p.db() as c:
+                before = c.execute(
+                    "SELECT count(*) FROM deliveries WHERE state = 'delivered'").fetchone()[0]
+            self.assertLess(before, self.N, "the backlog was gone before the kill")
+            self.p.start_smtpd()
+
+            def all_delivered():
+                with self.p.db() as c:
+                    return c.execute("SELECT count(*) FROM deliveries WHERE state = 'delivered'"
+                                     ).fetchone()[0] == self.N
+            self.assertTrue(harness.wait_for(all_delivered, timeout=90, interval=0.2),
+                            self.logs())
+            received = {}
+            for _, _, data in dest.messages:
+                m = re.search(rb"(?m)^Subject: (backlog \d+)", data)
+                received[m.group(1)] = received.get(m.group(1), 0) + 1
+            self.assertEqual(len(received), self.N)  # every message arrived
+            dupes = sum(n - 1 for n in received.values())
+            # At most the attempts in flight at the kill (max_concurrent) may repeat: the window
+            # between the remote 250 and our commit (docs/outbound.md).
+            self.assertLessEqual(dupes, 8)
+            self.assertTrue(all(n <= 2 for n in received.values()))
+            self.assertEqual(len(ids), self.N)
+            print(f"\nSIGKILL after {before} delivered; {dupes} duplicate(s)", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
