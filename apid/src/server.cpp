@@ -35,7 +35,7 @@
 
 #include "apid/problem.hpp"
 #include "common/log.hpp"
-#include "writer_bridge.hpp"
+#include "storage/async_writer.hpp"
 
 namespace postern::api {
 
@@ -208,7 +208,7 @@ asio::awaitable<void> linger_close(beast::tcp_stream& stream) {
 asio::awaitable<Response> complete_write(Server::Impl& server, Response pending) {
     if (!server.writer) co_return problem(503, "writes are not available");
     storage::Writer::Job job = std::move(pending.deferred->job);
-    Result<void> result = co_await async_write_job(*server.writer, job, asio::use_awaitable);
+    Result<void> result = co_await storage::async_submit(*server.writer, job, asio::use_awaitable);
     co_return Api::finish(*pending.deferred, result);
 }
 

@@ -10,9 +10,9 @@
 #include "common/time.hpp"
 #include "smtpd/auth/header_fields.hpp"
 #include "smtpd/proto/received.hpp"
+#include "storage/async_writer.hpp"
 #include "storage/repos.hpp"
 #include "storage/writer.hpp"
-#include "writer_bridge.hpp"
 
 namespace postern::smtp {
 
@@ -78,7 +78,7 @@ asio::awaitable<StoreOutcome> ingest(StoreMessage message, Services& services,
         if (!ids) return tl::unexpected(ids.error());
         return {};
     };
-    Result<void> stored = co_await async_submit(services.writer, job, asio::use_awaitable);
+    Result<void> stored = co_await storage::async_submit(services.writer, job, asio::use_awaitable);
     if (!stored) {
         spdlog::error("smtpd: {}: not stored: {}", id, stored.error().message());
         co_return StoreOutcome{false, std::move(id), {}};

@@ -11,9 +11,9 @@
 #include "common/time.hpp"
 #include "smtpd/proto/received.hpp"
 #include "smtpd/submit_policy.hpp"
+#include "storage/async_writer.hpp"
 #include "storage/outbound.hpp"
 #include "storage/writer.hpp"
-#include "writer_bridge.hpp"
 
 namespace postern::smtp {
 
@@ -69,7 +69,7 @@ asio::awaitable<StoreOutcome> submit(StoreMessage message, Services& services) {
         *queued = std::move(enqueued->message_id);
         return {};
     };
-    Result<void> stored = co_await async_submit(services.writer, job, asio::use_awaitable);
+    Result<void> stored = co_await storage::async_submit(services.writer, job, asio::use_awaitable);
     if (!stored) {
         spdlog::error("smtpd: {}: not queued: {}", id, stored.error().message());
         co_return StoreOutcome{false, std::move(id), {}};

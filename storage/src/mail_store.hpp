@@ -8,6 +8,7 @@
 #include "common/mime.hpp"
 #include "common/result.hpp"
 #include "storage/database.hpp"
+#include "storage/outbound.hpp"
 
 namespace postern::storage {
 
@@ -38,5 +39,10 @@ struct StoredCopy {
 [[nodiscard]] Result<void> append_event(Database& db, std::string_view tenant_id,
                                         std::string_view mailbox_id, std::string_view type,
                                         std::int64_t at, std::string_view data_json);
+
+// The columns of `deliveries` in DeliveryRow order, and the reader of one row selected with them
+// (outbound_repo.cpp; queue_repo.cpp uses them too).
+extern const char* const kDeliveryColumns;
+[[nodiscard]] DeliveryRow read_delivery(const Statement& st);
 
 }  // namespace postern::storage

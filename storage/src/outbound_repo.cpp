@@ -13,7 +13,9 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr const char* kDeliveryColumns =
+}  // namespace
+
+const char* const kDeliveryColumns =
     "id, tenant_id, mailbox_id, message_id, blob_sha256, envelope_from, recipient, domain, state, "
     "attempts, created_at, updated_at, next_attempt_at, lease_until, last_attempt_at, "
     "last_reply, last_host, delay_notified, dsn_message_id";
@@ -41,8 +43,6 @@ DeliveryRow read_delivery(const Statement& st) {
     r.dsn_message_id = st.opt_text(18);
     return r;
 }
-
-}  // namespace
 
 Result<Enqueued> enqueue_outbound(Database& db, const OutboundMessage& m) {
     // Parse and deduplicate recipients before touching the database.

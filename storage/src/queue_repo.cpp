@@ -12,44 +12,13 @@ namespace {
 
 namespace json = boost::json;
 
-// The same columns and reader as outbound_repo.cpp (kept private to each file, so that neither
-// grows a header for one helper).
-constexpr const char* kColumns =
-    "id, tenant_id, mailbox_id, message_id, blob_sha256, envelope_from, recipient, domain, state, "
-    "attempts, created_at, updated_at, next_attempt_at, lease_until, last_attempt_at, "
-    "last_reply, last_host, delay_notified, dsn_message_id";
-
-DeliveryRow read_row(const Statement& st) {
-    DeliveryRow r;
-    r.id = st.text(0);
-    r.tenant_id = st.text(1);
-    r.mailbox_id = st.text(2);
-    r.message_id = st.text(3);
-    r.blob_sha256 = st.text(4);
-    r.envelope_from = st.text(5);
-    r.recipient = st.text(6);
-    r.domain = st.text(7);
-    r.state = st.text(8);
-    r.attempts = st.int64(9);
-    r.created_at = st.int64(10);
-    r.updated_at = st.int64(11);
-    r.next_attempt_at = st.opt_int64(12);
-    r.lease_until = st.opt_int64(13);
-    r.last_attempt_at = st.opt_int64(14);
-    r.last_reply = st.opt_text(15);
-    r.last_host = st.opt_text(16);
-    r.delay_notified = st.int64(17) != 0;
-    r.dsn_message_id = st.opt_text(18);
-    return r;
-}
-
 Result<std::vector<DeliveryRow>> read_rows(Statement& st) {
     std::vector<DeliveryRow> out;
     for (;;) {
         auto row = st.step();
         if (!row) return tl::unexpected(row.error());
         if (!*row) break;
-        out.push_back(read_row(st));
+        out.push_back(read_delivery(st));
     }
     return out;
 }
@@ -83,7 +52,7 @@ Result<std::string> store_dsn(Database& db, const DeliveryRow& row, const std::s
 
 Result<std::vector<DeliveryRow>> claim_due(Database& db, std::int64_t now, std::int64_t lease_ms,
                                            std::size_t limit) {
-    auto st = db.prepare(std::string("SELECT ") + kColumns +
+    auto st = db.prepare(std::string("SELECT ") + kDeliveryColumns +
                          " FROM deliveries WHERE next_attempt_at IS NOT NULL AND "
                          "next_attempt_at <= ? AND state IN ('queued','deferred') AND "
                          "(lease_until IS NULL OR lease_until <= ?) "
@@ -193,7 +162,8 @@ Result<void> record_outcomes(Database& db, const std::vector<OutcomeUpdate>& upd
 
 Result<std::vector<DeliveryRow>> list_queue(Database& db, std::string_view tenant_id,
                                             const QueueFilter& filter) {
-    std::string sql = std::string("SELECT ") + kColumns + " FROM deliveries WHERE tenant_id = ?";
+    std::string sql =
+        std::string("SELECT ") + kDeliveryColumns + " FROM deliveries WHERE tenant_id = ?";
     if (!filter.include_final) sql += " AND state IN ('queued','deferred')";
     sql += " ORDER BY next_attempt_at IS NULL, next_attempt_at, id LIMIT ?";
     auto st = db.prepare(sql);
@@ -204,7 +174,7 @@ Result<std::vector<DeliveryRow>> list_queue(Database& db, std::string_view tenan
 
 Result<std::optional<DeliveryRow>> find_delivery(Database& db, std::string_view tenant_id,
                                                  std::string_view delivery_id) {
-    auto st = db.prepare(std::string("SELECT ") + kColumns +
+    auto st = db.prepare(std::string("SELECT ") + kDeliveryColumns +
                          " FROM deliveries WHERE id = ? AND tenant_id = ?");
     if (!st) return tl::unexpected(st.error());
     st->bind(1, delivery_id).bind(2, tenant_id);

@@ -1,4 +1,6 @@
 // Tenants, domains, mailboxes, tokens and audit rows. Mail lives in mail_repo.cpp.
+#include "storage/repos.hpp"
+
 #include <boost/json.hpp>
 
 #include "common/address.hpp"
@@ -6,10 +8,8 @@
 #include "common/ids.hpp"
 #include "common/scopes.hpp"
 #include "common/time.hpp"
-#include "storage/repos.hpp"
 
 namespace postern::storage {
-
 
 // ---- tenants ----
 
@@ -128,9 +128,14 @@ Result<void> set_domain_auth(Database& db, std::string_view domain_id,
 Result<DkimKeyRow> add_dkim_key(Database& db, const Domain& domain, std::string_view selector,
                                 std::string_view algorithm, std::string_view private_pem,
                                 std::string_view public_b64) {
-    DkimKeyRow k{new_id("dkk"),         domain.tenant_id,        domain.id,
-                 std::string(selector), std::string(algorithm),  std::string(private_pem),
-                 std::string(public_b64), now_ms()};
+    DkimKeyRow k{new_id("dkk"),
+                 domain.tenant_id,
+                 domain.id,
+                 std::string(selector),
+                 std::string(algorithm),
+                 std::string(private_pem),
+                 std::string(public_b64),
+                 now_ms()};
     auto st = db.prepare(
         "INSERT INTO dkim_keys(id, tenant_id, domain_id, selector, algorithm, private_pem, "
         "public_b64, created_at) VALUES (?,?,?,?,?,?,?,?)");
@@ -203,7 +208,8 @@ Result<Mailbox> create_mailbox(Database& db, std::string_view tenant_id, std::st
     auto domain = find_domain(db, addr->domain);
     if (!domain) return tl::unexpected(domain.error());
     if (!*domain || (*domain)->tenant_id != tenant_id)
-        return fail(Errc::not_found, "domain " + addr->domain + " is not hosted here (add it first)");
+        return fail(Errc::not_found,
+                    "domain " + addr->domain + " is not hosted here (add it first)");
     Mailbox m{new_id("mbx"), std::string(tenant_id), (*domain)->id, addr->str(), addr->key(),
               now_ms()};
     auto st = db.prepare(
@@ -241,8 +247,8 @@ Result<std::vector<Mailbox>> list_mailboxes(Database& db, std::string_view tenan
 }
 
 Result<std::optional<Mailbox>> find_mailbox_by_key(Database& db, std::string_view address_key) {
-    auto st = db.prepare(std::string("SELECT ") + kMailboxCols +
-                         " FROM mailboxes WHERE address_key = ?");
+    auto st =
+        db.prepare(std::string("SELECT ") + kMailboxCols + " FROM mailboxes WHERE address_key = ?");
     if (!st) return tl::unexpected(st.error());
     st->bind(1, address_key);
     return one_mailbox(*st);
@@ -316,8 +322,8 @@ Result<NewToken> create_token(Database& db, std::string_view tenant_id,
     t.tenant_id = std::string(tenant_id);
     t.mailbox_id = mailbox_id;
     t.kind = std::string(kind);
-    t.hint = out.secret.substr(0, prefix.size() + 4) + "…" +
-             out.secret.substr(out.secret.size() - 4);
+    t.hint =
+        out.secret.substr(0, prefix.size() + 4) + "…" + out.secret.substr(out.secret.size() - 4);
     t.scopes = scopes;
     t.label = label;
     t.created_at = now_ms();
@@ -327,16 +333,16 @@ Result<NewToken> create_token(Database& db, std::string_view tenant_id,
         "created_at, expires_at) VALUES (?,?,?,?,?,?,?,?,?,?)");
     if (!st) return tl::unexpected(st.error());
     POSTERN_TRY(st->bind(1, t.id)
-            .bind(2, t.tenant_id)
-            .bind(3, t.mailbox_id)
-            .bind(4, t.kind)
-            .bind(5, sha256_hex(out.secret))
-            .bind(6, t.hint)
-            .bind(7, join_scopes(t.scopes))
-            .bind(8, t.label)
-            .bind(9, t.created_at)
-            .bind(10, t.expires_at)
-            .run());
+                    .bind(2, t.tenant_id)
+                    .bind(3, t.mailbox_id)
+                    .bind(4, t.kind)
+                    .bind(5, sha256_hex(out.secret))
+                    .bind(6, t.hint)
+                    .bind(7, join_scopes(t.scopes))
+                    .bind(8, t.label)
+                    .bind(9, t.created_at)
+                    .bind(10, t.expires_at)
+                    .run());
     return out;
 }
 

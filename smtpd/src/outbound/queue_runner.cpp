@@ -16,13 +16,13 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "../writer_bridge.hpp"
 #include "common/address.hpp"
 #include "common/dsn.hpp"
 #include "common/time.hpp"
 #include "destinations.hpp"
 #include "dns/dkim_sign.hpp"
 #include "smtp_client.hpp"
+#include "storage/async_writer.hpp"
 #include "storage/queue.hpp"
 #include "storage/repos.hpp"
 
@@ -240,7 +240,7 @@ asio::awaitable<void> record(std::shared_ptr<Impl> impl, std::vector<storage::De
                                 delay_dsn = std::move(delay_dsn)](storage::Database& db) {
         return storage::record_outcomes(db, updates, now, bounce_dsn, delay_dsn);
     };
-    Result<void> stored = co_await async_submit(impl->writer, job, asio::use_awaitable);
+    Result<void> stored = co_await storage::async_submit(impl->writer, job, asio::use_awaitable);
     if (!stored)
         // The rows stay leased and are tried again when the lease runs out (see the duplicate
         // window in docs/outbound.md).
@@ -381,7 +381,8 @@ asio::awaitable<void> claim_loop(std::shared_ptr<Impl> impl) {
                 *rows = std::move(*claimed_rows);
                 return {};
             };
-            Result<void> ok = co_await async_submit(impl->writer, job, asio::use_awaitable);
+            Result<void> ok =
+                co_await storage::async_submit(impl->writer, job, asio::use_awaitable);
             if (!ok) {
                 spdlog::error("outbound: cannot claim deliveries: {}", ok.error().message());
             } else {

@@ -1,6 +1,8 @@
 #pragma once
 // Bridges storage::Writer (a plain thread with callbacks) to Asio completion tokens, so that a
-// session can `co_await async_submit(writer, job, asio::use_awaitable)`.
+// coroutine can `co_await async_submit(writer, job, asio::use_awaitable)` (postern-smtpd's
+// sessions and queue runner, postern-apid's deferred writes). Include it only where it is used:
+// it brings in Asio.
 //
 // The writer calls its completion on the writer thread after the group commit; we post the
 // result back to the handler's associated executor (the session's strand), never resuming the
@@ -18,10 +20,10 @@
 #include "common/result.hpp"
 #include "storage/writer.hpp"
 
-namespace postern::smtp {
+namespace postern::storage {
 
 // `job` is moved from. It is taken by reference so that a coroutine calling this creates no
-// temporary with a destructor inside its co_await expression (see ingest.cpp).
+// temporary with a destructor inside its co_await expression (see smtpd/src/ingest.cpp).
 template <class CompletionToken>
 auto async_submit(storage::Writer& writer, storage::Writer::Job& job, CompletionToken&& token) {
     namespace asio = boost::asio;
@@ -50,4 +52,4 @@ auto async_submit(storage::Writer& writer, storage::Writer::Job& job, Completion
         token, std::move(job));
 }
 
-}  // namespace postern::smtp
+}  // namespace postern::storage
