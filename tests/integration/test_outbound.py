@@ -1,4 +1,5 @@
-"""Outbound delivery end to end: messages queued with `postern send` are delivered by
+"""Outbound delivery end to end: messages queued with `postern send` (or, for the Postfix peer,
+POST /v1/mailboxes/{mailbox}/messages) are delivered by
 postern-smtpd's queue runner to real SMTP servers: a scriptable destination (fake_smtp.py) for
 retries and bounces, and the private Postfix peer found through an MX record served by nsd, where
 dkimpy then verifies both DKIM signatures against the keys published in the same nsd. A SIGKILL
@@ -312,10 +313,28 @@ class DnsRoutingTest(OutboundBase):
             "example.com": dkim_records,
         })
         outbound_config(self.p.data, [f"mx_port = {peer.listen_port}"])
+        token = self.p.add_token("email:send", mailbox=SENDER)
         self.p.start_smtpd()
-        mid = self.send(message("to postfix", to="inbox@peer.test",
-                                extra="Cc: other@peer.test\n"))
+        api = self.p.start_apid()
+        # Sent over REST, twice with one Idempotency-Key: one message, one delivery per recipient.
+        body = json.dumps({"to": ["inbox@peer.test"], "cc": ["other@peer.test"],
+                           "subject": "to postfix",
+                           "text": "Hello from the outbound test.\n.a line with a leading dot\n"})
+        replies = []
+        for _ in range(2):
+            req = urllib.request.Request(
+                "http://%s:%d/v1/mailboxes/%s/messages" % (*api.addr("api"),
+                                                           urllib.parse.quote(SENDER)),
+                data=body.encode(), method="POST",
+                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json",
+                         "Idempotency-Key": "postfix-1"})
+            with urllib.request.urlopen(req, timeout=harness.DEADLINE) as r:
+                self.assertEqual(r.status, 202)
+                replies.append(json.loads(r.read()))
+        self.assertEqual(replies[0], replies[1])
+        mid = replies[0]["id"]
         rows = self.wait_state(mid, {"delivered"})
+        self.assertEqual(len(self.deliveries()), 2)  # the replay queued nothing
         self.assertTrue(all(r["last_host"].startswith("mx.peer.test") for r in rows), rows)
         files = harness.wait_for(lambda: peer.maildir(), timeout=20)
         self.assertTrue(files, peer.log())
