@@ -47,7 +47,7 @@ int serve(const std::string& data_flag) {
     if (!writer) throw std::runtime_error(writer.error().message());
     postern::api::ReadPool reads(config.database_path());
     postern::api::ApiOptions options;
-    options.connex = postern::api::ConnexOptions::from(config.connex);
+    options.connex = postern::api::ConnexOptions::from(config.connex, config.data_dir);
     options.mail.hostname = config.hostname;
     options.mail.max_message_bytes = config.outbound.max_message_bytes;
     options.mail.require_verified_domain = config.outbound.require_verified_domain;

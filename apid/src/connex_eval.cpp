@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 
+#include "apid/live_reasoner.hpp"
 #include "apid/problem.hpp"
 #include "common/log.hpp"
 #include "connex/evaluator.hpp"
@@ -44,6 +45,71 @@ std::optional<Response> quota_check(const Context& c) {
     if (!d->allowed)
         return too_many_requests(d->retry_after_seconds, "the tenant's daily event quota");
     return std::nullopt;
+}
+
+// Writes a planned event through the group-commit writer and answers with it (or with the
+// first response, when a concurrent duplicate of the same source event won).
+Response write_planned(const std::shared_ptr<EventPlan>& plan) {
+    // Shared by the job (writer thread) and the reply (session strand), which run in order.
+    struct Outcome {
+        std::optional<storage::StoredConnexEvent> earlier;  // a concurrent duplicate won
+    };
+    auto outcome = std::make_shared<Outcome>();
+    return deferred(
+        [plan, outcome](storage::Database& db) -> Result<void> {
+            auto inserted = write_event(db, *plan);
+            if (!inserted) return tl::unexpected(inserted.error());
+            if (*inserted || !plan->row.source_event_id) return {};
+            auto stored = storage::find_connex_event_by_source(
+                db, plan->row.tenant_id, plan->row.source_system, *plan->row.source_event_id);
+            if (!stored) return tl::unexpected(stored.error());
+            outcome->earlier = std::move(*stored);
+            return {};
+        },
+        [plan, outcome](const Result<void>& r) -> Response {
+            if (!r) return storage_failure(r.error(), "integration-event write");
+            if (outcome->earlier)
+                return replay(*outcome->earlier, plan->row.request_hash,
+                              plan->row.source_event_id.value_or(""));
+            return Response::json(200, plan->body);
+        });
+}
+
+// What the live model is told: the message (subject, start of the body) and the deterministic
+// status. Nothing else of the request (no ids, no workflow, no keys) leaves the process.
+std::string live_context(const json::object& request, const EventPlan& plan) {
+    std::string out;
+    if (auto* m = request.if_contains("message"); m && m->is_object()) {
+        out += "Subject: ";
+        out += str_member(m->get_object(), "subject");
+        std::string_view body = str_member(m->get_object(), "body");
+        if (body.size() > 2000) body = body.substr(0, 2000);
+        out += "\n\n";
+        out += body;
+        out += "\n\n";
+    }
+    boost::system::error_code ec;
+    auto v = json::parse(plan.body, ec);
+    if (!ec && v.is_object())
+        if (auto* st = v.get_object().if_contains("status"); st && st->is_object()) {
+            json::object summary;
+            for (std::string_view k : {"status", "priority", "nextBestAction", "approvalRequired",
+                                       "safeActions", "blockedActions"})
+                if (auto* f = st->get_object().if_contains(k)) summary[k] = *f;
+            out += "Deterministic evaluation: " + json::serialize(summary);
+        }
+    return out;
+}
+
+// Puts the advice into the response as sent and as stored (both forms carry `reasoning`).
+void apply_live(EventPlan& plan, const LiveReasoner& live, const LiveAdvice& advice) {
+    for (std::string* text : {&plan.body, &plan.row.result_json}) {
+        boost::system::error_code ec;
+        auto v = json::parse(*text, ec);
+        if (ec || !v.is_object()) continue;
+        live.apply(v.get_object(), advice);
+        *text = json::serialize(v);
+    }
 }
 
 }  // namespace
@@ -96,29 +162,21 @@ Response handle_connex_event(const Context& c) {
     if (!weights) return storage_failure(weights.error(), "connex weights");
     auto plan = std::make_shared<EventPlan>(plan_event(request, **weights, tenant, hash, c.now));
 
-    // Shared by the job (writer thread) and the reply (session strand), which run in order.
-    struct Outcome {
-        std::optional<storage::StoredConnexEvent> earlier;  // a concurrent duplicate won
-    };
-    auto outcome = std::make_shared<Outcome>();
-    return deferred(
-        [plan, outcome](storage::Database& db) -> Result<void> {
-            auto inserted = write_event(db, *plan);
-            if (!inserted) return tl::unexpected(inserted.error());
-            if (*inserted || !plan->row.source_event_id) return {};
-            auto stored = storage::find_connex_event_by_source(
-                db, plan->row.tenant_id, plan->row.source_system, *plan->row.source_event_id);
-            if (!stored) return tl::unexpected(stored.error());
-            outcome->earlier = std::move(*stored);
-            return {};
-        },
-        [plan, outcome](const Result<void>& r) -> Response {
-            if (!r) return storage_failure(r.error(), "integration-event write");
-            if (outcome->earlier)
-                return replay(*outcome->earlier, plan->row.request_hash,
-                              plan->row.source_event_id.value_or(""));
-            return Response::json(200, plan->body);
+    if (!c.connex.live().enabled()) return write_planned(plan);
+    // The live provider: its call blocks (bounded by reasoning_timeout_ms), so it runs on the
+    // server's worker pool, then the event is written as usual. Only what it needs is copied out
+    // of the request (whose JSON lives in this call's arena).
+    std::string context = live_context(request, *plan);
+    const LiveReasoner* live = &c.connex.live();  // owned by the Api, outlives every request
+    Response r;
+    r.blocking = std::make_shared<std::function<Response()>>(
+        [plan, live, context = std::move(context)]() -> Response {
+            LiveAdvice advice = live->advise(context);
+            if (!advice.used) spdlog::warn("connex live reasoning fell back: {}", advice.failure);
+            apply_live(*plan, *live, advice);
+            return write_planned(plan);
         });
+    return r;
 }
 
 }  // namespace postern::api

@@ -222,13 +222,16 @@ Response handle_connex_describe(const Context& c) {
 
 Response handle_connex_reasoning(const Context& c) {
     if (auto errors = reject_params(c.target.query); !errors.empty()) return bad_request(errors);
+    // Whether a live provider is configured, never where it is or with what key.
+    const LiveReasoner& live = c.connex.live();
+    const bool on = live.enabled();
     json::object status{
-        {"provider", "deterministic"},
-        {"mode", "disabled"},
-        {"model", connex::kRulesVersion},
-        {"endpointConfigured", false},
-        {"liveCallsEnabled", false},
-        {"timeoutMs", 0},
+        {"provider", on ? "mundox" : "deterministic"},
+        {"mode", on ? "live" : "disabled"},
+        {"model", on ? live.options().model : std::string(connex::kRulesVersion)},
+        {"endpointConfigured", on},
+        {"liveCallsEnabled", on},
+        {"timeoutMs", on ? live.options().timeout.count() : 0},
         {"specialistProfiles",
          {{{"id", "negotiation"}, {"enabled", false}, {"provider", "mundox"}}}},
         {"safetyInvariants",

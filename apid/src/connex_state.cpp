@@ -1,12 +1,14 @@
 #include "apid/connex_state.hpp"
 
 #include <boost/json/parse.hpp>
+#include <fstream>
+#include <stdexcept>
 
 #include "storage/connex_repo.hpp"
 
 namespace postern::api {
 
-ConnexOptions ConnexOptions::from(const ConnexConfig& c) {
+ConnexOptions ConnexOptions::from(const ConnexConfig& c, const std::filesystem::path& data_dir) {
     ConnexOptions o;
     o.tenant_rate_per_second = c.tenant_rate_per_second;
     o.tenant_burst = c.tenant_burst;
@@ -15,6 +17,21 @@ ConnexOptions ConnexOptions::from(const ConnexConfig& c) {
     o.ip_burst = c.ip_burst;
     o.max_body_bytes = c.max_body_bytes;
     o.preview_max_body_bytes = c.preview_max_body_bytes;
+    o.reasoning.endpoint = c.reasoning_endpoint;
+    o.reasoning.model = c.reasoning_model;
+    o.reasoning.timeout = std::chrono::milliseconds(c.reasoning_timeout_ms);
+    o.reasoning.max_tokens = c.reasoning_max_tokens;
+    if (!c.reasoning_api_key_file.empty()) {
+        std::filesystem::path p(c.reasoning_api_key_file);
+        if (p.is_relative()) p = data_dir / p;
+        std::ifstream in(p);
+        if (!in)
+            throw std::runtime_error("cannot read connex reasoning_api_key_file " + p.string());
+        std::getline(in, o.reasoning.api_key);
+        while (!o.reasoning.api_key.empty() &&
+               (o.reasoning.api_key.back() == '\r' || o.reasoning.api_key.back() == ' '))
+            o.reasoning.api_key.pop_back();
+    }
     return o;
 }
 
@@ -51,6 +68,7 @@ ConnexState::ConnexState(ConnexOptions options)
     : options_(options),
       tenant_(options.tenant_rate_per_second, options.tenant_burst),
       ip_(options.ip_rate_per_second, options.ip_burst),
-      quota_(options.tenant_daily_events) {}
+      quota_(options.tenant_daily_events),
+      live_(options.reasoning) {}
 
 }  // namespace postern::api

@@ -128,7 +128,20 @@ Config load_config(const std::filesystem::path& data_dir) {
         read_uint(*x, "max_body_bytes", c.connex.max_body_bytes);
         read_uint(*x, "preview_max_body_bytes", c.connex.preview_max_body_bytes);
         read_uint(*x, "auto_evaluate_poll_ms", c.connex.auto_evaluate_poll_ms);
+        read(*x, "reasoning_endpoint", c.connex.reasoning_endpoint);
+        read(*x, "reasoning_model", c.connex.reasoning_model);
+        read(*x, "reasoning_api_key_file", c.connex.reasoning_api_key_file);
+        read_uint(*x, "reasoning_timeout_ms", c.connex.reasoning_timeout_ms);
+        read_uint(*x, "reasoning_max_tokens", c.connex.reasoning_max_tokens);
     }
+    if (!c.connex.reasoning_endpoint.empty() &&
+        !c.connex.reasoning_endpoint.starts_with("http://") &&
+        !c.connex.reasoning_endpoint.starts_with("https://"))
+        throw std::runtime_error(file.string() +
+                                 ": connex reasoning_endpoint must be an http:// or https:// URL");
+    if (c.connex.reasoning_timeout_ms == 0 || c.connex.reasoning_max_tokens == 0)
+        throw std::runtime_error(
+            file.string() + ": connex reasoning_timeout_ms and reasoning_max_tokens must be > 0");
     if (c.connex.auto_evaluate_poll_ms == 0)
         throw std::runtime_error(file.string() + ": connex auto_evaluate_poll_ms must be > 0");
     if (auto sub = root["submission"].as_table()) {
@@ -239,6 +252,11 @@ void save_config(const Config& c) {
             {"max_body_bytes", static_cast<std::int64_t>(c.connex.max_body_bytes)},
             {"preview_max_body_bytes", static_cast<std::int64_t>(c.connex.preview_max_body_bytes)},
             {"auto_evaluate_poll_ms", static_cast<std::int64_t>(c.connex.auto_evaluate_poll_ms)},
+            {"reasoning_endpoint", c.connex.reasoning_endpoint},
+            {"reasoning_model", c.connex.reasoning_model},
+            {"reasoning_api_key_file", c.connex.reasoning_api_key_file},
+            {"reasoning_timeout_ms", static_cast<std::int64_t>(c.connex.reasoning_timeout_ms)},
+            {"reasoning_max_tokens", static_cast<std::int64_t>(c.connex.reasoning_max_tokens)},
         });
     toml::table submission{
         {"max_auth_failures", static_cast<std::int64_t>(c.submission.max_auth_failures)}};

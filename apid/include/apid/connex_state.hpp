@@ -8,11 +8,13 @@
 // replaces a newer one, so a slow loader cannot undo an outcome. Entries are immutable
 // (shared_ptr<const>) so readers use them without a lock. Thread-safe.
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
 
+#include "apid/live_reasoner.hpp"
 #include "apid/rate_limit.hpp"
 #include "common/config.hpp"
 #include "common/result.hpp"
@@ -29,8 +31,11 @@ struct ConnexOptions {
     double ip_burst = 20;
     std::size_t max_body_bytes = 512 * 1024;
     std::size_t preview_max_body_bytes = 64 * 1024;
+    LiveReasonerOptions reasoning;  // endpoint "" = deterministic only
 
-    static ConnexOptions from(const ConnexConfig& c);
+    // `data_dir` resolves reasoning_api_key_file; throws std::runtime_error when that file is
+    // configured but unreadable (a start-up error).
+    static ConnexOptions from(const ConnexConfig& c, const std::filesystem::path& data_dir = {});
 };
 
 using WeightsPtr = std::shared_ptr<const connex::TenantWeights>;
@@ -63,6 +68,7 @@ class ConnexState {
     RateLimiter& ip_limiter() { return ip_; }
     DailyQuota& quota() { return quota_; }
     WeightsCache& weights() { return weights_; }
+    const LiveReasoner& live() const { return live_; }
 
  private:
     ConnexOptions options_;
@@ -70,6 +76,7 @@ class ConnexState {
     RateLimiter ip_;
     DailyQuota quota_;
     WeightsCache weights_;
+    LiveReasoner live_;
 };
 
 }  // namespace postern::api

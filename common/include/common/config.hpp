@@ -71,6 +71,14 @@ struct ConnexConfig {
     std::uint64_t max_body_bytes = 512 * 1024;  // keyed POST bodies; larger get 413
     std::uint64_t preview_max_body_bytes = 64 * 1024;
     std::uint32_t auto_evaluate_poll_ms = 200;  // outbox poll for inbound-mail evaluation
+    // The optional live reasoning provider (docs/connex-api.md): an OpenAI-compatible chat
+    // completions URL (http or https). Empty: deterministic only. It may only add
+    // `recommendedInstruction`; on any failure the deterministic result stands.
+    std::string reasoning_endpoint;
+    std::string reasoning_model = "mundox";
+    std::string reasoning_api_key_file;         // holds the bearer key; "" = none sent
+    std::uint32_t reasoning_timeout_ms = 3000;  // the whole call, connect to last byte
+    std::uint32_t reasoning_max_tokens = 200;
 };
 
 // Submission listeners of postern-smtpd (RFC 6409): AUTH only after TLS, sender bound to the

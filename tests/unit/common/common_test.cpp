@@ -193,5 +193,9 @@ TEST_CASE("config: the [submission] and [outbound] sections", "[config]") {
     CHECK_THROWS(load_config(dir));
     write("[outbound]\nroutes = { \"Example.TEST\" = \"h:26\" }\n");
     CHECK(load_config(dir).outbound.routes.at("example.test").port == 26);
+    write("[connex]\nreasoning_endpoint = \"ftp://model\"\n");
+    CHECK_THROWS(load_config(dir));
+    write("[connex]\nreasoning_endpoint = \"https://model.example/v1/chat/completions\"\n");
+    CHECK(load_config(dir).connex.reasoning_timeout_ms == 3000);
     std::filesystem::remove_all(dir);
 }
