@@ -11,17 +11,12 @@
 #include "common/ids.hpp"
 #include "common/mime.hpp"
 #include "common/time.hpp"
+#include "gobj.hpp"
 
 namespace postern::dsn {
 namespace {
 
-struct GObjectUnref {
-    void operator()(void* p) const {
-        if (p != nullptr) g_object_unref(p);
-    }
-};
-template <class T>
-using GObj = std::unique_ptr<T, GObjectUnref>;
+using postern::detail::GObj;
 
 // A leaf part of type/subtype holding `content` as it is.
 GObj<GMimePart> leaf(const char* type, const char* subtype, const std::string& content,

@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 
+#include "gobj.hpp"
 #include "mime_text.hpp"
 
 namespace postern::mime {
@@ -23,13 +24,7 @@ constexpr std::size_t kMaxRaw = UINT_MAX - 1;
 // Deeper multipart nesting is ignored rather than recursed into.
 constexpr int kMaxDepth = 64;
 
-struct GObjectUnref {
-    void operator()(void* p) const {
-        if (p != nullptr) g_object_unref(p);
-    }
-};
-template <class T>
-using GObj = std::unique_ptr<T, GObjectUnref>;
+using postern::detail::GObj;
 
 struct ReferencesFree {
     void operator()(GMimeReferences* r) const { g_mime_references_free(r); }

@@ -8,17 +8,12 @@
 
 #include "common/crypto.hpp"
 #include "common/mime.hpp"
+#include "gobj.hpp"
 
 namespace postern::mime {
 namespace {
 
-struct GObjectUnref {
-    void operator()(void* p) const {
-        if (p != nullptr) g_object_unref(p);
-    }
-};
-template <class T>
-using GObj = std::unique_ptr<T, GObjectUnref>;
+using postern::detail::GObj;
 
 struct FormatFree {
     void operator()(GMimeFormatOptions* f) const { g_mime_format_options_free(f); }

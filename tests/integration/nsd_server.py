@@ -42,6 +42,16 @@ def free_port():
     raise RuntimeError("no free port")
 
 
+def zone_file(directory, origin, records):
+    """Writes <origin>.zone: an SOA and NS, then `records` (BIND lines, absolute names)."""
+    path = os.path.join(directory, f"{origin}.zone")
+    with open(path, "w") as f:
+        f.write(f"$TTL 60\n{origin}. IN SOA ns.{origin}. admin.{origin}. 1 3600 600 86400 60\n"
+                f"{origin}. IN NS ns.{origin}.\nns.{origin}. IN A 127.0.0.1\n")
+        f.write("\n".join(records) + "\n")
+    return path
+
+
 class Nsd:
     """nsd in the foreground (-d) under `timeout`, so it cannot outlive a crashed test."""
 

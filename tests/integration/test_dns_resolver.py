@@ -6,15 +6,12 @@ from the zone files. SPF and DMARC also run end to end, through the async driver
 
 import json
 import os
-import shutil
-import signal
 import socket
 import subprocess
-import tempfile
 import time
 import unittest
 
-from nsd_server import NSD, Nsd, free_port, read
+from nsd_server import NSD, Nsd
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "..", "data")

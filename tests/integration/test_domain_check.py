@@ -3,7 +3,6 @@ we publish them in a zone served by nsd on loopback, and `postern domain check` 
 through Postern's resolver. Then records are altered or removed and the check must say which."""
 
 import json
-import os
 import tempfile
 import unittest
 
@@ -12,16 +11,6 @@ import nsd_server
 
 DOMAIN = "agents.example.org"
 HOST = "mx.postern.example"
-
-
-def zone_file(directory, origin, records):
-    """Writes <origin>.zone: an SOA and NS, then `records` (BIND lines, absolute names)."""
-    path = os.path.join(directory, f"{origin}.zone")
-    with open(path, "w") as f:
-        f.write(f"$TTL 60\n{origin}. IN SOA ns.{origin}. admin.{origin}. 1 3600 600 86400 60\n"
-                f"{origin}. IN NS ns.{origin}.\nns.{origin}. IN A 127.0.0.1\n")
-        f.write("\n".join(records) + "\n")
-    return path
 
 
 @unittest.skipUnless(nsd_server.available(), "nsd is not installed")
@@ -34,8 +23,8 @@ class DomainCheckTest(harness.PosternTestCase):
 
     def serve(self, records):
         """Starts nsd with DOMAIN's zone holding `records`, and our host's address."""
-        paths = [zone_file(self.zones, DOMAIN, records),
-                 zone_file(self.zones, "postern.example", [f"{HOST}. IN A 127.0.0.1"])]
+        paths = [nsd_server.zone_file(self.zones, DOMAIN, records),
+                 nsd_server.zone_file(self.zones, "postern.example", [f"{HOST}. IN A 127.0.0.1"])]
         nsd = nsd_server.Nsd(paths, only_zones=[DOMAIN, "postern.example"])
         self.addCleanup(nsd.stop)
         self.p.set_config({"hostname": HOST, "dns.servers": f"127.0.0.1:{nsd.port}",

@@ -7,7 +7,6 @@ apid/openapi.json."""
 
 import http.client
 import json
-import os
 import tempfile
 import unittest
 
@@ -24,16 +23,6 @@ SCHEMAS = {
     ("GET", "records", 200): "postern:DomainRecords",
     ("POST", "verify", 200): "postern:DomainVerification",
 }
-
-
-def zone_file(directory, origin, records):
-    """Writes <origin>.zone: an SOA and NS, then `records` (BIND lines, absolute names)."""
-    path = os.path.join(directory, f"{origin}.zone")
-    with open(path, "w") as f:
-        f.write(f"$TTL 60\n{origin}. IN SOA ns.{origin}. admin.{origin}. 1 3600 600 86400 60\n"
-                f"{origin}. IN NS ns.{origin}.\nns.{origin}. IN A 127.0.0.1\n")
-        f.write("\n".join(records) + "\n")
-    return path
 
 
 @unittest.skipUnless(nsd_server.available(), "nsd is not installed")
@@ -90,8 +79,8 @@ class DomainsApiTest(unittest.TestCase):
 
     def serve_and_restart(self, records):
         """Starts nsd with DOMAIN's zone holding `records`, points apid's resolver at it."""
-        paths = [zone_file(self.zones, DOMAIN, records),
-                 zone_file(self.zones, "postern.example", [f"{HOST}. IN A 127.0.0.1"])]
+        paths = [nsd_server.zone_file(self.zones, DOMAIN, records),
+                 nsd_server.zone_file(self.zones, "postern.example", [f"{HOST}. IN A 127.0.0.1"])]
         nsd = nsd_server.Nsd(paths, only_zones=[DOMAIN, "postern.example"])
         self.addCleanup(nsd.stop)
         self.p.set_config({"dns.servers": f"127.0.0.1:{nsd.port}", "dns.timeout_ms": 500,
