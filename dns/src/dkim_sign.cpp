@@ -5,16 +5,43 @@
 
 #include <memory>
 #include <mutex>
+#include <string>
+#include <unordered_set>
 
 #include "dkim_sign_internal.hpp"
 
 // dkim.h is C99 and spells bool as _Bool, which C++ lacks; the two share one ABI.
 #define _Bool bool
 #include <opendkim/dkim.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #undef _Bool
 
 namespace postern::dns {
 namespace {
+
+// Whether OpenSSL can load `pem` as a private key; remembered per key text (a few per domain).
+bool loadable_pem(const std::string& pem) {
+    static std::mutex mu;
+    static std::unordered_set<std::string> good;
+    {
+        std::lock_guard lock(mu);
+        if (good.count(pem)) return true;
+    }
+    if (!pem.starts_with("-----BEGIN ")) return false;  // libopendkim would read it as DER
+    std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+        BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
+    if (!bio) return false;
+    std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+        PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr), EVP_PKEY_free);
+    ERR_clear_error();
+    if (!key) return false;
+    std::lock_guard lock(mu);
+    if (good.size() >= 4096) good.clear();  // bounded; keys are few
+    good.insert(pem);
+    return true;
+}
 
 struct LibDeleter {
     void operator()(DKIM_LIB* lib) const noexcept { dkim_close(lib); }
@@ -67,6 +94,11 @@ Result<std::string> sign_one(DKIM_LIB* lib, const std::vector<std::string_view>&
     else
         return fail(Errc::invalid_argument, "unknown DKIM algorithm " + key.algorithm);
 
+    // libopendkim leaks a buffer whenever it cannot load a key (found by LSan), so a key reaches
+    // it only once OpenSSL has loaded it here (once per distinct key).
+    if (!loadable_pem(key.private_pem))
+        return fail(Errc::invalid_argument,
+                    "the DKIM key for " + key.selector + " is not a usable PEM private key");
     DKIM_STAT status = DKIM_STAT_OK;
     // dkim_sign() copies the key, selector and domain.
     HandlePtr h(

@@ -118,6 +118,11 @@ TEST_CASE("dkim_sign refuses what it cannot sign", "[dkim][sign]") {
         {"example.com", "s", "rsa-sha1", keys().rsa.private_pem}};
     CHECK(dns::dkim_sign(kMessage, bad_alg).error().code() == Errc::invalid_argument);
     std::vector<dns::DkimSigningKey> bad_key{{"example.com", "s", "rsa-sha256", "not a key"}};
-    CHECK_FALSE(dns::dkim_sign(kMessage, bad_key));
+    CHECK(dns::dkim_sign(kMessage, bad_key).error().code() == Errc::invalid_argument);
+    // PEM armour around garbage: libopendkim refuses it (and must not leak doing so).
+    std::vector<dns::DkimSigningKey> bad_pem{
+        {"example.com", "s", "rsa-sha256",
+         "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n"}};
+    CHECK_FALSE(dns::dkim_sign(kMessage, bad_pem));
     CHECK(dns::dkim_sign("no separator", {}).error().code() == Errc::invalid_argument);
 }
