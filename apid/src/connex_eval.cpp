@@ -83,7 +83,11 @@ std::string live_context(const json::object& request, const EventPlan& plan) {
         out += "Subject: ";
         out += str_member(m->get_object(), "subject");
         std::string_view body = str_member(m->get_object(), "body");
-        if (body.size() > 2000) body = body.substr(0, 2000);
+        if (body.size() > 2000) {  // cut on a UTF-8 boundary: the model gets valid JSON text
+            std::size_t n = 2000;
+            while (n > 0 && (static_cast<unsigned char>(body[n]) & 0xC0) == 0x80) --n;
+            body = body.substr(0, n);
+        }
         out += "\n\n";
         out += body;
         out += "\n\n";

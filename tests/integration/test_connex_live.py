@@ -160,6 +160,20 @@ class ConnexLiveTest(unittest.TestCase):
         self.assertEqual(again, live)
         self.assertEqual(len(self.model.requests), 1)
 
+    def test_a_long_body_is_cut_on_a_utf8_boundary(self):
+        # Byte 2,000 falls inside a two-byte character: the model must still get valid JSON
+        # (the fake endpoint's json.loads refuses anything else, and the call would fall back).
+        self.model.mode = "ok"
+        self.model.requests.clear()
+        e = event("utf8-cut")
+        e["message"]["body"] = "a" * 1999 + "é" * 50
+        status, _, doc = self.client.call("POST", "/api/connex/integration-event",
+                                          token=self.key, body=e)
+        self.assertEqual(status, 200)
+        self.assertTrue(doc["reasoning"]["usedLiveModel"], doc["reasoning"])
+        user = self.model.requests[-1]["body"]["messages"][-1]["content"]
+        self.assertIn("a" * 1999 + "\n", user)  # the split character is dropped whole
+
     def test_slow_or_garbage_endpoints_fall_back_within_the_timeout(self):
         for mode, why in (("slow", "timeout"), ("garbage", "no choices[0].message.content")):
             self.model.mode = mode
