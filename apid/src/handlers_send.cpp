@@ -225,77 +225,87 @@ Response handle_send_message(const Context& c) {
     return send_built(c, *mailbox, std::move(out), req->bcc, std::move(*key), kSendRoute);
 }
 
-Response handle_reply(const Context& c) {
-    if (auto errors = reject_params(c.target.query); !errors.empty()) return bad_request(errors);
-    auto key = begin_idempotent(c, kReplyRoute);
-    if (!key) return std::move(key.error());
-    auto req = parse_send_request(c.request.body, SendKind::reply);
-    if (!req) return std::move(req.error());
-    auto row = find_message(c);
-    if (!row) return std::move(row.error());
-    auto mailbox = mailbox_of(c, *row);
-    if (!mailbox) return std::move(mailbox.error());
-    auto raw = raw_of(c, *row);
-    if (!raw) return std::move(raw.error());
-    auto s = mime::summarize(*raw);
-    if (!s) return storage_failure(s.error(), "summarize " + row->id);
+// What reply and forward start from: the Idempotency-Key, the request, and the original message
+// as the token sees it (its mailbox, bytes and summary).
+struct Original {
+    std::optional<IdempotencyKey> key;
+    SendRequest req;
+    storage::Mailbox mailbox;
+    std::string raw;
+    mime::Summary summary;
+};
 
-    const std::string& self = mailbox->address_key;
+tl::expected<Original, Response> load_original(const Context& c, std::string_view route,
+                                               SendKind kind) {
+    if (auto errors = reject_params(c.target.query); !errors.empty())
+        return tl::unexpected(bad_request(errors));
+    auto key = begin_idempotent(c, route);
+    if (!key) return tl::unexpected(std::move(key.error()));
+    auto req = parse_send_request(c.request.body, kind);
+    if (!req) return tl::unexpected(std::move(req.error()));
+    auto row = find_message(c);
+    if (!row) return tl::unexpected(std::move(row.error()));
+    auto mailbox = mailbox_of(c, *row);
+    if (!mailbox) return tl::unexpected(std::move(mailbox.error()));
+    auto raw = raw_of(c, *row);
+    if (!raw) return tl::unexpected(std::move(raw.error()));
+    auto s = mime::summarize(*raw);
+    if (!s) return tl::unexpected(storage_failure(s.error(), "summarize " + row->id));
+    return Original{std::move(*key), std::move(*req), std::move(*mailbox), std::move(*raw),
+                    std::move(*s)};
+}
+
+Response handle_reply(const Context& c) {
+    auto o = load_original(c, kReplyRoute, SendKind::reply);
+    if (!o) return std::move(o.error());
+    auto& [key, req, mailbox, raw, s] = *o;
+
+    const std::string& self = mailbox.address_key;
     mime::Outgoing out;
     // To the Reply-To, else the From; replying to our own sent message goes to its recipients.
-    bool ours = !s->from.empty() && same_address(s->from.front().address, self);
-    const auto& primary = !s->reply_to.empty() ? s->reply_to : ours ? s->to : s->from;
+    bool ours = !s.from.empty() && same_address(s.from.front().address, self);
+    const auto& primary = !s.reply_to.empty() ? s.reply_to : ours ? s.to : s.from;
     for (const auto& m : primary)
         if (!same_address(m.address, self)) add_unique(out.to, m, {});
-    if (req->reply_all) {
-        for (const auto* list : {&s->to, &s->cc})
+    if (req.reply_all) {
+        for (const auto* list : {&s.to, &s.cc})
             for (const auto& m : *list)
                 if (!same_address(m.address, self)) add_unique(out.cc, m, {&out.to});
     }
-    for (const auto& m : req->cc) add_unique(out.cc, m, {&out.to});
-    if (out.to.empty() && out.cc.empty() && req->bcc.empty())
+    for (const auto& m : req.cc) add_unique(out.cc, m, {&out.to});
+    if (out.to.empty() && out.cc.empty() && req.bcc.empty())
         return problem(422, "the message has no one to reply to",
                        {{"to", "the original names no recipient other than this mailbox"}});
-    out.subject = has_prefix_ci(s->subject, "re:") ? s->subject : "Re: " + s->subject;
-    out.text = req->text;
-    out.html = req->html;
-    out.attachments = std::move(req->attachments);
-    out.extra_headers = req->headers;
-    out.in_reply_to = s->message_id;
-    out.references = thread_references(*s);
-    return send_built(c, *mailbox, std::move(out), req->bcc, std::move(*key), kReplyRoute);
+    out.subject = has_prefix_ci(s.subject, "re:") ? s.subject : "Re: " + s.subject;
+    out.text = req.text;
+    out.html = req.html;
+    out.attachments = std::move(req.attachments);
+    out.extra_headers = req.headers;
+    out.in_reply_to = s.message_id;
+    out.references = thread_references(s);
+    return send_built(c, mailbox, std::move(out), req.bcc, std::move(key), kReplyRoute);
 }
 
 // The original goes along whole as a message/rfc822 attachment (after any given attachments),
 // so its headers, parts and signatures arrive intact; the given text/html is the cover note.
 Response handle_forward(const Context& c) {
-    if (auto errors = reject_params(c.target.query); !errors.empty()) return bad_request(errors);
-    auto key = begin_idempotent(c, kForwardRoute);
-    if (!key) return std::move(key.error());
-    auto req = parse_send_request(c.request.body, SendKind::forward);
-    if (!req) return std::move(req.error());
-    auto row = find_message(c);
-    if (!row) return std::move(row.error());
-    auto mailbox = mailbox_of(c, *row);
-    if (!mailbox) return std::move(mailbox.error());
-    auto raw = raw_of(c, *row);
-    if (!raw) return std::move(raw.error());
-    auto s = mime::summarize(*raw);
-    if (!s) return storage_failure(s.error(), "summarize " + row->id);
+    auto o = load_original(c, kForwardRoute, SendKind::forward);
+    if (!o) return std::move(o.error());
+    auto& [key, req, mailbox, raw, s] = *o;
     mime::Outgoing out;
-    out.to = req->to;
-    out.cc = req->cc;
-    if (!req->subject.empty())
-        out.subject = req->subject;
+    out.to = req.to;
+    out.cc = req.cc;
+    if (!req.subject.empty())
+        out.subject = req.subject;
     else
-        out.subject = has_prefix_ci(s->subject, "fwd:") ? s->subject : "Fwd: " + s->subject;
-    out.text = req->text;
-    out.html = req->html;
-    out.attachments = std::move(req->attachments);
-    std::string name = s->subject.empty() ? "forwarded.eml" : s->subject + ".eml";
-    out.attachments.push_back({name, "message/rfc822", std::move(*raw)});
-    out.extra_headers = req->headers;
-    return send_built(c, *mailbox, std::move(out), req->bcc, std::move(*key), kForwardRoute);
+        out.subject = has_prefix_ci(s.subject, "fwd:") ? s.subject : "Fwd: " + s.subject;
+    out.text = req.text;
+    out.html = req.html;
+    out.attachments = std::move(req.attachments);
+    std::string name = s.subject.empty() ? "forwarded.eml" : s.subject + ".eml";
+    out.attachments.push_back({name, "message/rfc822", std::move(raw)});
+    out.extra_headers = req.headers;
+    return send_built(c, mailbox, std::move(out), req.bcc, std::move(key), kForwardRoute);
 }
 
 Response handle_list_deliveries(const Context& c) {
