@@ -7,6 +7,7 @@
 #include "common/ids.hpp"
 #include "common/time.hpp"
 #include "mail_store.hpp"
+#include "storage/connex_repo.hpp"
 #include "storage/repos.hpp"
 
 namespace postern::storage {
@@ -169,21 +170,6 @@ Result<StoredCopy> store_copy(Database& db, const CopySpec& c) {
     return out;
 }
 
-Result<void> append_event(Database& db, std::string_view tenant_id, std::string_view mailbox_id,
-                          std::string_view type, std::int64_t at, std::string_view data_json) {
-    auto st = db.prepare(
-        "INSERT INTO events(id, tenant_id, mailbox_id, type, created_at, data) "
-        "VALUES (?,?,?,?,?,?)");
-    if (!st) return tl::unexpected(st.error());
-    return st->bind(1, new_id("evt"))
-        .bind(2, tenant_id)
-        .bind(3, mailbox_id)
-        .bind(4, type)
-        .bind(5, at)
-        .bind(6, data_json)
-        .run();
-}
-
 Result<std::vector<std::string>> store_inbound(Database& db, const InboundMessage& m) {
     const std::string sha = sha256_hex(m.raw);
     POSTERN_TRY(store_blob(db, sha, m.raw));
@@ -210,7 +196,7 @@ Result<std::vector<std::string>> store_inbound(Database& db, const InboundMessag
                           {"subject", s.subject},
                           {"from", s.from.empty() ? std::string() : s.from.front().address}};
         POSTERN_TRY(append_event(db, rcpt.tenant_id, rcpt.mailbox_id, "message.received",
-                                 m.received_at, json::serialize(data)));
+                                 json::serialize(data), m.received_at));
         ids.push_back(std::move(copy->message_id));
     }
     return ids;

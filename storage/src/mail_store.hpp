@@ -35,10 +35,6 @@ struct StoredCopy {
 // One message row in a mailbox, joined to a thread (References/In-Reply-To first, else the
 // normalised subject with the same participants).
 [[nodiscard]] Result<StoredCopy> store_copy(Database& db, const CopySpec& c);
-// A row of the events outbox.
-[[nodiscard]] Result<void> append_event(Database& db, std::string_view tenant_id,
-                                        std::string_view mailbox_id, std::string_view type,
-                                        std::int64_t at, std::string_view data_json);
 
 // The columns of `deliveries` in DeliveryRow order, and the reader of one row selected with them
 // (outbound_repo.cpp; queue_repo.cpp uses them too).

@@ -6,6 +6,7 @@
 #include "common/crypto.hpp"
 #include "common/ids.hpp"
 #include "mail_store.hpp"
+#include "storage/connex_repo.hpp"
 #include "storage/outbound.hpp"
 
 namespace postern::storage {
@@ -128,8 +129,8 @@ Result<Enqueued> enqueue_outbound(Database& db, const OutboundMessage& m) {
                       {"subject", m.summary.subject},
                       {"source", m.source},
                       {"deliveries", std::move(delivery_ids)}};
-    POSTERN_TRY(append_event(db, m.tenant_id, m.mailbox_id, "message.sent", m.created_at,
-                             json::serialize(data)));
+    POSTERN_TRY(append_event(db, m.tenant_id, m.mailbox_id, "message.sent", json::serialize(data),
+                             m.created_at));
     return out;
 }
 

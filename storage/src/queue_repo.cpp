@@ -5,6 +5,7 @@
 #include "common/crypto.hpp"
 #include "common/mime.hpp"
 #include "mail_store.hpp"
+#include "storage/connex_repo.hpp"
 #include "storage/queue.hpp"
 
 namespace postern::storage {
@@ -155,7 +156,7 @@ Result<void> record_outcomes(Database& db, const std::vector<OutcomeUpdate>& upd
         if (u.decision.expired) data["expired"] = true;
         if (dsn_id) data["dsn_message_id"] = *dsn_id;
         POSTERN_TRY(append_event(db, row.tenant_id, row.mailbox_id, "message." + u.decision.state,
-                                 now, json::serialize(data)));
+                                 json::serialize(data), now));
     }
     return {};
 }
@@ -220,8 +221,8 @@ Result<void> cancel_delivery(Database& db, std::string_view tenant_id, std::stri
                       {"message_id", row->message_id},
                       {"recipient", row->recipient},
                       {"state", "cancelled"}};
-    return append_event(db, tenant_id, row->mailbox_id, "message.cancelled", now,
-                        json::serialize(data));
+    return append_event(db, tenant_id, row->mailbox_id, "message.cancelled", json::serialize(data),
+                        now);
 }
 
 }  // namespace postern::storage
