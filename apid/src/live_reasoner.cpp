@@ -126,8 +126,30 @@ LiveAdvice LiveReasoner::advise(const std::string& context) const {
     beast::error_code failed;
     const auto deadline = options_.timeout;
 
-    auto on_read = [&](beast::error_code ec, std::size_t) { failed = ec; };
     tcp::resolver resolver(ioc);
+    // Resolve, connect, `handshake` (TLS, or nothing), write, read: the same chain for both
+    // kinds of stream, run on `ioc` for at most the deadline.
+    auto exchange = [&](auto& stream, auto handshake) {
+        beast::get_lowest_layer(stream).expires_after(deadline);
+        auto send = [&](beast::error_code ec) {
+            if (ec) return void(failed = ec);
+            http::async_write(stream, req, [&](beast::error_code ec, std::size_t) {
+                if (ec) return void(failed = ec);
+                http::async_read(stream, buffer, parser,
+                                 [&](beast::error_code ec, std::size_t) { failed = ec; });
+            });
+        };
+        resolver.async_resolve(target->host, target->port,
+                               [&, send](beast::error_code ec, tcp::resolver::results_type r) {
+                                   if (ec) return void(failed = ec);
+                                   beast::get_lowest_layer(stream).async_connect(
+                                       r, [&, send](beast::error_code ec, const tcp::endpoint&) {
+                                           if (ec) return void(failed = ec);
+                                           handshake(send);
+                                       });
+                               });
+        run_bounded(ioc, deadline, failed);
+    };
     if (target->tls) {
         asio::ssl::context ctx(asio::ssl::context::tls_client);
         ctx.set_default_verify_paths();
@@ -135,39 +157,11 @@ LiveAdvice LiveReasoner::advise(const std::string& context) const {
         ctx.set_verify_callback(asio::ssl::host_name_verification(target->host));
         asio::ssl::stream<beast::tcp_stream> stream(ioc, ctx);
         SSL_set_tlsext_host_name(stream.native_handle(), target->host.c_str());
-        beast::get_lowest_layer(stream).expires_after(deadline);
-        resolver.async_resolve(
-            target->host, target->port, [&](beast::error_code ec, tcp::resolver::results_type r) {
-                if (ec) return void(failed = ec);
-                beast::get_lowest_layer(stream).async_connect(r, [&](beast::error_code ec,
-                                                                     const tcp::endpoint&) {
-                    if (ec) return void(failed = ec);
-                    stream.async_handshake(
-                        asio::ssl::stream_base::client, [&](beast::error_code ec) {
-                            if (ec) return void(failed = ec);
-                            http::async_write(stream, req, [&](beast::error_code ec, std::size_t) {
-                                if (ec) return void(failed = ec);
-                                http::async_read(stream, buffer, parser, on_read);
-                            });
-                        });
-                });
-            });
-        run_bounded(ioc, deadline, failed);
+        exchange(stream,
+                 [&](auto send) { stream.async_handshake(asio::ssl::stream_base::client, send); });
     } else {
         beast::tcp_stream stream(ioc);
-        stream.expires_after(deadline);
-        resolver.async_resolve(
-            target->host, target->port, [&](beast::error_code ec, tcp::resolver::results_type r) {
-                if (ec) return void(failed = ec);
-                stream.async_connect(r, [&](beast::error_code ec, const tcp::endpoint&) {
-                    if (ec) return void(failed = ec);
-                    http::async_write(stream, req, [&](beast::error_code ec, std::size_t) {
-                        if (ec) return void(failed = ec);
-                        http::async_read(stream, buffer, parser, on_read);
-                    });
-                });
-            });
-        run_bounded(ioc, deadline, failed);
+        exchange(stream, [](auto send) { send(beast::error_code()); });
     }
     if (failed) {
         advice.failure = failed == asio::error::timed_out || failed == beast::error::timeout
