@@ -34,7 +34,9 @@ std::string Session::too_many_connections(std::string_view hostname) {
 void Session::reply(Actions& out, int code, std::string_view text) {
     std::string line = std::to_string(code);
     line += ' ';
-    line += text;
+    // One line, whatever the text holds: a CR or LF in it (an address or name that came from
+    // outside) must not start a second reply (found by the command fuzzer).
+    for (char ch : text) line += (ch == '\r' || ch == '\n') ? ' ' : ch;
     line += "\r\n";
     out.emplace_back(Reply{code, std::move(line)});
     if (code < 500 || closed_) return;
