@@ -188,10 +188,12 @@ Config load_config(const std::filesystem::path& data_dir) {
         read_uint(*o, "command_timeout_ms", c.outbound.command_timeout_ms);
         read_uint(*o, "poll_ms", c.outbound.poll_ms);
         read(*o, "opportunistic_tls", c.outbound.opportunistic_tls);
+        read_uint(*o, "connection_cache_ms", c.outbound.connection_cache_ms);
+        read_uint(*o, "connection_reuse_limit", c.outbound.connection_reuse_limit);
     }
     if (c.outbound.retry_interval_seconds == 0 || c.outbound.max_concurrent == 0 ||
         c.outbound.max_per_destination == 0 || c.outbound.poll_ms == 0 || c.outbound.mx_port == 0 ||
-        c.outbound.max_message_bytes == 0)
+        c.outbound.max_message_bytes == 0 || c.outbound.connection_reuse_limit == 0)
         throw std::runtime_error(file.string() + ": outbound limits must be greater than zero");
     if (c.smtp.max_recipients == 0 || c.smtp.max_connections == 0 ||
         c.smtp.max_connections_per_ip == 0 || c.smtp.max_message_size == 0)
@@ -287,6 +289,9 @@ void save_config(const Config& c) {
             {"command_timeout_ms", static_cast<std::int64_t>(c.outbound.command_timeout_ms)},
             {"poll_ms", static_cast<std::int64_t>(c.outbound.poll_ms)},
             {"opportunistic_tls", c.outbound.opportunistic_tls},
+            {"connection_cache_ms", static_cast<std::int64_t>(c.outbound.connection_cache_ms)},
+            {"connection_reuse_limit",
+             static_cast<std::int64_t>(c.outbound.connection_reuse_limit)},
         });
     auto file = c.data_dir / kConfigFileName;
     std::ofstream out(file);

@@ -1,8 +1,13 @@
 """A scriptable SMTP destination for the outbound tests: a threaded socketserver that speaks
 enough ESMTP (EHLO with PIPELINING, MAIL, RCPT, DATA, RSET, NOOP, QUIT) and answers what the test
 asks. `replies` decides per stage: a callable (server, stage, arg) -> reply line or None for the
-default. Accepted messages are kept in `messages` as (mail_from, [rcpts], bytes)."""
+default. Accepted messages are kept in `messages` as (mail_from, [rcpts], bytes).
 
+For connection reuse: `close_after` N transactions (DATA replies) the server drops the connection
+without a word; `idle_timeout` seconds without a command it says 421 and closes. `connections`
+and `quits` count what clients did."""
+
+import socket
 import socketserver
 import threading
 import time
@@ -21,8 +26,15 @@ class _Handler(socketserver.StreamRequestHandler):
             srv.connections += 1
         self.reply("220 fake.dest.test ESMTP")
         mail_from, rcpts = None, []
+        transactions = 0
+        if srv.idle_timeout:
+            self.connection.settimeout(srv.idle_timeout)
         while True:
-            line = self.rfile.readline(4096)
+            try:
+                line = self.rfile.readline(4096)
+            except (socket.timeout, TimeoutError):
+                self.reply("421 4.4.2 fake.dest.test idle for too long, closing")
+                return
             if not line:
                 return
             cmd = line.decode("latin-1").rstrip("\r\n")
@@ -72,12 +84,17 @@ class _Handler(socketserver.StreamRequestHandler):
                         srv.messages.append((mail_from, list(rcpts), bytes(data)))
                 self.reply(r)
                 rcpts = []
+                transactions += 1
+                if srv.close_after and transactions >= srv.close_after:
+                    return
             elif verb == "RSET":
                 mail_from, rcpts = None, []
                 self.reply("250 2.0.0 ok")
             elif verb == "NOOP":
                 self.reply("250 2.0.0 ok")
             elif verb == "QUIT":
+                with srv.lock:
+                    srv.quits += 1
                 self.reply("221 2.0.0 bye")
                 return
             else:
@@ -90,8 +107,12 @@ class _Server(socketserver.ThreadingTCPServer):
 
 
 class FakeSmtp:
-    def __init__(self, replies=None, data_delay=0.0, broken_tls=False):
+    def __init__(self, replies=None, data_delay=0.0, broken_tls=False, close_after=0,
+                 idle_timeout=0.0):
         self.replies = replies
+        self.close_after = close_after
+        self.idle_timeout = idle_timeout
+        self.quits = 0
         self.broken_tls = broken_tls
         self.data_delay = data_delay
         self.messages = []

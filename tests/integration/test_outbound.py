@@ -15,6 +15,7 @@ import os
 import re
 import sys
 import tempfile
+import time
 import unittest
 import urllib.parse
 import urllib.request
@@ -255,6 +256,73 @@ class RetryAndBounceTest(OutboundBase):
             # 8-bit content is declared to a server that offers 8BITMIME (RFC 6152).
             self.assertTrue(all("BODY=8BITMIME" in c for c in dest.mail_commands),
                             dest.mail_commands)
+
+
+class ConnectionReuseTest(OutboundBase):
+    """Connections to a server are kept for the next message ([outbound] connection_cache_ms),
+    and one the server closed meanwhile is replaced without deferring anything."""
+
+    def queue(self, n, tag):
+        return [self.send(message(f"{tag} {i}"), "user@dest.test") for i in range(n)]
+
+    def test_messages_to_one_server_share_connections(self):
+        with fake_smtp.FakeSmtp() as dest:
+            outbound_config(self.p.data, ["max_concurrent = 30", "max_per_destination = 2"],
+                            {"dest.test": f"127.0.0.1:{dest.port}"})
+            ids = self.queue(30, "shared")
+            self.p.start_smtpd()
+            for mid in ids:
+                self.wait_state(mid, {"delivered"})
+            self.assertEqual(len(dest.messages), 30)
+            self.assertEqual(len(dest.mail_commands), 30)  # one transaction per message
+            self.assertLessEqual(dest.connections, 4, self.logs())
+            # Idle connections say QUIT when their time is up.
+            self.assertTrue(harness.wait_for(lambda: dest.quits == dest.connections,
+                                             timeout=10), (dest.quits, dest.connections))
+
+    def test_reuse_limit_and_reuse_off(self):
+        with fake_smtp.FakeSmtp() as dest:
+            outbound_config(self.p.data, ["max_per_destination = 1", "connection_reuse_limit = 2"],
+                            {"dest.test": f"127.0.0.1:{dest.port}"})
+            ids = self.queue(6, "limit")
+            smtpd = self.p.start_smtpd()
+            for mid in ids:
+                self.wait_state(mid, {"delivered"})
+            self.assertEqual(dest.connections, 3)
+            self.assertEqual(smtpd.stop(), 0)
+        with fake_smtp.FakeSmtp() as dest:
+            outbound_config(self.p.data, ["max_per_destination = 1", "connection_cache_ms = 0"],
+                            {"dest.test": f"127.0.0.1:{dest.port}"})
+            ids = self.queue(4, "off")
+            self.p.start_smtpd()
+            for mid in ids:
+                self.wait_state(mid, {"delivered"})
+            self.assertEqual(dest.connections, 4)
+            self.assertEqual(dest.quits, 4)
+
+    def check_replaced(self, dest, pause):
+        outbound_config(self.p.data, ["connection_cache_ms = 5000"],
+                        {"dest.test": f"127.0.0.1:{dest.port}"})
+        self.p.start_smtpd()
+        first = self.send(message("before the close"), "user@dest.test")
+        self.wait_state(first, {"delivered"})
+        time.sleep(pause)
+        second = self.send(message("after the close"), "user@dest.test")
+        rows = self.wait_state(second, {"delivered"})
+        self.assertEqual(rows[0]["attempts"], 1)  # not deferred: retried on a new connection
+        self.assertEqual(self.events("message.deferred"), [])
+        self.assertEqual(len(dest.messages), 2)
+        self.assertEqual(dest.connections, 2)
+        # The second message did try the cached connection first.
+        self.assertIn("closed a cached connection; using another", self.logs())
+
+    def test_a_connection_the_server_dropped_is_replaced(self):
+        with fake_smtp.FakeSmtp(close_after=1) as dest:
+            self.check_replaced(dest, 0.3)
+
+    def test_a_connection_the_server_timed_out_with_421_is_replaced(self):
+        with fake_smtp.FakeSmtp(idle_timeout=0.5) as dest:
+            self.check_replaced(dest, 1.5)
 
 
 @unittest.skipUnless(nsd_server.available(), "nsd is not installed")

@@ -107,6 +107,11 @@ struct OutboundConfig {
     std::uint32_t command_timeout_ms = 300000;  // RFC 5321 §4.5.3.2 allows 5 min (10 for DATA)
     std::uint32_t poll_ms = 1000;               // how often the runner looks for due deliveries
     bool opportunistic_tls = true;              // STARTTLS when offered, unauthenticated
+    // Connection reuse: a connection that ends a transaction cleanly waits this long for the
+    // next message to the same server (0: every transaction on a connection of its own) and
+    // carries at most connection_reuse_limit transactions (and lives at most 300 s).
+    std::uint32_t connection_cache_ms = 2000;
+    std::uint32_t connection_reuse_limit = 100;
 };
 
 struct Config {

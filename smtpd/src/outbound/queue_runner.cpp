@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -67,6 +68,13 @@ struct QueueRunner::Impl {
     std::int64_t lease_ms = 0;
 
     // Touched only on the io_context's thread.
+    struct Idle {
+        std::shared_ptr<Session> session;
+        std::shared_ptr<asio::steady_timer> timer;  // fires when it has waited long enough
+    };
+    std::unordered_map<std::string, std::vector<Idle>> idle;  // by connection_key()
+    std::size_t idle_count = 0;
+    std::size_t closing = 0;  // connections saying QUIT
     bool draining = false;
     bool claiming = true;  // the claim loop runs (it may have a claim in the writer)
     std::function<void()> drained;
@@ -84,9 +92,10 @@ struct QueueRunner::Impl {
         maybe_drained();
     }
 
-    // Drained: no claim in progress (its rows would otherwise stay leased) and no attempt.
+    // Drained: no claim in progress (its rows would otherwise stay leased), no attempt, no
+    // connection left open.
     void maybe_drained() {
-        if (draining && !claiming && in_flight == 0 && drained) {
+        if (draining && !claiming && in_flight == 0 && idle_count == 0 && closing == 0 && drained) {
             auto done = std::move(drained);
             drained = nullptr;
             done();
@@ -97,6 +106,79 @@ struct QueueRunner::Impl {
 namespace {
 
 using Impl = QueueRunner::Impl;
+constexpr auto kMaxConnectionAge = std::chrono::seconds(300);
+
+// Connections are shared by server: the name used for SNI and the address.
+std::string connection_key(const std::string& host, const asio::ip::tcp::endpoint& ep) {
+    return host + " " + ep.address().to_string() + " " + std::to_string(ep.port());
+}
+
+// Says QUIT on `s` (or just closes it when it is not usable) without holding up the caller.
+void close_later(const std::shared_ptr<Impl>& impl, std::shared_ptr<Session> s) {
+    ++impl->closing;
+    asio::co_spawn(
+        impl->io,
+        [](std::shared_ptr<Impl> impl, std::shared_ptr<Session> s) -> asio::awaitable<void> {
+            auto quitting = quit(s);
+            co_await std::move(quitting);
+            --impl->closing;
+            impl->maybe_drained();
+        }(impl, std::move(s)),
+        log_failure);
+}
+
+// A cached connection for `key` that still looks open, or null.
+std::shared_ptr<Session> take_idle(Impl& impl, const std::string& key) {
+    auto it = impl.idle.find(key);
+    while (it != impl.idle.end() && !it->second.empty()) {
+        Impl::Idle i = std::move(it->second.back());
+        it->second.pop_back();
+        --impl.idle_count;
+        if (it->second.empty()) {
+            impl.idle.erase(it);
+            it = impl.idle.end();
+        }
+        i.timer->cancel();  // its waiter finds it gone and leaves it to us
+        if (reusable(*i.session)) return i.session;
+    }
+    return nullptr;
+}
+
+// Waits until `s` has been idle long enough (or the runner drains), then, if nobody took it
+// meanwhile, says QUIT.
+asio::awaitable<void> expire_idle(std::shared_ptr<Impl> impl, std::string key,
+                                  std::shared_ptr<Session> s,
+                                  std::shared_ptr<asio::steady_timer> timer) {
+    co_await timer->async_wait(kTuple);
+    auto it = impl->idle.find(key);
+    if (it == impl->idle.end()) co_return;
+    auto& list = it->second;
+    auto pos =
+        std::find_if(list.begin(), list.end(), [&](const Impl::Idle& i) { return i.session == s; });
+    if (pos == list.end()) co_return;
+    list.erase(pos);
+    if (list.empty()) impl->idle.erase(it);
+    --impl->idle_count;
+    close_later(impl, std::move(s));
+}
+
+// After a transaction: keep the connection for the next message to the same server, or close.
+void release(const std::shared_ptr<Impl>& impl, const std::string& key,
+             std::shared_ptr<Session> s) {
+    const auto& o = impl->config.outbound;
+    if (impl->draining || o.connection_cache_ms == 0 || !reusable(*s) ||
+        transactions(*s) >= o.connection_reuse_limit ||
+        std::chrono::steady_clock::now() - opened_at(*s) >= kMaxConnectionAge ||
+        impl->idle_count >= o.max_concurrent) {
+        close_later(impl, std::move(s));
+        return;
+    }
+    auto timer = std::make_shared<asio::steady_timer>(impl->io);
+    timer->expires_after(std::chrono::milliseconds(o.connection_cache_ms));
+    impl->idle[key].push_back({s, timer});
+    ++impl->idle_count;
+    asio::co_spawn(impl->io, expire_idle(impl, key, std::move(s), std::move(timer)), log_failure);
+}
 
 struct Prepared {
     std::string error;  // non-empty: could not prepare (deferred with this reason)
@@ -323,16 +405,43 @@ asio::awaitable<void> deliver_group(std::shared_ptr<Impl> impl,
             continue;
         }
         for (const auto& ep : endpoints) {
-            ++impl->attempts;
-            auto delivering = deliver(ep, hop.host, tx, copts);
-            result = co_await std::move(delivering);
-            if (!result.reached && result.tls_failed) {
-                // Opportunistic TLS: a server whose TLS fails gets the mail in plain text (as
-                // Postfix does at smtp_tls_security_level = may), on a new connection.
-                ClientOptions plain = copts;
-                plain.tls = nullptr;
-                auto again = deliver(ep, hop.host, tx, plain);
-                result = co_await std::move(again);
+            const std::string key = connection_key(hop.host, ep);
+            bool done_here = false;
+            // A cached connection to this server first; one found closed (nothing was sent to
+            // any recipient on it) is dropped for the next, or a new one.
+            while (auto cached = take_idle(*impl, key)) {
+                ++impl->attempts;
+                auto running = transact(cached, tx, copts);
+                result = co_await std::move(running);
+                if (result.stale) {
+                    spdlog::info("outbound: {} closed a cached connection; using another",
+                                 connection_key(hop.host, ep));
+                    close_later(impl, std::move(cached));
+                    continue;
+                }
+                release(impl, key, std::move(cached));
+                done_here = true;
+                break;
+            }
+            if (!done_here) {
+                ++impl->attempts;
+                auto opening = open_session(ep, hop.host, copts);
+                Opened opened = co_await std::move(opening);
+                if (!opened.session && opened.failure.tls_failed) {
+                    // Opportunistic TLS: a server whose TLS fails gets the mail in plain text
+                    // (as Postfix does at smtp_tls_security_level = may), on a new connection.
+                    ClientOptions plain = copts;
+                    plain.tls = nullptr;
+                    auto again = open_session(ep, hop.host, plain);
+                    opened = co_await std::move(again);
+                }
+                if (opened.session) {
+                    auto running = transact(opened.session, tx, copts);
+                    result = co_await std::move(running);
+                    release(impl, key, std::move(opened.session));
+                } else {
+                    result = std::move(opened.failure);
+                }
             }
             const std::string where = hop.host + ":" + std::to_string(ep.port());
             if (result.reached) {
@@ -432,6 +541,8 @@ void QueueRunner::drain(std::function<void()> done) {
     asio::post(impl_->io, [impl = impl_, done = std::move(done)]() mutable {
         impl->draining = true;
         impl->wake.cancel();
+        for (auto& [key, list] : impl->idle)  // their waiters say QUIT now
+            for (auto& i : list) i.timer->cancel();
         impl->drained = std::move(done);
         impl->maybe_drained();
     });

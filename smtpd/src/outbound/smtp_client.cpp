@@ -191,28 +191,49 @@ std::string dot_stuff(const std::string& message) {
     return out;
 }
 
-asio::awaitable<TransactionResult> deliver(tcp::endpoint endpoint, std::string host,
-                                           const Transaction& t, const ClientOptions& o) {
+struct Session {
+    std::shared_ptr<Conn> conn;
+    std::string host;
+    Capabilities caps;
+    bool tls = false;
+    bool usable = true;  // the last exchange left the server waiting for MAIL FROM
+    std::size_t transactions = 0;
+    std::chrono::steady_clock::time_point opened = std::chrono::steady_clock::now();
+};
+
+bool reusable(const Session& s) { return s.usable && s.conn->stream.next_layer().is_open(); }
+std::size_t transactions(const Session& s) { return s.transactions; }
+std::chrono::steady_clock::time_point opened_at(const Session& s) { return s.opened; }
+
+asio::awaitable<Opened> open_session(tcp::endpoint endpoint, std::string host,
+                                     const ClientOptions& o) {
     // Awaitables are built in their own statements (g++ 12: no temporaries with destructors
-    // inside a co_await expression). `t` and `o` belong to the caller, which awaits this call.
+    // inside a co_await expression). `o` belongs to the caller, which awaits this call.
     auto ex = co_await asio::this_coro::executor;
     // Without TLS a throw-away client context keeps the stream type the same either way.
     static asio::ssl::context no_tls(asio::ssl::context::tls_client);
     auto c = std::make_shared<Conn>(ex, o.tls ? *o.tls : no_tls);
     const auto timeout = o.command_timeout;
+    Opened out;
 
     arm(c, o.connect_timeout);
     auto [cec] = co_await c->stream.next_layer().async_connect(endpoint, kTuple);
-    if (cec) co_return unreachable("cannot connect to " + host + ": " + cec.message());
-
+    if (cec) {
+        out.failure = unreachable("cannot connect to " + host + ": " + cec.message());
+        co_return out;
+    }
     auto greeting_op = read_reply(c, timeout);
     Reply greeting = co_await std::move(greeting_op);
-    if (greeting.code != 220) co_return refused(greeting);
+    if (greeting.code != 220) {
+        out.failure = refused(greeting);
+        co_return out;
+    }
     auto hello_op = hello(c, o.helo_name, timeout);
     auto [ehlo, caps] = co_await std::move(hello_op);
-    if (ehlo.code != 250) co_return refused(ehlo);
-
-    TransactionResult result;
+    if (ehlo.code != 250) {
+        out.failure = refused(ehlo);
+        co_return out;
+    }
     if (caps.starttls && o.tls != nullptr) {
         auto starttls_op = command(c, "STARTTLS", timeout);
         Reply r = co_await std::move(starttls_op);
@@ -221,21 +242,42 @@ asio::awaitable<TransactionResult> deliver(tcp::endpoint endpoint, std::string h
             arm(c, timeout);
             auto [hec] = co_await c->stream.async_handshake(asio::ssl::stream_base::client, kTuple);
             if (hec) {
-                auto failed =
+                out.failure =
                     unreachable("TLS handshake with " + host + " failed: " + hec.message());
-                failed.tls_failed = true;
-                co_return failed;
+                out.failure.tls_failed = true;
+                co_return out;
             }
             c->tls = true;
-            result.tls = true;
             c->in.clear();
             auto again_op = hello(c, o.helo_name, timeout);
             auto [again, caps2] = co_await std::move(again_op);
-            if (again.code != 250) co_return refused(again);
+            if (again.code != 250) {
+                out.failure = refused(again);
+                co_return out;
+            }
             caps = caps2;
         }
         // Any other reply to STARTTLS: carry on in plain text (opportunistic).
     }
+    c->timer.cancel();
+    out.session = std::make_shared<Session>();
+    out.session->conn = c;
+    out.session->host = std::move(host);
+    out.session->caps = caps;
+    out.session->tls = c->tls;
+    co_return out;
+}
+
+asio::awaitable<TransactionResult> transact(std::shared_ptr<Session> s, const Transaction& t,
+                                            const ClientOptions& o) {
+    const auto& c = s->conn;
+    const auto& caps = s->caps;
+    const auto timeout = o.command_timeout;
+    const bool reused = s->transactions > 0;
+    ++s->transactions;
+    s->usable = false;  // until the transaction ends cleanly
+    TransactionResult result;
+    result.tls = s->tls;
     result.reached = true;
     const auto n = t.recipients.size();
     result.rcpt.assign(n, Reply{});
@@ -258,10 +300,15 @@ asio::awaitable<TransactionResult> deliver(tcp::endpoint endpoint, std::string h
         auto write_op = write_all(c, batch, timeout);
         if (!co_await std::move(write_op)) {
             for (auto& r : result.rcpt) r.text = "connection lost while sending";
+            result.stale = reused;
             co_return result;
         }
         auto mail_op = read_reply(c, timeout);
         mail_reply = co_await std::move(mail_op);
+        if (reused && (mail_reply.code == 0 || mail_reply.code == 421)) {
+            result.stale = true;
+            co_return result;
+        }
         for (std::size_t i = 0; i < n; ++i) {
             if (mail_reply.code == 0) {
                 rcpt_replies[i] = mail_reply;
@@ -279,6 +326,10 @@ asio::awaitable<TransactionResult> deliver(tcp::endpoint endpoint, std::string h
     } else {
         auto mail_op = command(c, mail, timeout);
         mail_reply = co_await std::move(mail_op);
+        if (reused && (mail_reply.code == 0 || mail_reply.code == 421)) {
+            result.stale = true;
+            co_return result;
+        }
         if (mail_reply.code == 250) {
             bool any = false;
             for (std::size_t i = 0; i < n; ++i) {
@@ -293,8 +344,12 @@ asio::awaitable<TransactionResult> deliver(tcp::endpoint endpoint, std::string h
             }
         }
     }
+    bool clean = mail_reply.code != 0 && mail_reply.code != 421;
+    for (const auto& r : rcpt_replies) clean = clean && r.code != 421;
     if (mail_reply.code / 100 != 2) {
         for (auto& r : result.rcpt) r = mail_reply;
+        // Pipelined: RCPT and DATA were refused after the refused MAIL (503).
+        clean = clean && data_reply.code != 354;
     } else {
         bool any = false;
         for (std::size_t i = 0; i < n; ++i) {
@@ -302,6 +357,7 @@ asio::awaitable<TransactionResult> deliver(tcp::endpoint endpoint, std::string h
                 any = true;
             else
                 result.rcpt[i] = rcpt_replies[i];
+            clean = clean && rcpt_replies[i].code != 0;
         }
         if (any) {
             Reply final_reply = data_reply;
@@ -317,19 +373,45 @@ asio::awaitable<TransactionResult> deliver(tcp::endpoint endpoint, std::string h
                     final_reply = co_await std::move(final_op);
                 }
             }
+            clean = clean && final_reply.code != 0 && final_reply.code != 421;
             for (std::size_t i = 0; i < n; ++i)
                 if (rcpt_replies[i].code / 100 == 2) result.rcpt[i] = final_reply;
+        } else if (data_reply.code == 354) {
+            // Pipelined, every recipient refused, yet DATA accepted: RFC 2920 §3.1, the client
+            // ends the data at once (an empty message with no recipient goes nowhere).
+            auto end_op = command(c, ".", timeout);
+            Reply ended = co_await std::move(end_op);
+            clean = clean && ended.code != 0 && ended.code != 421;
+        } else {
+            clean = clean && data_reply.code != 421;
         }
     }
-    // QUIT politely, but never wait long for its reply.
-    if (n > 0 && result.rcpt.front().code != 0) {
-        auto quit_op = command(c, "QUIT", std::chrono::milliseconds(2000));
+    c->timer.cancel();
+    s->usable = clean;
+    co_return result;
+}
+
+asio::awaitable<void> quit(std::shared_ptr<Session> s) {
+    if (s->conn->stream.next_layer().is_open() && s->usable) {
+        auto quit_op = command(s->conn, "QUIT", std::chrono::milliseconds(2000));
         Reply bye = co_await std::move(quit_op);
         (void)bye;
     }
-    c->timer.cancel();
+    s->usable = false;
+    s->conn->timer.cancel();
     boost::system::error_code ignored;
-    c->stream.next_layer().close(ignored);
+    s->conn->stream.next_layer().close(ignored);
+}
+
+asio::awaitable<TransactionResult> deliver(tcp::endpoint endpoint, std::string host,
+                                           const Transaction& t, const ClientOptions& o) {
+    auto opening = open_session(endpoint, std::move(host), o);
+    Opened opened = co_await std::move(opening);
+    if (!opened.session) co_return opened.failure;
+    auto running = transact(opened.session, t, o);
+    TransactionResult result = co_await std::move(running);
+    auto quitting = quit(opened.session);
+    co_await std::move(quitting);
     co_return result;
 }
 

@@ -1,11 +1,14 @@
 #pragma once
-// The SMTP client of the queue runner: one transaction (one message, its recipients at one
-// destination) over one TCP connection: EHLO (HELO as a fallback), opportunistic STARTTLS
-// (no certificate verification: RFC 7435 opportunistic security), PIPELINING when offered
-// (RFC 2920), SIZE, DATA with dot-stuffing, QUIT. Every read and write has a deadline.
+// The SMTP client of the queue runner. A session is one TCP connection after its greeting, EHLO
+// (HELO as a fallback) and opportunistic STARTTLS (no certificate verification: RFC 7435
+// opportunistic security); it carries one or more transactions (one message, its recipients at
+// one destination: PIPELINING when offered (RFC 2920), SIZE, DATA with dot-stuffing), so that
+// the runner can keep it for the next message to the same server, and ends with QUIT. Every
+// read and write has a deadline.
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -42,9 +45,37 @@ struct TransactionResult {
     std::vector<Reply> rcpt;  // reached: the final reply for each recipient, in order
     bool tls = false;         // STARTTLS was used
     bool tls_failed = false;  // the TLS handshake failed (try again without STARTTLS)
+    // A session used before turned out to be closed (or closing: 421) before this transaction
+    // got its first reply. Nothing was accepted for any recipient: try another connection.
+    bool stale = false;
 };
 
-// Runs one transaction with `host` (its name for SNI and logs) at `endpoint`.
+struct Session;  // the connection and what its server offered; private to smtp_client.cpp
+
+struct Opened {
+    std::shared_ptr<Session> session;  // null: `failure` says why (reached false)
+    TransactionResult failure;
+};
+
+// Connects to `host` (its name for SNI and logs) at `endpoint`: greeting, EHLO, STARTTLS.
+boost::asio::awaitable<Opened> open_session(boost::asio::ip::tcp::endpoint endpoint,
+                                            std::string host, const ClientOptions& options);
+
+// One transaction on an open session (reached is true unless the session is stale).
+boost::asio::awaitable<TransactionResult> transact(std::shared_ptr<Session> session,
+                                                   const Transaction& t,
+                                                   const ClientOptions& options);
+
+// Whether the session can carry another transaction: its connection is intact and its server
+// waits for the next MAIL FROM.
+bool reusable(const Session& session);
+std::size_t transactions(const Session& session);  // transactions carried so far
+std::chrono::steady_clock::time_point opened_at(const Session& session);
+
+// QUIT (its reply awaited at most two seconds), then close.
+boost::asio::awaitable<void> quit(std::shared_ptr<Session> session);
+
+// open_session, transact, quit: one transaction on a connection of its own.
 boost::asio::awaitable<TransactionResult> deliver(boost::asio::ip::tcp::endpoint endpoint,
                                                   std::string host, const Transaction& t,
                                                   const ClientOptions& options);
