@@ -186,11 +186,17 @@ unsigned random_sample() {
 
 }  // namespace
 
+std::shared_ptr<SpfCheck> reuse_spf(const StartSpf& request, std::shared_ptr<SpfCheck> previous) {
+    if (previous && same_request(previous->request, request) &&
+        Clock::now() - previous->started < kReuseFor)
+        return previous;
+    return nullptr;
+}
+
 std::shared_ptr<SpfCheck> start_spf(Services& services, const asio::any_io_executor& strand,
                                     StartSpf request, std::shared_ptr<SpfCheck> previous) {
     const auto now = Clock::now();
-    if (previous && same_request(previous->request, request) && now - previous->started < kReuseFor)
-        return previous;
+    if (auto reused = reuse_spf(request, std::move(previous))) return reused;
     auto check = std::make_shared<SpfCheck>(strand, std::move(request));
     check->started = now;
     check->deadline = now + auth_timeout(services);

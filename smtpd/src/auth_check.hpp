@@ -41,6 +41,14 @@ struct SpfCheck {
 std::shared_ptr<SpfCheck> start_spf(Services& services, const boost::asio::any_io_executor& strand,
                                     StartSpf request, std::shared_ptr<SpfCheck> previous);
 
+// `previous` when start_spf would reuse it for `request`, else null (nothing is started).
+std::shared_ptr<SpfCheck> reuse_spf(const StartSpf& request, std::shared_ptr<SpfCheck> previous);
+
+// SPF checks a connection may start at MAIL FROM, before it has sent a message: a client cycling
+// MAIL FROM / RSET through many sender domains must not make us run SPF (up to 10 DNS lookups
+// each) for free. Beyond these, a transaction's check starts when its DATA is complete.
+inline constexpr unsigned kMaxEarlySpfChecks = 10;
+
 // At the end of data: the verdict on `message` (as received, before our header fields).
 // `message` is a view into the caller's frame, which awaits this to the end. Throws
 // operation_aborted when the session is cancelled meanwhile (the watchdog). Requires

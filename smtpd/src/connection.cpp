@@ -56,6 +56,7 @@ struct Connection {
     // write goes through it from then on.
     std::unique_ptr<TlsStream> tls;
     std::string remote_ip;
+    unsigned early_spf_checks = 0;  // SPF checks started at MAIL FROM (kMaxEarlySpfChecks)
 };
 
 std::string loggable_username(std::string_view user) {
@@ -108,9 +109,17 @@ asio::awaitable<bool> perform(Connection& c) {
             c.session.on_result(c.services.directory.lookup(lookup->key, lookup->domain),
                                 c.actions);
         } else if (auto* spf = std::get_if<StartSpf>(&action)) {
-            if (c.services.checks())
-                c.spf = start_spf(c.services, c.socket.get_executor(), std::move(*spf),
-                                  std::move(c.spf));
+            if (c.services.checks()) {
+                if (auto reused = reuse_spf(*spf, c.spf)) {
+                    c.spf = std::move(reused);
+                } else if (c.early_spf_checks < kMaxEarlySpfChecks) {
+                    ++c.early_spf_checks;
+                    c.spf =
+                        start_spf(c.services, c.socket.get_executor(), std::move(*spf), nullptr);
+                } else {
+                    c.spf = nullptr;  // ingest() starts it once the message is in
+                }
+            }
         } else if (std::holds_alternative<StartTls>(action)) {
             if (!co_await flush(c)) co_return false;  // the 220 goes out in the clear
             if (!co_await start_tls(c)) co_return false;

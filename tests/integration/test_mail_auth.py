@@ -262,6 +262,64 @@ class MailAuthTest(MailAuthBase):
         self.assertEqual(auth["dmarc"]["result"], "pass")  # HELO aligned (relaxed)
 
 
+class SpfCycleTest(unittest.TestCase):
+    """A client cycling MAIL FROM / RSET through many sender domains gets SPF checks started
+    early (at MAIL FROM) for the first kMaxEarlySpfChecks (10) only; a later transaction's check
+    starts once its DATA is complete. A counting DNS server (dnslib) shows which were asked."""
+
+    def setUp(self):
+        import dnslib
+        import dnslib.server
+        queried = self.queried = []
+
+        class Resolver:
+            def resolve(self, request, handler):
+                reply = request.reply()
+                name = str(request.q.qname).rstrip(".").lower()
+                queried.append(name)
+                if request.q.qtype == dnslib.QTYPE.TXT and name.endswith(".cycle.test") \
+                        and not name.startswith("_dmarc."):
+                    reply.add_answer(dnslib.RR(request.q.qname, dnslib.QTYPE.TXT, ttl=60,
+                                               rdata=dnslib.TXT("v=spf1 ip4:127.0.0.1 -all")))
+                else:
+                    reply.header.rcode = dnslib.RCODE.NXDOMAIN
+                return reply
+
+        port = harness.free_port()
+        quiet = dnslib.server.DNSLogger(prefix=False, logf=lambda _: None)
+        self.dns = dnslib.server.DNSServer(Resolver(), port=port, address="127.0.0.1",
+                                           logger=quiet)
+        self.dns.start_thread()
+        self.addCleanup(self.dns.server.server_close)
+        self.addCleanup(self.dns.stop)
+        self.p = harness.Postern(hostname=HOST, config_overrides={
+            "dns.servers": f"127.0.0.1:{port}", "dns.timeout_ms": 500, "dns.tries": 2,
+            "auth.spf_timeout_ms": 5000})
+        self.addCleanup(self.p.close)
+        self.p.add_domain("hosted.test")
+        self.p.add_mailbox(AGENT)
+        self.smtpd = self.p.start_smtpd()
+
+    def test_early_spf_checks_per_connection_are_capped(self):
+        with smtplib.SMTP(*self.smtpd.addr("mx"), local_hostname="client.example",
+                          timeout=30) as s:
+            s.ehlo()
+            for i in range(30):
+                self.assertEqual(s.mail(f"a@d{i}.cycle.test")[0], 250)
+                self.assertEqual(s.rset()[0], 250)
+            s.sendmail("a@final.cycle.test", [AGENT], message("a@final.cycle.test", "cycled"))
+        time.sleep(1)  # checks started early run to their end
+        early = {n for n in self.queried if n.startswith("d") and n.endswith(".cycle.test")}
+        self.assertEqual(early, {f"d{i}.cycle.test" for i in range(10)}, sorted(early))
+        # The message's own check, started at the end of its DATA, still ran and passed.
+        self.assertIn("final.cycle.test", self.queried)
+        with self.p.db() as db:
+            auth = json.loads(db.execute("SELECT auth_json FROM messages WHERE subject = ?",
+                                         ("cycled",)).fetchone()[0])
+        self.assertEqual((auth["spf"]["result"], auth["spf"]["domain"]),
+                         ("pass", "final.cycle.test"))
+
+
 class RejectAsQuarantineTest(MailAuthBase):
     config = {"auth.dmarc_reject_action": "quarantine"}
 
