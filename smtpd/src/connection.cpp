@@ -6,6 +6,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -298,6 +299,14 @@ asio::awaitable<void> serve_connection(tcp::socket socket, std::shared_ptr<Servi
             c.session.on_shutdown(c.actions);
         }
         say_goodbye(c);
+    } else if (c.tls) {
+        // TLS ends with our close_notify (RFC 8446 §6.1); the client's is awaited a second at
+        // most.
+        asio::steady_timer limit(c.socket.get_executor(), std::chrono::seconds(1));
+        auto closing = c.tls->async_shutdown(asio::as_tuple(asio::use_awaitable)) ||
+                       limit.async_wait(asio::as_tuple(asio::use_awaitable));
+        auto closed = co_await std::move(closing);
+        (void)closed;
     }
     boost::system::error_code ec;
     c.socket.shutdown(tcp::socket::shutdown_both, ec);

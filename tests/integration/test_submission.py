@@ -181,6 +181,27 @@ class SubmissionTest(unittest.TestCase):
         self.assertIn("235 2.7.0", out)
         self.sent_with_subject("implicit tls")
 
+    def test_tls_sessions_end_with_close_notify(self):
+        # After 221 the server ends TLS with close_notify: with unexpected EOFs reported (not
+        # ignored, as Python's default context does), the read after 221 is a clean end of
+        # stream instead of SSLEOFError. Implicit TLS and STARTTLS alike.
+        ctx = tls_context()
+        ctx.options &= ~ssl.OP_IGNORE_UNEXPECTED_EOF
+        implicit = ctx.wrap_socket(socket.create_connection(self.subs, timeout=10))
+        starttls = Raw(self.sub)
+        self.assertTrue(starttls.reply().startswith("220"))
+        starttls.cmd("EHLO client.test")
+        self.assertTrue(starttls.cmd("STARTTLS").startswith("220"))
+        for sock in (implicit, ctx.wrap_socket(starttls.sock)):
+            r = Raw.__new__(Raw)
+            r.sock, r.buf = sock, b""
+            if sock is implicit:
+                self.assertTrue(r.reply().startswith("220"))
+            self.assertTrue(r.cmd("EHLO client.test").startswith("250"))
+            self.assertTrue(r.cmd("QUIT").startswith("221"))
+            self.assertEqual(sock.recv(100), b"")  # SSLEOFError without close_notify
+            sock.close()
+
     def test_message_id_date_and_received_added(self):
         with self.starttls_client() as s:
             s.login(ALICE, self.send_token)

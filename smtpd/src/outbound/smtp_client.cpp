@@ -395,7 +395,12 @@ asio::awaitable<void> quit(std::shared_ptr<Session> s) {
     if (s->conn->stream.next_layer().is_open() && s->usable) {
         auto quit_op = command(s->conn, "QUIT", std::chrono::milliseconds(2000));
         Reply bye = co_await std::move(quit_op);
-        (void)bye;
+        if (bye.code != 0 && s->conn->tls) {
+            // close_notify (RFC 8446 §6.1); the server's is awaited two seconds at most.
+            arm(s->conn, std::chrono::milliseconds(2000));
+            auto [ec] = co_await s->conn->stream.async_shutdown(kTuple);
+            (void)ec;
+        }
     }
     s->usable = false;
     s->conn->timer.cancel();
