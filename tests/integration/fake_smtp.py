@@ -4,8 +4,8 @@ asks. `replies` decides per stage: a callable (server, stage, arg) -> reply line
 default. Accepted messages are kept in `messages` as (mail_from, [rcpts], bytes).
 
 For connection reuse: `close_after` N transactions (DATA replies) the server drops the connection
-without a word; `idle_timeout` seconds without a command it says 421 and closes. `connections`
-and `quits` count what clients did."""
+without a word; `idle_timeout` seconds without a command it says 421 and closes. `connections`,
+`max_active` (connections open at once) and `quits` count what clients did."""
 
 import socket
 import socketserver
@@ -24,6 +24,15 @@ class _Handler(socketserver.StreamRequestHandler):
         srv = self.server.owner
         with srv.lock:
             srv.connections += 1
+            srv.active += 1
+            srv.max_active = max(srv.max_active, srv.active)
+        try:
+            self.converse(srv)
+        finally:
+            with srv.lock:
+                srv.active -= 1
+
+    def converse(self, srv):
         self.reply("220 fake.dest.test ESMTP")
         mail_from, rcpts = None, []
         transactions = 0
@@ -113,6 +122,8 @@ class FakeSmtp:
         self.close_after = close_after
         self.idle_timeout = idle_timeout
         self.quits = 0
+        self.active = 0
+        self.max_active = 0
         self.broken_tls = broken_tls
         self.data_delay = data_delay
         self.messages = []

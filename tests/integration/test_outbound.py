@@ -300,6 +300,19 @@ class ConnectionReuseTest(OutboundBase):
             self.assertEqual(dest.connections, 4)
             self.assertEqual(dest.quits, 4)
 
+    def test_a_smarthost_is_one_destination_for_the_limit(self):
+        # Six recipient domains through one "*" route with max_per_destination = 1: one
+        # connection at a time to the smarthost (as Postfix counts its relayhost), not six.
+        with fake_smtp.FakeSmtp(data_delay=0.1) as dest:
+            outbound_config(self.p.data, ["max_per_destination = 1"],
+                            {"*": f"127.0.0.1:{dest.port}"})
+            ids = [self.send(message(f"smarthost {i}"), f"user@d{i}.example") for i in range(6)]
+            self.p.start_smtpd()
+            for mid in ids:
+                self.wait_state(mid, {"delivered"})
+            self.assertEqual(len(dest.messages), 6)
+            self.assertEqual(dest.max_active, 1)
+
     def check_replaced(self, dest, pause):
         outbound_config(self.p.data, ["connection_cache_ms = 5000"],
                         {"dest.test": f"127.0.0.1:{dest.port}"})

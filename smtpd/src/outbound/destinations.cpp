@@ -43,10 +43,22 @@ Destination from_mx_answer(const std::string& domain, const dns::Answer& mx, std
     return d;
 }
 
+namespace {
+std::map<std::string, Endpoint>::const_iterator find_route(const OutboundConfig& config,
+                                                           const std::string& domain) {
+    auto route = config.routes.find(domain);
+    return route != config.routes.end() ? route : config.routes.find("*");
+}
+}  // namespace
+
+std::string destination_key(const OutboundConfig& config, const std::string& domain) {
+    auto route = find_route(config, domain);
+    return route != config.routes.end() ? "route " + route->second.str() : domain;
+}
+
 asio::awaitable<Destination> find_destination(dns::Resolver& resolver, const OutboundConfig& config,
                                               std::string domain) {
-    auto route = config.routes.find(domain);
-    if (route == config.routes.end()) route = config.routes.find("*");
+    auto route = find_route(config, domain);
     if (route != config.routes.end()) {
         Destination d;
         d.status = Destination::Status::ok;

@@ -29,6 +29,10 @@ struct Destination {
 // Decides from the MX answer alone (pure: unit-testable).
 Destination from_mx_answer(const std::string& domain, const dns::Answer& mx, std::uint16_t port);
 
+// What the per-destination concurrency limit counts, as Postfix's destination: the route's
+// host:port when a route applies (every domain sent to one smarthost shares it), else the domain.
+std::string destination_key(const OutboundConfig& config, const std::string& domain);
+
 // The route for `domain` (lowercase A-label). `resolver` outlives the call.
 boost::asio::awaitable<Destination> find_destination(dns::Resolver& resolver,
                                                      const OutboundConfig& config,

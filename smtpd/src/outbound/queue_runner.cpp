@@ -341,20 +341,22 @@ asio::awaitable<void> deliver_group(std::shared_ptr<Impl> impl,
     const auto& o = impl->config.outbound;
     const std::string domain = rows.front().domain;
 
-    // Per-destination concurrency: wait for a slot.
+    // Per-destination concurrency (a route's target, else the recipient domain): wait for a
+    // slot.
+    const std::string destination = destination_key(o, domain);
     asio::steady_timer slot_wait(impl->io);
-    while (impl->per_destination[domain] >= o.max_per_destination) {
+    while (impl->per_destination[destination] >= o.max_per_destination) {
         slot_wait.expires_after(std::chrono::milliseconds(5));
         co_await slot_wait.async_wait(kTuple);
     }
-    ++impl->per_destination[domain];
+    ++impl->per_destination[destination];
     struct Slot {
         Impl& impl;
         std::string key;
         ~Slot() {
             if (--impl.per_destination[key] == 0) impl.per_destination.erase(key);
         }
-    } slot{*impl, domain};
+    } slot{*impl, destination};
 
     const std::size_t n = rows.size();
     std::vector<Reply> replies(n);
