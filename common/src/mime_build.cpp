@@ -78,10 +78,29 @@ GMimeObject* text_part(const char* subtype, const std::string& text) {
     return GMIME_OBJECT(part);
 }
 
+// Every line end as CRLF: a bare LF (a .eml file saved on Unix) or a bare CR becomes CRLF.
+std::string crlf_lines(std::string_view in) {
+    std::string out;
+    out.reserve(in.size() + in.size() / 32);
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        if (in[i] == '\r') {
+            out += "\r\n";
+            if (i + 1 < in.size() && in[i + 1] == '\n') ++i;
+        } else if (in[i] == '\n') {
+            out += "\r\n";
+        } else {
+            out += in[i];
+        }
+    }
+    return out;
+}
+
 // The message/rfc822 attachment: parsed, so that GMime writes it as an embedded message (RFC 2046
-// §5.2.1 forbids base64 there).
+// §5.2.1 forbids base64 there, so its lines go out as they are: their ends are made CRLF here, and
+// build_message refuses lines that are too long).
 GMimeObject* message_part(const OutgoingAttachment& a) {
-    GObj<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(a.data.data(), a.data.size()));
+    const std::string data = crlf_lines(a.data);
+    GObj<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(data.data(), data.size()));
     GObj<GMimeParser> parser(g_mime_parser_new_with_stream(stream.get()));
     GObj<GMimeMessage> inner(g_mime_parser_construct_message(parser.get(), nullptr));
     if (!inner) return nullptr;
@@ -207,9 +226,30 @@ Result<Built> build_message(const Outgoing& m) {
 
     std::unique_ptr<GMimeFormatOptions, FormatFree> format(g_mime_format_options_new());
     g_mime_format_options_set_newline_format(format.get(), GMIME_NEWLINE_FORMAT_DOS);
-    std::unique_ptr<char, GFree> text(g_mime_object_to_string(obj, format.get()));
-    if (!text) return fail(Errc::internal, "GMime could not write the message");
-    out.raw = text.get();
+    GObj<GMimeStream> written(g_mime_stream_mem_new());
+    if (g_mime_object_write_to_stream(obj, format.get(), written.get()) < 0)
+        return fail(Errc::internal, "GMime could not write the message");
+    GByteArray* bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(written.get()));
+    out.raw.assign(reinterpret_cast<const char*>(bytes->data), bytes->len);
+    // RFC 5322 §2.1.1 and §2.3: what goes out has CRLF line ends only, no NUL, and no line over
+    // 998 octets. GMime folds what it can; a header value with no place to fold, or a line of a
+    // message/rfc822 attachment (sent as it is), can still break this.
+    std::size_t line = 0;
+    for (std::size_t i = 0; i < out.raw.size(); ++i) {
+        const char c = out.raw[i];
+        if (c == '\r' && i + 1 < out.raw.size() && out.raw[i + 1] == '\n') {
+            ++i;
+            line = 0;
+            continue;
+        }
+        if (c == '\r' || c == '\n' || c == '\0')
+            return fail(Errc::invalid_argument,
+                        "the message would contain a bare CR, LF or a NUL byte");
+        if (++line > 998)
+            return fail(Errc::invalid_argument,
+                        "the message would have a line over 998 octets (a header value with "
+                        "no space to fold at, or a long line in a message/rfc822 attachment)");
+    }
     return out;
 }
 

@@ -122,6 +122,58 @@ TEST_CASE("build_message embeds a message/rfc822 attachment as a message") {
     CHECK(parsed->attachments[0].content_type == "message/rfc822");
 }
 
+TEST_CASE("build_message makes a message/rfc822 attachment's line ends CRLF") {
+    // A .eml saved on Unix (LF), and one with a bare CR inside a header (found by the
+    // send_request fuzzer: it went out as a bare CR, which receivers refuse as smuggling).
+    for (std::string original :
+         {std::string("From: carol@else.example\nSubject: Unix\n\nbody\n"),
+          std::string("From: x@example.org\rSubject: inner\r\n\r\nbody\r\n")}) {
+        Outgoing m = basic();
+        m.attachments = {{"", "message/rfc822", original}};
+        auto built = build_message(m);
+        REQUIRE(built);
+        for (std::size_t i = 0; i < built->raw.size(); ++i) {
+            if (built->raw[i] == '\n') CHECK((i > 0 && built->raw[i - 1] == '\r'));
+            if (built->raw[i] == '\r')
+                CHECK((i + 1 < built->raw.size() && built->raw[i + 1] == '\n'));
+        }
+        auto parsed = parse(built->raw);
+        REQUIRE(parsed);
+        CHECK(parsed->attachments.size() == 1);
+    }
+}
+
+TEST_CASE("build_message refuses what cannot go out within 998-octet lines, or with a NUL") {
+    // A header value with no space to fold at: GMime writes it as encoded words it can fold.
+    Outgoing header = basic();
+    header.extra_headers = {{"X-Token", std::string(2000, 'a')}};
+    auto h = build_message(header);
+    REQUIRE(h);
+    auto hp = parse(h->raw);
+    REQUIRE(hp);
+    CHECK(header_of(*hp, "X-Token") == std::string(2000, 'a'));
+
+    Outgoing long_line = basic();
+    long_line.attachments = {
+        {"", "message/rfc822", "From: a@example.org\r\n\r\n" + std::string(1500, 'b') + "\r\n"}};
+    auto l = build_message(long_line);
+    REQUIRE_FALSE(l);
+    CHECK(l.error().code() == Errc::invalid_argument);
+
+    Outgoing nul = basic();
+    nul.attachments = {
+        {"", "message/rfc822", std::string("From: a@example.org\r\n\r\nx\0y\r\n", 28)}};
+    auto n = build_message(nul);
+    REQUIRE_FALSE(n);
+    CHECK(n.error().code() == Errc::invalid_argument);
+
+    // Long text and long words in the body are encoded (quoted-printable or base64), not refused.
+    Outgoing body = basic();
+    body.text = std::string(5000, 'c') + "\n";
+    auto b = build_message(body);
+    REQUIRE(b);
+}
+
 TEST_CASE("build_message writes threading headers and never a Bcc") {
     Outgoing m = basic();
     m.in_reply_to = "parent@remote.example";
