@@ -408,16 +408,4 @@ asio::awaitable<void> quit(std::shared_ptr<Session> s) {
     s->conn->stream.next_layer().close(ignored);
 }
 
-asio::awaitable<TransactionResult> deliver(tcp::endpoint endpoint, std::string host,
-                                           const Transaction& t, const ClientOptions& o) {
-    auto opening = open_session(endpoint, std::move(host), o);
-    Opened opened = co_await std::move(opening);
-    if (!opened.session) co_return opened.failure;
-    auto running = transact(opened.session, t, o);
-    TransactionResult result = co_await std::move(running);
-    auto quitting = quit(opened.session);
-    co_await std::move(quitting);
-    co_return result;
-}
-
 }  // namespace postern::smtp::outbound

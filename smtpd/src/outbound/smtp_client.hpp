@@ -72,13 +72,9 @@ bool reusable(const Session& session);
 std::size_t transactions(const Session& session);  // transactions carried so far
 std::chrono::steady_clock::time_point opened_at(const Session& session);
 
-// QUIT (its reply awaited at most two seconds), then close.
+// QUIT (its reply awaited at most two seconds; under TLS then close_notify, the server's awaited
+// two seconds at most), then close. Only closes a session that is not reusable().
 boost::asio::awaitable<void> quit(std::shared_ptr<Session> session);
-
-// open_session, transact, quit: one transaction on a connection of its own.
-boost::asio::awaitable<TransactionResult> deliver(boost::asio::ip::tcp::endpoint endpoint,
-                                                  std::string host, const Transaction& t,
-                                                  const ClientOptions& options);
 
 // RFC 5321 §4.5.2: a line that starts with "." gets another; a final CRLF is added if missing.
 std::string dot_stuff(const std::string& message);
