@@ -27,7 +27,7 @@ namespace {
 
 std::vector<json::object> load_requests() {
     auto path =
-        std::filesystem::path(__FILE__).parent_path() / ".." / "data" / "connex" / "labelled.jsonl";
+        std::filesystem::path(POSTERN_SOURCE_DIR) / "tests" / "data" / "connex" / "labelled.jsonl";
     std::ifstream in(path);
     std::vector<json::object> out;
     std::string line;

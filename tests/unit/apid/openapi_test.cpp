@@ -97,8 +97,8 @@ TEST_CASE("every Connex contract operation is served with the contract's securit
 }
 
 TEST_CASE("the served Connex contract is the seed copy, byte for byte", "[apid][openapi][connex]") {
-    auto path = std::filesystem::path(__FILE__).parent_path() / ".." / ".." / "data" / "connex" /
-                "openapi.json";
+    auto path =
+        std::filesystem::path(POSTERN_SOURCE_DIR) / "tests" / "data" / "connex" / "openapi.json";
     std::ifstream in(path, std::ios::binary);
     REQUIRE(in);
     std::string seed((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

@@ -20,7 +20,7 @@ using namespace postern::connex;
 namespace {
 
 std::filesystem::path data_dir() {
-    return std::filesystem::path(__FILE__).parent_path() / ".." / ".." / "data" / "connex";
+    return std::filesystem::path(POSTERN_SOURCE_DIR) / "tests" / "data" / "connex";
 }
 
 struct Sample {

@@ -14,7 +14,7 @@
 namespace connex_test {
 
 inline std::filesystem::path data_dir() {
-    return std::filesystem::path(__FILE__).parent_path() / ".." / ".." / "data" / "connex";
+    return std::filesystem::path(POSTERN_SOURCE_DIR) / "tests" / "data" / "connex";
 }
 
 class SchemaChecker {

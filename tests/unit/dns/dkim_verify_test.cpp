@@ -20,7 +20,7 @@ using namespace postern::dns;
 namespace {
 
 std::filesystem::path data_dir() {
-    return std::filesystem::path(__FILE__).parent_path() / ".." / ".." / "data" / "dkim";
+    return std::filesystem::path(POSTERN_SOURCE_DIR) / "tests" / "data" / "dkim";
 }
 
 std::string slurp(const std::string& relative) {

@@ -17,7 +17,7 @@ namespace postern::dns::test {
 // tests/data, found from this file's path (or $POSTERN_TEST_DATA).
 inline std::filesystem::path data_dir() {
     if (const char* env = std::getenv("POSTERN_TEST_DATA")) return env;
-    return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "data";
+    return std::filesystem::path(POSTERN_SOURCE_DIR) / "tests" / "data";
 }
 
 struct SuiteTest {
