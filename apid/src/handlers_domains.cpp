@@ -16,7 +16,7 @@
 #include "dns/onboarding.hpp"
 #include "handlers.hpp"
 #include "idempotency.hpp"
-#include "storage/connex_repo.hpp"
+#include "storage/events.hpp"
 
 namespace postern::api {
 

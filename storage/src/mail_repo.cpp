@@ -7,7 +7,7 @@
 #include "common/ids.hpp"
 #include "common/time.hpp"
 #include "mail_store.hpp"
-#include "storage/connex_repo.hpp"
+#include "storage/events.hpp"
 #include "storage/repos.hpp"
 
 namespace postern::storage {

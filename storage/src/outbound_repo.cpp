@@ -6,7 +6,7 @@
 #include "common/crypto.hpp"
 #include "common/ids.hpp"
 #include "mail_store.hpp"
-#include "storage/connex_repo.hpp"
+#include "storage/events.hpp"
 #include "storage/outbound.hpp"
 
 namespace postern::storage {

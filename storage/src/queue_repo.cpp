@@ -5,7 +5,7 @@
 #include "common/crypto.hpp"
 #include "common/mime.hpp"
 #include "mail_store.hpp"
-#include "storage/connex_repo.hpp"
+#include "storage/events.hpp"
 #include "storage/queue.hpp"
 
 namespace postern::storage {

@@ -14,6 +14,7 @@
 
 #include "common/result.hpp"
 #include "storage/database.hpp"
+#include "storage/events.hpp"
 
 namespace postern::storage {
 
@@ -184,28 +185,5 @@ struct MessageEvaluation {
                                                      const MessageEvaluation& e);
 [[nodiscard]] Result<std::optional<MessageEvaluation>> get_message_evaluation(
     Database& db, std::string_view tenant_id, std::string_view message_id);
-
-struct OutboxEvent {
-    std::int64_t seq = 0;
-    std::string id;  // evt_…
-    std::string tenant_id;
-    std::optional<std::string> mailbox_id;
-    std::string type;
-    std::string data_json;
-    std::int64_t created_at = 0;
-};
-// Appends an `events` row (call in the transaction of the change it reports).
-[[nodiscard]] Result<void> append_event(Database& db, std::string_view tenant_id,
-                                        const std::optional<std::string>& mailbox_id,
-                                        std::string_view type, std::string_view data_json,
-                                        std::int64_t now);
-[[nodiscard]] Result<std::vector<OutboxEvent>> events_after(Database& db, std::int64_t seq,
-                                                            std::size_t limit);
-[[nodiscard]] Result<std::int64_t> outbox_cursor(Database& db, std::string_view name);
-// Moves the cursor from `from` to `to`; Errc::conflict when it is no longer at `from` (another
-// consumer moved it), so the caller's transaction must roll back.
-[[nodiscard]] Result<void> advance_outbox_cursor(Database& db, std::string_view name,
-                                                 std::int64_t from, std::int64_t to,
-                                                 std::int64_t now);
 
 }  // namespace postern::storage
