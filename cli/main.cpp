@@ -1,23 +1,22 @@
 // postern: the admin CLI. Every change is one transaction with its audit row; errors are one
 // line on stderr and a non-zero exit.
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <stdexcept>
 
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
-
 #include "common/address.hpp"
 #include "common/config.hpp"
 #include "common/scopes.hpp"
 #include "common/time.hpp"
-#include "dns/onboarding.hpp"
 #include "dns/domain_check_run.hpp"
+#include "dns/onboarding.hpp"
 #include "queue.hpp"
 #include "self_signed.hpp"
 #include "storage/connex_repo.hpp"
@@ -135,16 +134,11 @@ void cmd_domain_add(Context& c, const std::string& name, const std::string& sele
     auto ed = must(dns::generate_dkim_key("ed25519-sha256", selector + "-ed25519"));
     auto token = dns::new_ownership_token();
     auto d = in_tx(c, [&] {
-        auto d = must(storage::create_domain(*c.db, c.tenant.id, name));
-        must(storage::set_domain_auth(*c.db, d.id, selector, token));
+        std::vector<storage::NewDkimKey> keys;
         for (const auto* k : {&rsa, &ed})
-            must(storage::add_dkim_key(*c.db, d, k->selector, k->algorithm, k->private_pem,
-                                       k->public_b64));
-        must(storage::append_audit(*c.db, c.tenant.id, "cli", "domain.create", d.id,
-                                   fmt::format(R"({{"name":"{}"}})", d.name)));
-        d.dkim_selector = selector;
-        d.ownership_token = token;
-        return d;
+            keys.push_back({k->selector, k->algorithm, k->private_pem, k->public_b64});
+        return must(storage::create_hosted_domain(*c.db, c.tenant.id, name, selector, token, keys,
+                                                  "cli", now_ms()));
     });
     std::cout << d.id << "\n";
     std::cerr << "Added domain " << d.name << ". Publish these records, then run `postern domain "
@@ -160,8 +154,7 @@ int cmd_domain_check(Context& c, const std::string& name, bool json, int timeout
     auto v = dns::verified(results);
     storage::DomainVerification rec{v.ownership, v.spf, v.dkim, dns::check_results_json(results)};
     in_tx(c, [&] {
-        must(storage::record_domain_check(*c.db, d.id, rec, now_ms()));
-        must(storage::append_audit(*c.db, c.tenant.id, "cli", "domain.check", d.id));
+        must(storage::record_domain_check(*c.db, d, rec, "cli", now_ms()));
         return 0;
     });
     bool all_ok = true;
@@ -175,8 +168,8 @@ int cmd_domain_check(Context& c, const std::string& name, bool json, int timeout
         for (const auto& o : r.observed) std::cout << "          observed: " << o << "\n";
         if (!r.hint.empty()) std::cout << "          hint: " << r.hint << "\n";
     }
-    std::cerr << d.name << ": ownership " << (v.ownership ? "verified" : "not verified")
-              << ", SPF " << (v.spf ? "verified" : "not verified") << ", DKIM "
+    std::cerr << d.name << ": ownership " << (v.ownership ? "verified" : "not verified") << ", SPF "
+              << (v.spf ? "verified" : "not verified") << ", DKIM "
               << (v.dkim ? "verified" : "not verified")
               << (v.ownership && v.spf && v.dkim ? "; the domain may send.\n"
                                                  : "; sending from it stays off.\n");
@@ -225,12 +218,10 @@ void cmd_mailbox_set(Context& c, const std::string& address, const std::string& 
         must(storage::set_mailbox_auto_evaluate(*c.db, c.tenant.id, m->id, on, now_ms()));
         auto detail = fmt::format(R"({{"connex_auto_evaluate":{}}})", on);
         must(storage::append_audit(*c.db, c.tenant.id, "cli", "mailbox.update", m->id, detail));
-        must(storage::append_event(*c.db, c.tenant.id, m->id, "mailbox.updated", detail,
-                                   now_ms()));
+        must(storage::append_event(*c.db, c.tenant.id, m->id, "mailbox.updated", detail, now_ms()));
         return *m;
     });
-    std::cerr << "Connex auto-evaluation " << (on ? "on" : "off") << " for " << m.address
-              << ".\n";
+    std::cerr << "Connex auto-evaluation " << (on ? "on" : "off") << " for " << m.address << ".\n";
 }
 
 void cmd_token_add(Context& c, const std::string& mailbox, std::vector<std::string> scopes,
@@ -242,7 +233,8 @@ void cmd_token_add(Context& c, const std::string& mailbox, std::vector<std::stri
     for (const auto& s : scopes)
         for (auto& part : split_scopes(s)) flat.push_back(std::move(part));
     for (const auto& s : flat)
-        if (!is_known_scope(s)) throw CliError("unknown scope '" + s + "' (see `postern token scopes`)");
+        if (!is_known_scope(s))
+            throw CliError("unknown scope '" + s + "' (see `postern token scopes`)");
     auto created = in_tx(c, [&] {
         std::optional<std::string> mailbox_id;
         if (!mailbox.empty()) {
@@ -252,13 +244,12 @@ void cmd_token_add(Context& c, const std::string& mailbox, std::vector<std::stri
         }
         std::optional<std::int64_t> expires;
         if (expires_days > 0) expires = now_ms() + std::int64_t(expires_days) * 86400000;
-        auto t = must(storage::create_token(*c.db, c.tenant.id, mailbox_id, flat,
-                                            label.empty() ? std::nullopt
-                                                          : std::optional<std::string>(label),
-                                            expires, kind));
-        must(storage::append_audit(*c.db, c.tenant.id, "cli", "token.create", t.token.id,
-                                   fmt::format(R"({{"kind":"{}","scopes":"{}"}})", kind,
-                                               join_scopes(flat))));
+        auto t = must(storage::create_token(
+            *c.db, c.tenant.id, mailbox_id, flat,
+            label.empty() ? std::nullopt : std::optional<std::string>(label), expires, kind));
+        must(storage::append_audit(
+            *c.db, c.tenant.id, "cli", "token.create", t.token.id,
+            fmt::format(R"({{"kind":"{}","scopes":"{}"}})", kind, join_scopes(flat))));
         return t;
     });
     std::cout << created.secret << "\n";
@@ -269,7 +260,7 @@ void cmd_token_add(Context& c, const std::string& mailbox, std::vector<std::stri
 
 void cmd_token_list(Context& c) {
     for (const auto& t : must(storage::list_tokens(*c.db, c.tenant.id))) {
-        std::string state = t.revoked_at ? "revoked"
+        std::string state = t.revoked_at                                  ? "revoked"
                             : (t.expires_at && *t.expires_at <= now_ms()) ? "expired"
                                                                           : "active";
         std::cout << fmt::format("{}  {}  {}  {}  [{}]{}\n", t.id, t.hint, state,
@@ -340,8 +331,9 @@ int main(int argc, char** argv) {
     std::string connex_auto;
     auto* mailbox_set = mailbox->add_subcommand("set", "change a mailbox's settings");
     mailbox_set->add_option("ADDRESS", address, "the mailbox (address or id)")->required();
-    mailbox_set->add_option("--connex-auto-evaluate", connex_auto,
-                            "evaluate inbound mail with Connex automatically")
+    mailbox_set
+        ->add_option("--connex-auto-evaluate", connex_auto,
+                     "evaluate inbound mail with Connex automatically")
         ->check(CLI::IsMember({"on", "off"}));
 
     std::string token_mailbox, label, token_id;
@@ -350,11 +342,13 @@ int main(int argc, char** argv) {
     std::string token_kind = "mailbox";
     auto* token = app.add_subcommand("token", "API tokens")->require_subcommand(1);
     auto* token_add = token->add_subcommand("add", "create a token (printed once)");
-    token_add->add_option("--mailbox", token_mailbox, "bind the token to one mailbox (address or id)");
+    token_add->add_option("--mailbox", token_mailbox,
+                          "bind the token to one mailbox (address or id)");
     token_add->add_option("--scope", scopes, "a scope; repeat for several")->required();
     token_add->add_option("--label", label, "a note to recognise the token by");
-    token_add->add_option("--kind", token_kind,
-                          "mailbox (pst_…, the /v1 API) or connex (cxk_live_…, a Connex API key)")
+    token_add
+        ->add_option("--kind", token_kind,
+                     "mailbox (pst_…, the /v1 API) or connex (cxk_live_…, a Connex API key)")
         ->check(CLI::IsMember({"mailbox", "connex"}));
     token_add->add_option("--expires-days", expires_days, "expire after N days")
         ->check(CLI::PositiveNumber);
@@ -401,22 +395,36 @@ int main(int argc, char** argv) {
             return 0;
         }
         Context c = open_data(data);
-        if (*domain_add) cmd_domain_add(c, name, selector);
-        else if (*domain_records) cmd_domain_records(c, name);
-        else if (*domain_check) return cmd_domain_check(c, name, check_json, check_timeout);
-        else if (*domain_list) cmd_domain_list(c);
-        else if (*mailbox_add) cmd_mailbox_add(c, address);
-        else if (*mailbox_list) cmd_mailbox_list(c);
-        else if (*mailbox_set) cmd_mailbox_set(c, address, connex_auto);
+        if (*domain_add)
+            cmd_domain_add(c, name, selector);
+        else if (*domain_records)
+            cmd_domain_records(c, name);
+        else if (*domain_check)
+            return cmd_domain_check(c, name, check_json, check_timeout);
+        else if (*domain_list)
+            cmd_domain_list(c);
+        else if (*mailbox_add)
+            cmd_mailbox_add(c, address);
+        else if (*mailbox_list)
+            cmd_mailbox_list(c);
+        else if (*mailbox_set)
+            cmd_mailbox_set(c, address, connex_auto);
         else if (*token_add)
             cmd_token_add(c, token_mailbox, scopes, label, expires_days, token_kind);
-        else if (*token_list) cmd_token_list(c);
-        else if (*token_revoke) cmd_token_revoke(c, token_id);
-        else if (*queue_list) cli::queue_list(*c.db, c.tenant, queue_all, queue_limit);
-        else if (*queue_show) cli::queue_show(*c.db, c.tenant, delivery_id);
-        else if (*queue_retry) cli::queue_retry(*c.db, c.tenant, delivery_id);
-        else if (*queue_delete) cli::queue_delete(*c.db, c.tenant, delivery_id);
-        else if (*send) cli::send(c.config, *c.db, c.tenant, send_from, send_to, std::cin);
+        else if (*token_list)
+            cmd_token_list(c);
+        else if (*token_revoke)
+            cmd_token_revoke(c, token_id);
+        else if (*queue_list)
+            cli::queue_list(*c.db, c.tenant, queue_all, queue_limit);
+        else if (*queue_show)
+            cli::queue_show(*c.db, c.tenant, delivery_id);
+        else if (*queue_retry)
+            cli::queue_retry(*c.db, c.tenant, delivery_id);
+        else if (*queue_delete)
+            cli::queue_delete(*c.db, c.tenant, delivery_id);
+        else if (*send)
+            cli::send(c.config, *c.db, c.tenant, send_from, send_to, std::cin);
         return 0;
     } catch (const std::exception& e) {
         std::cerr << "postern: " << e.what() << "\n";

@@ -129,7 +129,11 @@ Response handle_create_domain(const Context& c) {
         return idempotent_write(
             std::move(*idem),
             [=](storage::Database& db) -> Result<JsonReply> {
-                auto d = storage::create_domain(db, tenant, domain);
+                std::vector<storage::NewDkimKey> rows;
+                for (const auto& k : *keys)
+                    rows.push_back({k.selector, k.algorithm, k.private_pem, k.public_b64});
+                auto d = storage::create_hosted_domain(db, tenant, domain, selector, token, rows,
+                                                       actor, now);
                 if (!d && d.error().code() == Errc::conflict) {
                     // Nothing written; not stored under the key (only 2xx are).
                     return JsonReply{409,
@@ -137,20 +141,6 @@ Response handle_create_domain(const Context& c) {
                                      "application/problem+json"};
                 }
                 if (!d) return tl::unexpected(d.error());
-                POSTERN_TRY(storage::set_domain_auth(db, d->id, selector, token));
-                for (const auto& k : *keys) {
-                    auto added = storage::add_dkim_key(db, *d, k.selector, k.algorithm,
-                                                       k.private_pem, k.public_b64);
-                    if (!added) return tl::unexpected(added.error());
-                }
-                json::object detail{{"name", d->name}};
-                POSTERN_TRY(storage::append_audit(db, tenant, actor, "domain.create", d->id,
-                                                  json::serialize(detail)));
-                detail["domain_id"] = d->id;
-                POSTERN_TRY(storage::append_event(db, tenant, std::nullopt, "domain.created",
-                                                  json::serialize(detail), now));
-                d->dkim_selector = selector;
-                d->ownership_token = token;
                 auto setup = domain_setup(db, *d, mx_host);
                 if (!setup) return tl::unexpected(setup.error());
                 auto records = dns::expected_records(*setup);
@@ -237,16 +227,7 @@ Response handle_verify_domain(const Context& c) {
         for (const auto& x : results) all_ok = all_ok && x.status == dns::CheckStatus::ok;
         return deferred(
             [=](storage::Database& db) -> Result<void> {
-                POSTERN_TRY(storage::record_domain_check(db, domain->id, *rec, now));
-                POSTERN_TRY(storage::append_audit(db, domain->tenant_id, actor, "domain.check",
-                                                  domain->id));
-                json::object data{{"domain_id", domain->id},
-                                  {"name", domain->name},
-                                  {"ownership", rec->ownership},
-                                  {"spf", rec->spf},
-                                  {"dkim", rec->dkim}};
-                return storage::append_event(db, domain->tenant_id, std::nullopt, "domain.checked",
-                                             json::serialize(data), now);
+                return storage::record_domain_check(db, *domain, *rec, actor, now);
             },
             [=](const Result<void>& w) -> Response {
                 if (!w) return storage_failure(w.error(), "record_domain_check");

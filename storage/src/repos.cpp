@@ -8,6 +8,7 @@
 #include "common/ids.hpp"
 #include "common/scopes.hpp"
 #include "common/time.hpp"
+#include "storage/events.hpp"
 
 namespace postern::storage {
 
@@ -152,6 +153,29 @@ Result<DkimKeyRow> add_dkim_key(Database& db, const Domain& domain, std::string_
     return k;
 }
 
+Result<Domain> create_hosted_domain(Database& db, std::string_view tenant_id, std::string_view name,
+                                    std::string_view dkim_selector,
+                                    std::string_view ownership_token,
+                                    const std::vector<NewDkimKey>& keys, std::string_view actor,
+                                    std::int64_t now) {
+    auto d = create_domain(db, tenant_id, name);
+    if (!d) return tl::unexpected(d.error());
+    POSTERN_TRY(set_domain_auth(db, d->id, dkim_selector, ownership_token));
+    for (const auto& k : keys) {
+        auto added = add_dkim_key(db, *d, k.selector, k.algorithm, k.private_pem, k.public_b64);
+        if (!added) return tl::unexpected(added.error());
+    }
+    boost::json::object detail{{"name", d->name}};
+    POSTERN_TRY(
+        append_audit(db, tenant_id, actor, "domain.create", d->id, boost::json::serialize(detail)));
+    detail["domain_id"] = d->id;
+    POSTERN_TRY(append_event(db, tenant_id, std::nullopt, "domain.created",
+                             boost::json::serialize(detail), now));
+    d->dkim_selector = std::string(dkim_selector);
+    d->ownership_token = std::string(ownership_token);
+    return d;
+}
+
 Result<std::vector<DkimKeyRow>> list_dkim_keys(Database& db, std::string_view domain_id) {
     auto st = db.prepare(
         "SELECT id, tenant_id, domain_id, selector, algorithm, private_pem, public_b64, "
@@ -169,8 +193,8 @@ Result<std::vector<DkimKeyRow>> list_dkim_keys(Database& db, std::string_view do
     return out;
 }
 
-Result<void> record_domain_check(Database& db, std::string_view domain_id,
-                                 const DomainVerification& v, std::int64_t now) {
+Result<void> record_domain_check(Database& db, const Domain& domain, const DomainVerification& v,
+                                 std::string_view actor, std::int64_t now) {
     auto st = db.prepare(
         "UPDATE domains SET "
         "ownership_verified_at = CASE WHEN ?1 THEN coalesce(ownership_verified_at, ?4) END, "
@@ -178,13 +202,22 @@ Result<void> record_domain_check(Database& db, std::string_view domain_id,
         "dkim_verified_at = CASE WHEN ?3 THEN coalesce(dkim_verified_at, ?4) END, "
         "checked_at = ?4, last_check = ?5 WHERE id = ?6");
     if (!st) return tl::unexpected(st.error());
-    return st->bind(1, v.ownership ? 1 : 0)
-        .bind(2, v.spf ? 1 : 0)
-        .bind(3, v.dkim ? 1 : 0)
-        .bind(4, now)
-        .bind(5, v.results_json)
-        .bind(6, domain_id)
-        .run();
+    auto updated = st->bind(1, v.ownership ? 1 : 0)
+                       .bind(2, v.spf ? 1 : 0)
+                       .bind(3, v.dkim ? 1 : 0)
+                       .bind(4, now)
+                       .bind(5, v.results_json)
+                       .bind(6, domain.id)
+                       .run();
+    if (!updated) return updated;
+    POSTERN_TRY(append_audit(db, domain.tenant_id, actor, "domain.check", domain.id));
+    boost::json::object data{{"domain_id", domain.id},
+                             {"name", domain.name},
+                             {"ownership", v.ownership},
+                             {"spf", v.spf},
+                             {"dkim", v.dkim}};
+    return append_event(db, domain.tenant_id, std::nullopt, "domain.checked",
+                        boost::json::serialize(data), now);
 }
 
 // ---- mailboxes ----

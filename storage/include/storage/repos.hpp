@@ -40,14 +40,29 @@ namespace postern::storage {
                                               std::string_view public_b64);
 [[nodiscard]] Result<std::vector<DkimKeyRow>> list_dkim_keys(Database& db,
                                                              std::string_view domain_id);
+
+// A new hosted domain as `postern domain add` and POST /v1/domains make it, in the caller's
+// transaction: the domain, its selector and ownership token, its DKIM keys, the audit entry
+// (by `actor`) and the `domain.created` event. Errc::conflict when the name is taken.
+struct NewDkimKey {
+    std::string selector, algorithm, private_pem, public_b64;
+};
+[[nodiscard]] Result<Domain> create_hosted_domain(Database& db, std::string_view tenant_id,
+                                                  std::string_view name,
+                                                  std::string_view dkim_selector,
+                                                  std::string_view ownership_token,
+                                                  const std::vector<NewDkimKey>& keys,
+                                                  std::string_view actor, std::int64_t now);
 struct DomainVerification {
     bool ownership = false, spf = false, dkim = false;
     std::string results_json;  // the per-record results of the check
 };
-// Records a check: each flag sets its verified_at (kept if already set and still ok; cleared
-// when the record no longer checks out).
-[[nodiscard]] Result<void> record_domain_check(Database& db, std::string_view domain_id,
-                                               const DomainVerification& v, std::int64_t now);
+// Records a check of `domain` by `actor`: each flag sets its verified_at (kept if already set and
+// still ok; cleared when the record no longer checks out), with the audit entry and the
+// `domain.checked` event, in the caller's transaction.
+[[nodiscard]] Result<void> record_domain_check(Database& db, const Domain& domain,
+                                               const DomainVerification& v, std::string_view actor,
+                                               std::int64_t now);
 
 // ---- mailboxes ----
 // The domain of `address` must be hosted by the tenant (Errc::not_found otherwise).
@@ -86,7 +101,8 @@ struct NewToken {
 // ---- audit ----
 [[nodiscard]] Result<void> append_audit(Database& db, std::string_view tenant_id,
                                         std::string_view actor, std::string_view action,
-                                        std::string_view target, std::string_view detail_json = "{}");
+                                        std::string_view target,
+                                        std::string_view detail_json = "{}");
 
 // ---- inbound mail ----
 struct Recipient {

@@ -73,6 +73,54 @@ TEST_CASE("domains, mailboxes and tokens", "[storage]") {
     CHECK(revoke_token(*t.db, "ten_other", tok->token.id).error().code() == Errc::not_found);
 }
 
+TEST_CASE("a hosted domain is created with its keys, audit entry and event", "[storage]") {
+    TempDb t;
+    auto tenant = create_tenant(*t.db, "default");
+    REQUIRE(tenant);
+    std::vector<NewDkimKey> keys{{"p-rsa", "rsa-sha256", "PEM-R", "PUB-R"},
+                                 {"p-ed25519", "ed25519-sha256", "PEM-E", "PUB-E"}};
+    auto d = create_hosted_domain(*t.db, tenant->id, "Hosted.Example", "p", "tok", keys, "cli",
+                                  1795000000000);
+    REQUIRE(d);
+    CHECK(d->name == "hosted.example");
+    CHECK(d->dkim_selector == "p");
+    CHECK(d->ownership_token == std::optional<std::string>("tok"));
+    auto stored = find_tenant_domain(*t.db, tenant->id, "hosted.example");
+    REQUIRE(stored);
+    REQUIRE(*stored);
+    CHECK((*stored)->ownership_token == std::optional<std::string>("tok"));
+    auto rows = list_dkim_keys(*t.db, d->id);
+    REQUIRE(rows);
+    REQUIRE(rows->size() == 2);
+    auto count = [&](const char* sql) {
+        auto st = t.db->prepare(sql);
+        REQUIRE(st);
+        st->bind(1, d->id);
+        REQUIRE(*st->step());
+        return st->int64(0);
+    };
+    CHECK(count("SELECT count(*) FROM audit_log WHERE target = ? AND action = 'domain.create'") ==
+          1);
+    CHECK(count("SELECT count(*) FROM events WHERE type = 'domain.created' AND "
+                "json_extract(data, '$.domain_id') = ?") == 1);
+    CHECK(create_hosted_domain(*t.db, tenant->id, "hosted.example", "p", "tok", keys, "cli", 0)
+              .error()
+              .code() == Errc::conflict);
+
+    // A check records the verdicts with its audit entry and event.
+    REQUIRE(record_domain_check(*t.db, *d, DomainVerification{true, true, false, "[]"}, "tok_x",
+                                1795000001000));
+    auto checked = find_tenant_domain(*t.db, tenant->id, d->id);
+    REQUIRE(checked);
+    REQUIRE(*checked);
+    CHECK((*checked)->ownership_verified_at == std::optional<std::int64_t>(1795000001000));
+    CHECK_FALSE((*checked)->dkim_verified_at);
+    CHECK(count("SELECT count(*) FROM audit_log WHERE target = ? AND action = 'domain.check' "
+                "AND actor = 'tok_x'") == 1);
+    CHECK(count("SELECT count(*) FROM events WHERE type = 'domain.checked' AND "
+                "json_extract(data, '$.domain_id') = ? AND json_extract(data, '$.spf')") == 1);
+}
+
 TEST_CASE("audit rows are append-only", "[storage]") {
     TempDb t;
     REQUIRE(append_audit(*t.db, "ten_x", "cli", "domain.create", "dom_x"));
