@@ -32,27 +32,34 @@ struct PkeyFree {
 using Pkey = std::shared_ptr<EVP_PKEY>;
 
 // A parsed private key of the wanted type (EVP_PKEY_RSA or EVP_PKEY_ED25519), or null. Parsed
-// keys are kept by their PEM text: a few per hosted domain. One EVP_PKEY signs on several
-// threads at once (OpenSSL 3 locks what a signature changes, RSA blinding included).
+// keys are kept by the SHA-256 of their PEM text (not the text itself): a few per hosted domain.
+// One EVP_PKEY signs on several threads at once (OpenSSL 3 locks what a signature changes, RSA
+// blinding included).
 Pkey load_key(const std::string& pem, int type) {
     static std::mutex mu;
     static std::unordered_map<std::string, Pkey> cache;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    if (EVP_Digest(pem.data(), pem.size(), md, &md_len, EVP_sha256(), nullptr) != 1) return nullptr;
+    const std::string id(reinterpret_cast<char*>(md), md_len);
     {
         std::lock_guard lock(mu);
-        if (auto it = cache.find(pem); it != cache.end())
+        if (auto it = cache.find(id); it != cache.end())
             return EVP_PKEY_get_base_id(it->second.get()) == type ? it->second : nullptr;
     }
     if (!pem.starts_with("-----BEGIN ")) return nullptr;
     std::unique_ptr<BIO, decltype(&BIO_free)> bio(
         BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
     if (!bio) return nullptr;
-    Pkey key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr), PkeyFree{});
+    // An encrypted PEM fails here instead of OpenSSL asking for a passphrase on the terminal.
+    auto no_passphrase = [](char*, int, int, void*) { return 0; };
+    Pkey key(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr), PkeyFree{});
     ERR_clear_error();
     if (!key) return nullptr;
     {
         std::lock_guard lock(mu);
         if (cache.size() >= 4096) cache.clear();  // bounded; keys are few
-        cache.emplace(pem, key);
+        cache.emplace(id, key);
     }
     return EVP_PKEY_get_base_id(key.get()) == type ? key : nullptr;
 }
@@ -170,9 +177,13 @@ Result<std::string> sign_one(const std::vector<std::string_view>& fields, const 
     if (rsa && EVP_PKEY_get_bits(pkey.get()) < 1024)  // RFC 8301 §3.2: verifiers refuse these
         return fail(Errc::invalid_argument, "the RSA key for " + key.selector + " is too short");
 
-    // h=: each listed name present in the message, its last occurrence (RFC 6376 §5.4.2).
+    // h=: for each listed name, every field of that name, from the bottom up (RFC 6376 §5.4.2),
+    // then the name once more: over-signing (§8.15). The extra entry names an instance that does
+    // not exist, which hashes as nothing, so a field of that name added later (a second From or
+    // Subject, which mail clients may show instead) breaks the signature.
     std::string h, header_input;
     for (const char* const* name = kDkimSignedHeaders; *name != nullptr; ++name) {
+        bool present = false;
         for (auto it = fields.rbegin(); it != fields.rend(); ++it) {
             auto colon = it->find(':');
             if (colon == std::string_view::npos) continue;
@@ -182,8 +193,9 @@ Result<std::string> sign_one(const std::vector<std::string_view>& fields, const 
             header_input += relaxed_header(*it) + "\r\n";
             if (!h.empty()) h += ':';
             h += *name;
-            break;
+            present = true;
         }
+        if (present) h += std::string(":") + *name;
     }
     if (!h.starts_with("From"))  // RFC 6376 §5.4: From is always signed
         return fail(Errc::invalid_argument, "the message has no From field");

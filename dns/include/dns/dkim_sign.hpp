@@ -19,7 +19,8 @@ struct DkimSigningKey {
     std::string private_pem;  // PKCS#8 PEM (a secret: never logged)
 };
 
-// The header fields signed, in h= order.
+// The header fields signed, in h= order: every field of each name, then the name once more
+// (over-signed, RFC 6376 §8.15, so that such a field cannot be added after signing).
 inline constexpr const char* kDkimSignedHeaders[] = {"From",
                                                      "To",
                                                      "Cc",

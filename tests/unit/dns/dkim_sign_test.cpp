@@ -99,7 +99,9 @@ TEST_CASE("dkim_sign adds rsa-sha256 and ed25519-sha256 signatures that dkimpy v
     std::string unfolded;
     for (char c : *sigs)
         if (c != '\r' && c != '\n' && c != '\t' && c != ' ') unfolded += c;
-    CHECK(unfolded.find("h=From:To:Subject:Date:Message-ID:MIME-Version:Content-Type") !=
+    // Each signed name twice: over-signed (RFC 6376 §8.15).
+    CHECK(unfolded.find("h=From:From:To:To:Subject:Subject:Date:Date:Message-ID:Message-ID:"
+                        "MIME-Version:MIME-Version:Content-Type:Content-Type;") !=
           std::string::npos);
     CHECK(unfolded.find("X-Not-Signed") == std::string::npos);
 
@@ -113,6 +115,14 @@ TEST_CASE("dkim_sign adds rsa-sha256 and ed25519-sha256 signatures that dkimpy v
     tampered.replace(tampered.find("the numbers"), 11, "new numbers");
     CHECK_FALSE(dkimpy_verifies(tampered));
     CHECK(libopendkim_verdicts(tampered) ==
+          std::vector<std::string>{"rsa-sha256 fail", "ed25519-sha256 fail"});
+
+    // A second Subject added above the signed one (which a mail client may show instead) breaks
+    // both signatures, because Subject is over-signed.
+    std::string added = signed_message;
+    added.insert(added.find("Subject: Quarterly"), "Subject: Urgent: wire the money\r\n");
+    CHECK_FALSE(dkimpy_verifies(added));
+    CHECK(libopendkim_verdicts(added) ==
           std::vector<std::string>{"rsa-sha256 fail", "ed25519-sha256 fail"});
 
     // Signing again reuses the parsed keys and gives the same verdicts.
@@ -131,7 +141,7 @@ TEST_CASE("dkim_sign: folded headers, repeated fields, blank lines at the end, e
         "From: a@example.com\r\n"
         "To:  b@dest.test ,\r\n\t c@dest.test\r\n"
         "Subject:\tA   long\r\n  folded subject \r\n"
-        "Subject: a second Subject (the last one is signed)\r\n"
+        "Subject: a second Subject (both are signed)\r\n"
         "\r\n"
         "line\t with  tabs \r\n\r\n\r\n";
     auto sigs = dns::dkim_sign(folded, signing);
