@@ -4,7 +4,8 @@ asks. `replies` decides per stage: a callable (server, stage, arg) -> reply line
 default. Accepted messages are kept in `messages` as (mail_from, [rcpts], bytes).
 
 For connection reuse: `close_after` N transactions (DATA replies) the server drops the connection
-without a word; `idle_timeout` seconds without a command it says 421 and closes. `connections`,
+without a word; `idle_timeout` seconds without a command it says 421 and closes; `strict`
+refuses a MAIL inside an open transaction (until RSET or the end of the data). `connections`,
 `max_active` (connections open at once) and `quits` count what clients did."""
 
 import socket
@@ -59,6 +60,9 @@ class _Handler(socketserver.StreamRequestHandler):
                 self.wfile.write(b"this is not TLS\r\n" * 8)
                 return
             elif verb == "MAIL":
+                if srv.strict and mail_from is not None:
+                    self.reply("503 5.5.1 Error: nested MAIL command")  # as Postfix says
+                    continue
                 mail_from = cmd[cmd.find("<") + 1:cmd.find(">")]
                 rcpts = []
                 with srv.lock:
@@ -92,11 +96,13 @@ class _Handler(socketserver.StreamRequestHandler):
                     with srv.lock:
                         srv.messages.append((mail_from, list(rcpts), bytes(data)))
                 self.reply(r)
-                rcpts = []
+                mail_from, rcpts = None, []
                 transactions += 1
                 if srv.close_after and transactions >= srv.close_after:
                     return
             elif verb == "RSET":
+                with srv.lock:
+                    srv.resets += 1
                 mail_from, rcpts = None, []
                 self.reply("250 2.0.0 ok")
             elif verb == "NOOP":
@@ -117,8 +123,10 @@ class _Server(socketserver.ThreadingTCPServer):
 
 class FakeSmtp:
     def __init__(self, replies=None, data_delay=0.0, broken_tls=False, close_after=0,
-                 idle_timeout=0.0):
+                 idle_timeout=0.0, strict=False):
         self.replies = replies
+        self.strict = strict  # MAIL inside an open transaction: 503, as Postfix
+        self.resets = 0
         self.close_after = close_after
         self.idle_timeout = idle_timeout
         self.quits = 0

@@ -313,6 +313,26 @@ class ConnectionReuseTest(OutboundBase):
             self.assertEqual(len(dest.messages), 6)
             self.assertEqual(dest.max_active, 1)
 
+    def test_a_transaction_left_open_is_reset_before_the_connection_is_reused(self):
+        # Every recipient of the first message is refused, so its DATA is refused too and the
+        # transaction stays open on the server (Postfix keeps the sender): the connection must be
+        # RSET before the next message uses it, or that one gets "503 nested MAIL" and bounces.
+        def replies(stage, arg, n):
+            if stage == "rcpt" and arg.startswith("nobody"):
+                return "550 5.1.1 no such user"
+        with fake_smtp.FakeSmtp(replies, strict=True) as dest:
+            outbound_config(self.p.data, ["max_per_destination = 1"],
+                            {"dest.test": f"127.0.0.1:{dest.port}"})
+            refused = self.send(message("refused"), "nobody@dest.test")
+            accepted = self.send(message("accepted"), "user@dest.test")
+            self.p.start_smtpd()
+            self.wait_state(refused, {"bounced"})
+            rows = self.wait_state(accepted, {"delivered"})
+            self.assertEqual(rows[0]["attempts"], 1)
+            self.assertEqual(dest.connections, 1)  # the same connection carried both
+            self.assertEqual(dest.resets, 1)
+            self.assertEqual(len(dest.messages), 1)
+
     def check_replaced(self, dest, pause):
         outbound_config(self.p.data, ["connection_cache_ms = 5000"],
                         {"dest.test": f"127.0.0.1:{dest.port}"})

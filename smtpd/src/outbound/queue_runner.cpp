@@ -114,17 +114,32 @@ std::string connection_key(const std::string& host, const asio::ip::tcp::endpoin
 }
 
 // Says QUIT on `s` (or just closes it when it is not usable) without holding up the caller.
+// At most max_concurrent connections say QUIT at once; beyond that they are closed at once, so
+// that a server slow to answer QUIT cannot pile up open sockets.
 void close_later(const std::shared_ptr<Impl>& impl, std::shared_ptr<Session> s) {
+    if (impl->closing >= impl->config.outbound.max_concurrent) {
+        close_now(*s);
+        return;
+    }
     ++impl->closing;
     asio::co_spawn(
         impl->io,
         [](std::shared_ptr<Impl> impl, std::shared_ptr<Session> s) -> asio::awaitable<void> {
+            struct Closed {  // whatever happens below, drain must learn of it
+                Impl& impl;
+                ~Closed() {
+                    --impl.closing;
+                    impl.maybe_drained();
+                }
+            } closed{*impl};
             auto quitting = quit(s);
             co_await std::move(quitting);
-            --impl->closing;
-            impl->maybe_drained();
         }(impl, std::move(s)),
         log_failure);
+}
+
+bool too_old(const Session& s) {
+    return std::chrono::steady_clock::now() - opened_at(s) >= kMaxConnectionAge;
 }
 
 // A cached connection for `key` that still looks open, or null.
@@ -139,7 +154,8 @@ std::shared_ptr<Session> take_idle(Impl& impl, const std::string& key) {
             it = impl.idle.end();
         }
         i.timer->cancel();  // its waiter finds it gone and leaves it to us
-        if (reusable(*i.session)) return i.session;
+        if (reusable(*i.session) && !too_old(*i.session)) return i.session;
+        close_now(*i.session);
     }
     return nullptr;
 }
@@ -167,8 +183,7 @@ void release(const std::shared_ptr<Impl>& impl, const std::string& key,
              std::shared_ptr<Session> s) {
     const auto& o = impl->config.outbound;
     if (impl->draining || o.connection_cache_ms == 0 || !reusable(*s) ||
-        transactions(*s) >= o.connection_reuse_limit ||
-        std::chrono::steady_clock::now() - opened_at(*s) >= kMaxConnectionAge ||
+        transactions(*s) >= o.connection_reuse_limit || too_old(*s) ||
         impl->idle_count >= o.max_concurrent) {
         close_later(impl, std::move(s));
         return;

@@ -23,6 +23,8 @@ using tcp = asio::ip::tcp;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kMaxReply = 64 * 1024;  // all lines of one reply
 constexpr std::size_t kMaxLines = 200;
+// The first reply on a cached connection, and RSET: a live server answers these at once.
+constexpr std::chrono::milliseconds kProbeTimeout{30000};
 
 struct Conn {
     Conn(asio::any_io_executor ex, asio::ssl::context& ctx) : stream(ex, ctx), timer(ex) {}
@@ -268,12 +270,22 @@ asio::awaitable<Opened> open_session(tcp::endpoint endpoint, std::string host,
     co_return out;
 }
 
+// The first reply of a transaction on a cached connection that says the connection cannot be
+// used: none (closed), 421 (closing), or 503 (the server thinks a transaction is still open).
+// Nothing was accepted for any recipient, so another connection is tried.
+static bool stale_reply(const Reply& r) { return r.code == 0 || r.code == 421 || r.code == 503; }
+
 asio::awaitable<TransactionResult> transact(std::shared_ptr<Session> s, const Transaction& t,
                                             const ClientOptions& o) {
     const auto& c = s->conn;
     const auto& caps = s->caps;
     const auto timeout = o.command_timeout;
     const bool reused = s->transactions > 0;
+    // On a cached connection the first reply also tells whether the connection still works; a
+    // connection a NAT or firewall dropped silently must not hold the message for the full
+    // command timeout.
+    const auto first_timeout =
+        reused ? std::min<std::chrono::milliseconds>(timeout, kProbeTimeout) : timeout;
     ++s->transactions;
     s->usable = false;  // until the transaction ends cleanly
     TransactionResult result;
@@ -303,9 +315,9 @@ asio::awaitable<TransactionResult> transact(std::shared_ptr<Session> s, const Tr
             result.stale = reused;
             co_return result;
         }
-        auto mail_op = read_reply(c, timeout);
+        auto mail_op = read_reply(c, first_timeout);
         mail_reply = co_await std::move(mail_op);
-        if (reused && (mail_reply.code == 0 || mail_reply.code == 421)) {
+        if (reused && stale_reply(mail_reply)) {
             result.stale = true;
             co_return result;
         }
@@ -324,9 +336,9 @@ asio::awaitable<TransactionResult> transact(std::shared_ptr<Session> s, const Tr
             data_reply = co_await std::move(data_op);
         }
     } else {
-        auto mail_op = command(c, mail, timeout);
+        auto mail_op = command(c, mail, first_timeout);
         mail_reply = co_await std::move(mail_op);
-        if (reused && (mail_reply.code == 0 || mail_reply.code == 421)) {
+        if (reused && stale_reply(mail_reply)) {
             result.stale = true;
             co_return result;
         }
@@ -345,6 +357,10 @@ asio::awaitable<TransactionResult> transact(std::shared_ptr<Session> s, const Tr
         }
     }
     bool clean = mail_reply.code != 0 && mail_reply.code != 421;
+    // Whether the server is back to waiting for MAIL: the MAIL was refused, or the reply after
+    // the end of the data came. Otherwise (every RCPT refused, DATA refused) the transaction is
+    // still open on the server and only RSET closes it.
+    bool ended = mail_reply.code / 100 != 2;
     for (const auto& r : rcpt_replies) clean = clean && r.code != 421;
     if (mail_reply.code / 100 != 2) {
         for (auto& r : result.rcpt) r = mail_reply;
@@ -374,21 +390,36 @@ asio::awaitable<TransactionResult> transact(std::shared_ptr<Session> s, const Tr
                 }
             }
             clean = clean && final_reply.code != 0 && final_reply.code != 421;
+            ended = data_reply.code == 354;
             for (std::size_t i = 0; i < n; ++i)
                 if (rcpt_replies[i].code / 100 == 2) result.rcpt[i] = final_reply;
         } else if (data_reply.code == 354) {
             // Pipelined, every recipient refused, yet DATA accepted: RFC 2920 §3.1, the client
             // ends the data at once (an empty message with no recipient goes nowhere).
             auto end_op = command(c, ".", timeout);
-            Reply ended = co_await std::move(end_op);
-            clean = clean && ended.code != 0 && ended.code != 421;
+            Reply after = co_await std::move(end_op);
+            clean = clean && after.code != 0 && after.code != 421;
+            ended = true;
         } else {
             clean = clean && data_reply.code != 421;
         }
     }
+    if (clean && !ended) {
+        auto reset_op =
+            command(c, "RSET", std::min<std::chrono::milliseconds>(timeout, kProbeTimeout));
+        Reply reset = co_await std::move(reset_op);
+        clean = reset.code == 250;
+    }
     c->timer.cancel();
     s->usable = clean;
     co_return result;
+}
+
+void close_now(Session& s) {
+    s.usable = false;
+    s.conn->timer.cancel();
+    boost::system::error_code ignored;
+    s.conn->stream.next_layer().close(ignored);
 }
 
 asio::awaitable<void> quit(std::shared_ptr<Session> s) {

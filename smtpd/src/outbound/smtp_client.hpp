@@ -45,8 +45,9 @@ struct TransactionResult {
     std::vector<Reply> rcpt;  // reached: the final reply for each recipient, in order
     bool tls = false;         // STARTTLS was used
     bool tls_failed = false;  // the TLS handshake failed (try again without STARTTLS)
-    // A session used before turned out to be closed (or closing: 421) before this transaction
-    // got its first reply. Nothing was accepted for any recipient: try another connection.
+    // A session used before turned out to be unusable at this transaction's first reply: none
+    // (closed), 421 (closing) or 503 (out of sequence). Nothing was accepted for any recipient:
+    // try another connection.
     bool stale = false;
 };
 
@@ -75,6 +76,8 @@ std::chrono::steady_clock::time_point opened_at(const Session& session);
 // QUIT (its reply awaited at most two seconds; under TLS then close_notify, the server's awaited
 // two seconds at most), then close. Only closes a session that is not reusable().
 boost::asio::awaitable<void> quit(std::shared_ptr<Session> session);
+// Closes the connection at once, without QUIT.
+void close_now(Session& session);
 
 // RFC 5321 §4.5.2: a line that starts with "." gets another; a final CRLF is added if missing.
 std::string dot_stuff(const std::string& message);
