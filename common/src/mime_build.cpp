@@ -78,14 +78,17 @@ GMimeObject* text_part(const char* subtype, const std::string& text) {
     return GMIME_OBJECT(part);
 }
 
-// Every line end as CRLF: a bare LF (a .eml file saved on Unix) or a bare CR becomes CRLF.
+// Every line end as CRLF: a bare LF (a .eml file saved on Unix) or a bare CR becomes CRLF, and a
+// run of CRs before an LF ("\r\r\n", left by a double conversion) is one line end, not two.
 std::string crlf_lines(std::string_view in) {
     std::string out;
     out.reserve(in.size() + in.size() / 32);
     for (std::size_t i = 0; i < in.size(); ++i) {
         if (in[i] == '\r') {
-            out += "\r\n";
-            if (i + 1 < in.size() && in[i + 1] == '\n') ++i;
+            std::size_t j = i;
+            while (j + 1 < in.size() && in[j + 1] == '\r') ++j;
+            if (j + 1 < in.size() && in[j + 1] == '\n') i = j + 1;  // CR…CR LF: one line end
+            out += "\r\n";  // else this CR alone ends a line
         } else if (in[i] == '\n') {
             out += "\r\n";
         } else {

@@ -210,6 +210,7 @@ Result<void> record_domain_check(Database& db, const Domain& domain, const Domai
                        .bind(6, domain.id)
                        .run();
     if (!updated) return updated;
+    if (db.changes() == 0) return fail(Errc::not_found, "no domain " + domain.id);
     POSTERN_TRY(append_audit(db, domain.tenant_id, actor, "domain.check", domain.id));
     boost::json::object data{{"domain_id", domain.id},
                              {"name", domain.name},

@@ -143,6 +143,21 @@ TEST_CASE("build_message makes a message/rfc822 attachment's line ends CRLF") {
     }
 }
 
+TEST_CASE("build_message takes CR CR LF in a message/rfc822 attachment as one line end") {
+    Outgoing m = basic();
+    m.attachments = {
+        {"", "message/rfc822",
+         "From: x@example.org\r\r\nSubject: kept in the header\r\r\n\r\r\nbody\r\r\n"}};
+    auto built = build_message(m);
+    REQUIRE(built);
+    auto inner = attachment(built->raw, 0);
+    REQUIRE(inner);
+    // The Subject stayed in the embedded header section (no blank line was made before it).
+    auto parsed = parse(inner->data);
+    REQUIRE(parsed);
+    CHECK(parsed->summary.subject == "kept in the header");
+}
+
 TEST_CASE("build_message refuses what cannot go out within 998-octet lines, or with a NUL") {
     // A header value with no space to fold at: GMime writes it as encoded words it can fold.
     Outgoing header = basic();

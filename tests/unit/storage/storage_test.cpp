@@ -117,6 +117,10 @@ TEST_CASE("a hosted domain is created with its keys, audit entry and event", "[s
     CHECK_FALSE((*checked)->dkim_verified_at);
     CHECK(count("SELECT count(*) FROM audit_log WHERE target = ? AND action = 'domain.check' "
                 "AND actor = 'tok_x'") == 1);
+    Domain gone = *d;
+    gone.id = "dom_gone";
+    CHECK(record_domain_check(*t.db, gone, DomainVerification{}, "cli", 0).error().code() ==
+          Errc::not_found);
     CHECK(count("SELECT count(*) FROM events WHERE type = 'domain.checked' AND "
                 "json_extract(data, '$.domain_id') = ? AND json_extract(data, '$.spf')") == 1);
 }
