@@ -85,10 +85,15 @@ std::string crlf_lines(std::string_view in) {
     out.reserve(in.size() + in.size() / 32);
     for (std::size_t i = 0; i < in.size(); ++i) {
         if (in[i] == '\r') {
-            std::size_t j = i;
+            std::size_t j = i;  // the run of CRs is in[i..j]
             while (j + 1 < in.size() && in[j + 1] == '\r') ++j;
-            if (j + 1 < in.size() && in[j + 1] == '\n') i = j + 1;  // CR…CR LF: one line end
-            out += "\r\n";  // else this CR alone ends a line
+            if (j + 1 < in.size() && in[j + 1] == '\n') {
+                out += "\r\n";  // CR…CR LF: one line end
+                i = j + 1;
+            } else {
+                for (std::size_t k = i; k <= j; ++k) out += "\r\n";  // each lone CR ends a line
+                i = j;
+            }
         } else if (in[i] == '\n') {
             out += "\r\n";
         } else {

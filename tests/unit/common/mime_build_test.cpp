@@ -156,6 +156,15 @@ TEST_CASE("build_message takes CR CR LF in a message/rfc822 attachment as one li
     auto parsed = parse(inner->data);
     REQUIRE(parsed);
     CHECK(parsed->summary.subject == "kept in the header");
+
+    // A long run of lone CRs is handled in one pass (each ends a line), not rescanned per CR:
+    // 4 MiB of them would otherwise take hours.
+    Outgoing crs = basic();
+    crs.attachments = {{"", "message/rfc822",
+                        "From: x@example.org\r\n\r\n" + std::string(4 << 20, '\r') + "end\r\n"}};
+    auto many = build_message(crs);
+    REQUIRE(many);
+    CHECK(many->raw.find("end\r\n") != std::string::npos);
 }
 
 TEST_CASE("build_message refuses what cannot go out within 998-octet lines, or with a NUL") {
