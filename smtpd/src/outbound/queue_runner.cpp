@@ -431,8 +431,7 @@ asio::awaitable<void> deliver_group(std::shared_ptr<Impl> impl,
                 auto running = transact(cached, tx, copts);
                 result = co_await std::move(running);
                 if (result.stale) {
-                    spdlog::info("outbound: {} closed a cached connection; using another",
-                                 connection_key(hop.host, ep));
+                    spdlog::info("outbound: {} closed a cached connection; using another", key);
                     close_later(impl, std::move(cached));
                     continue;
                 }

@@ -194,10 +194,8 @@ std::string dot_stuff(const std::string& message) {
 }
 
 struct Session {
-    std::shared_ptr<Conn> conn;
-    std::string host;
+    std::shared_ptr<Conn> conn;  // conn->tls: STARTTLS is in use
     Capabilities caps;
-    bool tls = false;
     bool usable = true;  // the last exchange left the server waiting for MAIL FROM
     std::size_t transactions = 0;
     std::chrono::steady_clock::time_point opened = std::chrono::steady_clock::now();
@@ -264,9 +262,7 @@ asio::awaitable<Opened> open_session(tcp::endpoint endpoint, std::string host,
     c->timer.cancel();
     out.session = std::make_shared<Session>();
     out.session->conn = c;
-    out.session->host = std::move(host);
     out.session->caps = caps;
-    out.session->tls = c->tls;
     co_return out;
 }
 
@@ -289,7 +285,7 @@ asio::awaitable<TransactionResult> transact(std::shared_ptr<Session> s, const Tr
     ++s->transactions;
     s->usable = false;  // until the transaction ends cleanly
     TransactionResult result;
-    result.tls = s->tls;
+    result.tls = c->tls;
     result.reached = true;
     const auto n = t.recipients.size();
     result.rcpt.assign(n, Reply{});
