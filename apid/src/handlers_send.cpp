@@ -194,15 +194,7 @@ Response handle_send_message(const Context& c) {
     if (!req) return std::move(req.error());
     auto mailbox = resolve_mailbox(c);
     if (!mailbox) return std::move(mailbox.error());
-    mime::Outgoing out;
-    out.to = req->to;
-    out.cc = req->cc;
-    out.reply_to = req->reply_to;
-    out.subject = req->subject;
-    out.text = req->text;
-    out.html = req->html;
-    out.attachments = std::move(req->attachments);
-    out.extra_headers = req->headers;
+    mime::Outgoing out = outgoing_of(*req);
     if (!req->in_reply_to.empty()) {
         if (is_id(req->in_reply_to, "msg")) {
             // One of our messages: thread onto it (it must be in this mailbox).
@@ -292,19 +284,11 @@ Response handle_forward(const Context& c) {
     auto o = load_original(c, kForwardRoute, SendKind::forward);
     if (!o) return std::move(o.error());
     auto& [key, req, mailbox, raw, s] = *o;
-    mime::Outgoing out;
-    out.to = req.to;
-    out.cc = req.cc;
-    if (!req.subject.empty())
-        out.subject = req.subject;
-    else
+    mime::Outgoing out = outgoing_of(req);  // reply_to is not a forward field: it stays empty
+    if (out.subject.empty())
         out.subject = has_prefix_ci(s.subject, "fwd:") ? s.subject : "Fwd: " + s.subject;
-    out.text = req.text;
-    out.html = req.html;
-    out.attachments = std::move(req.attachments);
     std::string name = s.subject.empty() ? "forwarded.eml" : s.subject + ".eml";
     out.attachments.push_back({name, "message/rfc822", std::move(raw)});
-    out.extra_headers = req.headers;
     return send_built(c, mailbox, std::move(out), req.bcc, std::move(key), kForwardRoute);
 }
 

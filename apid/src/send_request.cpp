@@ -292,4 +292,17 @@ tl::expected<SendRequest, Response> parse_send_request(std::string_view body, Se
     return r;
 }
 
+mime::Outgoing outgoing_of(SendRequest& req) {
+    mime::Outgoing out;
+    out.to = req.to;
+    out.cc = req.cc;
+    out.reply_to = req.reply_to;
+    out.subject = req.subject;
+    out.text = req.text;
+    out.html = req.html;
+    out.attachments = std::move(req.attachments);
+    out.extra_headers = req.headers;
+    return out;
+}
+
 }  // namespace postern::api

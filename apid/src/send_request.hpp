@@ -39,6 +39,11 @@ struct SendErrors {
 // Parses and checks `body`; the error is the problem response to send.
 tl::expected<SendRequest, Response> parse_send_request(std::string_view body, SendKind kind);
 
+// The message `req` describes, for the sending routes to complete (sender, host name, date,
+// threading): to, cc, reply_to, subject, text, html, headers copied, the attachments moved out
+// of `req` (they may be large). Bcc stays in `req`: it goes to the envelope only.
+mime::Outgoing outgoing_of(SendRequest& req);
+
 // "a@b", "Name <a@b>" or {"name": …, "address": …}; the address is checked with
 // parse_address (RFC 5321 mailbox, IDNA).
 std::optional<mime::Mailbox> parse_mailbox_text(std::string_view text);

@@ -67,16 +67,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check(!has_crlf(h.name) && !has_crlf(h.value));
     }
 
-    mime::Outgoing out;
+    mime::Outgoing out = api::outgoing_of(*req);  // as the routes make it
     out.from = {"Agent", "agent@example.com"};
-    out.to = req->to;
-    out.cc = req->cc;
-    out.reply_to = req->reply_to;
-    out.subject = req->subject;
-    out.text = req->text;
-    out.html = req->html;
-    out.attachments = req->attachments;
-    out.extra_headers = req->headers;
     out.hostname = "mx.example.com";
     out.date_ms = 1795000000000;
     auto built = mime::build_message(out);
