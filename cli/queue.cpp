@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "common/address.hpp"
+#include "common/ascii.hpp"
 #include "common/ids.hpp"
 #include "common/mime.hpp"
 #include "common/time.hpp"
@@ -66,15 +67,6 @@ std::vector<Field> fields_of(const std::string& headers) {
         pos = end;
     }
     return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(a[i])) !=
-            std::tolower(static_cast<unsigned char>(b[i])))
-            return false;
-    return true;
 }
 
 // The addresses of an address-list header value, parsed by GMime (through a To: field).
@@ -178,12 +170,12 @@ void send(const Config& config, storage::Database& db, const storage::Tenant& te
     bool has_from = false, has_date = false, has_mid = false;
     std::size_t copied = 0;
     for (const auto& f : fields_of(headers)) {
-        const bool bcc = iequals(f.name, "Bcc");
-        if (to.empty() && (bcc || iequals(f.name, "To") || iequals(f.name, "Cc")))
+        const bool bcc = iequals_ascii(f.name, "Bcc");
+        if (to.empty() && (bcc || iequals_ascii(f.name, "To") || iequals_ascii(f.name, "Cc")))
             for (auto& a : addresses_in(f.value)) recipients.push_back(std::move(a));
-        has_from = has_from || iequals(f.name, "From");
-        has_date = has_date || iequals(f.name, "Date");
-        has_mid = has_mid || iequals(f.name, "Message-ID");
+        has_from = has_from || iequals_ascii(f.name, "From");
+        has_date = has_date || iequals_ascii(f.name, "Date");
+        has_mid = has_mid || iequals_ascii(f.name, "Message-ID");
         kept += headers.substr(copied, f.begin - copied);
         if (!bcc) kept += headers.substr(f.begin, f.end - f.begin);
         copied = f.end;

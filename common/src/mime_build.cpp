@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "common/ascii.hpp"
 #include "common/crypto.hpp"
 #include "common/mime.hpp"
 #include "gobj.hpp"
@@ -25,14 +26,8 @@ struct GFree {
     void operator()(char* p) const { g_free(p); }
 };
 
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return g_ascii_tolower(x) == g_ascii_tolower(y);
-           });
-}
-
 bool istarts_with(std::string_view s, std::string_view prefix) {
-    return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+    return s.size() >= prefix.size() && iequals_ascii(s.substr(0, prefix.size()), prefix);
 }
 
 // RFC 5322 §3.6.8 field-name: printable ASCII except ':'.
@@ -124,7 +119,7 @@ Result<GMimeObject*> attachment_part(const OutgoingAttachment& a) {
     std::string type, subtype;
     if (!split_media_type(a.content_type, type, subtype))
         return fail(Errc::invalid_argument, "content_type must be type/subtype");
-    if (iequals(type, "message") && iequals(subtype, "rfc822")) {
+    if (iequals_ascii(type, "message") && iequals_ascii(subtype, "rfc822")) {
         GMimeObject* part = message_part(a);
         if (part == nullptr) return fail(Errc::invalid_argument, "not a message");
         return part;
@@ -169,7 +164,7 @@ bool is_structural_header(std::string_view name) {
         "Authentication-Results",
     };
     for (auto e : kExact)
-        if (iequals(name, e)) return true;
+        if (iequals_ascii(name, e)) return true;
     return istarts_with(name, "Content-") || istarts_with(name, "ARC-") ||
            istarts_with(name, "Resent-");
 }

@@ -21,6 +21,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "common/ascii.hpp"
 #include "common/crypto.hpp"
 
 namespace postern::dns {
@@ -65,13 +66,6 @@ Pkey load_key(const std::string& pem, int type) {
 }
 
 bool is_wsp(char c) { return c == ' ' || c == '\t'; }
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
 
 // Splits the header section into fields as written (CRLF kept inside folds, the final CRLF
 // dropped).
@@ -189,7 +183,7 @@ Result<std::string> sign_one(const std::vector<std::string_view>& fields, const 
             if (colon == std::string_view::npos) continue;
             std::string_view n = it->substr(0, colon);
             while (!n.empty() && is_wsp(n.back())) n.remove_suffix(1);
-            if (!iequals(n, *name)) continue;
+            if (!iequals_ascii(n, *name)) continue;
             header_input += relaxed_header(*it) + "\r\n";
             if (!h.empty()) h += ':';
             h += *name;

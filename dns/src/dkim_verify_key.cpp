@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/ascii.hpp"
 #include "dkim_verify_internal.hpp"
 
 namespace postern::dns::dkim {
@@ -20,13 +21,6 @@ std::string_view trim(std::string_view s) {
     while (!s.empty() && is_wsp(s.front())) s.remove_prefix(1);
     while (!s.empty() && is_wsp(s.back())) s.remove_suffix(1);
     return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
 }
 
 bool valid_tag_name(std::string_view name) {
@@ -144,12 +138,12 @@ PreparedKey prepare_key(std::string_view record, dkim_alg_t algorithm) {
     // and a=rsa-* needs k=rsa. An unknown k= is left to libopendkim (KEYTYPEUNKNOWN).
     std::string_view k = find_tag(*tags, "k").value_or("rsa");
     const bool ed25519 = algorithm == DKIM_SIGN_ED25519SHA256;
-    if ((iequals(k, "rsa") && ed25519) || (iequals(k, "ed25519") && !ed25519)) {
+    if ((iequals_ascii(k, "rsa") && ed25519) || (iequals_ascii(k, "ed25519") && !ed25519)) {
         out.problem = "key record is k=" + std::string(k) +
                       ", signature is a=" + (ed25519 ? "ed25519-sha256" : "rsa-sha*");
         return out;
     }
-    if (ed25519 || !iequals(k, "rsa")) return out;
+    if (ed25519 || !iequals_ascii(k, "rsa")) return out;
 
     auto p = find_tag(*tags, "p");
     if (!p || p->empty()) return out;  // missing: syntax error; empty: revoked

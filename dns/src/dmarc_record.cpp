@@ -5,6 +5,7 @@
 #include <charconv>
 #include <utility>
 
+#include "common/ascii.hpp"
 #include "dns/dmarc.hpp"
 
 namespace postern::dns {
@@ -16,15 +17,6 @@ std::string_view trim(std::string_view s) {
     while (!s.empty() && is_wsp(s.front())) s.remove_prefix(1);
     while (!s.empty() && is_wsp(s.back())) s.remove_suffix(1);
     return s;
-}
-
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (lower(a[i]) != lower(b[i])) return false;
-    return true;
 }
 
 // Calls f(piece) for each `sep`-separated piece, trimmed.
@@ -39,15 +31,15 @@ void split(std::string_view s, char sep, F&& f) {
 }
 
 std::optional<DmarcPolicy> parse_policy(std::string_view v) {
-    if (iequals(v, "none")) return DmarcPolicy::none;
-    if (iequals(v, "quarantine")) return DmarcPolicy::quarantine;
-    if (iequals(v, "reject")) return DmarcPolicy::reject;
+    if (iequals_ascii(v, "none")) return DmarcPolicy::none;
+    if (iequals_ascii(v, "quarantine")) return DmarcPolicy::quarantine;
+    if (iequals_ascii(v, "reject")) return DmarcPolicy::reject;
     return std::nullopt;
 }
 
 std::optional<DmarcAlignment> parse_alignment(std::string_view v) {
-    if (iequals(v, "r")) return DmarcAlignment::relaxed;
-    if (iequals(v, "s")) return DmarcAlignment::strict;
+    if (iequals_ascii(v, "r")) return DmarcAlignment::relaxed;
+    if (iequals_ascii(v, "s")) return DmarcAlignment::strict;
     return std::nullopt;
 }
 
@@ -66,10 +58,11 @@ std::optional<std::string> parse_fo(std::string_view v) {
     std::string out;
     bool ok = true;
     split(v, ':', [&](std::string_view o) {
-        if (o.size() != 1 || std::string_view("01ds").find(lower(o[0])) == std::string_view::npos)
+        if (o.size() != 1 ||
+            std::string_view("01ds").find(ascii_lower(o[0])) == std::string_view::npos)
             ok = false;
         if (!out.empty()) out.push_back(':');
-        if (!o.empty()) out.push_back(lower(o[0]));
+        if (!o.empty()) out.push_back(ascii_lower(o[0]));
     });
     if (!ok) return std::nullopt;
     return out;
@@ -80,9 +73,9 @@ std::optional<std::vector<std::string>> parse_rf(std::string_view v) {
     std::vector<std::string> out;
     bool ok = true;
     split(v, ':', [&](std::string_view f) {
-        if (!iequals(f, "afrf") && !iequals(f, "iodef")) ok = false;
+        if (!iequals_ascii(f, "afrf") && !iequals_ascii(f, "iodef")) ok = false;
         std::string s(f);
-        for (char& c : s) c = lower(c);
+        for (char& c : s) c = ascii_lower(c);
         out.push_back(std::move(s));
     });
     if (!ok) return std::nullopt;
@@ -99,7 +92,7 @@ std::optional<DmarcUri> parse_uri(std::string_view text) {
         std::string_view size = trim(text.substr(bang + 1));
         std::uint64_t unit = 1;
         if (!size.empty()) {
-            switch (lower(size.back())) {
+            switch (ascii_lower(size.back())) {
                 case 'k':
                     unit = 1ull << 10;
                     break;
@@ -124,7 +117,8 @@ std::optional<DmarcUri> parse_uri(std::string_view text) {
     const std::size_t colon = uri.find(':');
     if (colon == std::string_view::npos || colon + 1 == uri.size()) return std::nullopt;
     const std::string_view scheme = uri.substr(0, colon);
-    if (!iequals(scheme, "mailto") && !iequals(scheme, "http") && !iequals(scheme, "https"))
+    if (!iequals_ascii(scheme, "mailto") && !iequals_ascii(scheme, "http") &&
+        !iequals_ascii(scheme, "https"))
         return std::nullopt;
     for (char c : uri)
         if (is_wsp(c) || static_cast<unsigned char>(c) < 0x21 ||
@@ -156,7 +150,7 @@ bool split_tag(std::string_view piece, std::string_view& tag, std::string_view& 
 bool is_dmarc_record(std::string_view txt) {
     std::string_view tag, value;
     const std::string_view first = trim(txt.substr(0, txt.find(';')));
-    return split_tag(first, tag, value) && iequals(tag, "v") && value == "DMARC1";
+    return split_tag(first, tag, value) && iequals_ascii(tag, "v") && value == "DMARC1";
 }
 
 Result<DmarcRecord> parse_dmarc(std::string_view txt) {
@@ -175,25 +169,25 @@ Result<DmarcRecord> parse_dmarc(std::string_view txt) {
         if (piece.empty() || !split_tag(piece, tag, v)) return;  // ";;" or junk like "fo:0"
         // The first occurrence of a tag counts; unknown tags are ignored (§6.3).
         const auto once = [](bool& seen) { return !std::exchange(seen, true); };
-        if (iequals(tag, "p") && once(seen_p)) {
+        if (iequals_ascii(tag, "p") && once(seen_p)) {
             if (auto p = parse_policy(v)) r.p = *p, p_valid = true;
-        } else if (iequals(tag, "sp") && once(sp_seen)) {
+        } else if (iequals_ascii(tag, "sp") && once(sp_seen)) {
             if (auto p = parse_policy(v)) r.sp = *p, sp_valid = true;
-        } else if (iequals(tag, "adkim") && once(seen_adkim)) {
+        } else if (iequals_ascii(tag, "adkim") && once(seen_adkim)) {
             if (auto a = parse_alignment(v)) r.adkim = *a;
-        } else if (iequals(tag, "aspf") && once(seen_aspf)) {
+        } else if (iequals_ascii(tag, "aspf") && once(seen_aspf)) {
             if (auto a = parse_alignment(v)) r.aspf = *a;
-        } else if (iequals(tag, "pct") && once(seen_pct)) {
+        } else if (iequals_ascii(tag, "pct") && once(seen_pct)) {
             if (auto n = parse_number<int>(v, 100)) r.pct = *n;
-        } else if (iequals(tag, "ri") && once(seen_ri)) {
+        } else if (iequals_ascii(tag, "ri") && once(seen_ri)) {
             if (auto n = parse_number<std::uint32_t>(v, 0xffffffffull)) r.ri = *n;
-        } else if (iequals(tag, "fo") && once(seen_fo)) {
+        } else if (iequals_ascii(tag, "fo") && once(seen_fo)) {
             if (auto fo = parse_fo(v)) r.fo = std::move(*fo);
-        } else if (iequals(tag, "rf") && once(seen_rf)) {
+        } else if (iequals_ascii(tag, "rf") && once(seen_rf)) {
             if (auto rf = parse_rf(v)) r.rf = std::move(*rf);
-        } else if (iequals(tag, "rua") && once(seen_rua)) {
+        } else if (iequals_ascii(tag, "rua") && once(seen_rua)) {
             r.rua = parse_uris(v);
-        } else if (iequals(tag, "ruf") && once(seen_ruf)) {
+        } else if (iequals_ascii(tag, "ruf") && once(seen_ruf)) {
             r.ruf = parse_uris(v);
         }
     });

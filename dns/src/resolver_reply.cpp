@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/ascii.hpp"
+
 namespace postern::dns::reply {
 namespace {
 
@@ -27,13 +29,6 @@ struct AresFree {
 };
 template <class T>
 using AresPtr = std::unique_ptr<T, AresFree>;
-
-bool iequals(std::string_view a, std::string_view b) {
-    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-        auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
-        return lower(x) == lower(y);
-    });
-}
 
 // What the answer and authority sections say beyond the records c-ares parses for us.
 struct Scan {
@@ -135,7 +130,7 @@ std::optional<std::string> chase(const Scan& s, std::string_view name) {
     std::string at(name);
     for (std::size_t hops = 0; hops <= s.cnames.size(); ++hops) {
         const auto link = std::find_if(s.cnames.begin(), s.cnames.end(),
-                                       [&](const auto& l) { return iequals(l.first, at); });
+                                       [&](const auto& l) { return iequals_ascii(l.first, at); });
         if (link == s.cnames.end()) return at;
         at = link->second;
     }
@@ -248,7 +243,7 @@ Parsed read(Type type, std::string_view name, int status, const unsigned char* a
         return p;
     }
     Answer& a = p.answer;
-    if (!iequals(*canonical, name)) a.canonical_name = strip_dot(*canonical);
+    if (!iequals_ascii(*canonical, name)) a.canonical_name = strip_dot(*canonical);
     const std::uint32_t negative = std::min(s.soa_ttl.value_or(negative_ttl), s.answer_ttl);
 
     if (status == ARES_ENOTFOUND || status == ARES_ENODATA) {
@@ -258,7 +253,7 @@ Parsed read(Type type, std::string_view name, int status, const unsigned char* a
     }
     if (type == Type::CNAME) {
         const auto link = std::find_if(s.cnames.begin(), s.cnames.end(),
-                                       [&](const auto& l) { return iequals(l.first, name); });
+                                       [&](const auto& l) { return iequals_ascii(l.first, name); });
         a.canonical_name.clear();
         if (link == s.cnames.end()) {
             a.status = Status::nodata;

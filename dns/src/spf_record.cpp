@@ -1,5 +1,6 @@
 #include "spf_record.hpp"
 
+#include "common/ascii.hpp"
 #include "macro.hpp"
 
 namespace postern::dns::spf {
@@ -8,15 +9,6 @@ namespace {
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_alnum(char c) { return is_alpha(c) || is_digit(c); }
-
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (lower(a[i]) != lower(b[i])) return false;
-    return true;
-}
 
 // toplabel = ( *alphanum ALPHA *alphanum ) / ( 1*alphanum "-" *( alphanum / "-" ) alphanum )
 bool is_toplabel(std::string_view label) {
@@ -92,8 +84,8 @@ struct Parser {
         const std::string_view name = t.substr(0, name_len);
         const std::string_view value = t.substr(name_len + 1);
         const Span value_span = sub(term, name_len + 1, value.size());
-        const bool redirect = iequals(name, "redirect");
-        if (redirect || iequals(name, "exp")) {
+        const bool redirect = iequals_ascii(name, "redirect");
+        if (redirect || iequals_ascii(name, "exp")) {
             bool& seen = redirect ? mods.has_redirect : mods.has_exp;
             if (seen) return fail(redirect ? "redirect= given twice" : "exp= given twice", term);
             bool needs_p = false;
@@ -151,7 +143,7 @@ struct Parser {
         char buf[8];
         const std::size_t len = n - i;
         if (len >= sizeof buf) return fail("unknown mechanism", term);
-        for (std::size_t k = 0; k < len; ++k) buf[k] = lower(t[i + k]);
+        for (std::size_t k = 0; k < len; ++k) buf[k] = ascii_lower(t[i + k]);
         const std::string_view name(buf, len);
         if (name == "all") {
             m.mechanism = Mechanism::all;
@@ -208,7 +200,7 @@ struct Parser {
 }  // namespace
 
 bool is_spf_record(std::string_view txt) {
-    return txt.size() >= 6 && iequals(txt.substr(0, 6), "v=spf1") &&
+    return txt.size() >= 6 && iequals_ascii(txt.substr(0, 6), "v=spf1") &&
            (txt.size() == 6 || txt[6] == ' ');
 }
 

@@ -1,5 +1,6 @@
 #include "smtpd/submit_policy.hpp"
 
+#include "common/ascii.hpp"
 #include "common/scopes.hpp"
 #include "smtpd/proto/command.hpp"
 
@@ -37,7 +38,7 @@ bool has_header(std::string_view message, std::string_view name) {
             message.substr(pos, eol == std::string_view::npos ? eol : eol - pos);
         if (line.empty() || line == "\r") return false;  // the end of the header section
         if (line.size() > name.size() && line[name.size()] == ':' &&
-            iequals(line.substr(0, name.size()), name))
+            iequals_ascii(line.substr(0, name.size()), name))
             return true;
         if (eol == std::string_view::npos) break;
         pos = eol + 1;

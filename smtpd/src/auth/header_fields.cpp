@@ -3,12 +3,12 @@
 #include <utility>
 #include <vector>
 
+#include "common/ascii.hpp"
+
 namespace postern::smtp::auth {
 namespace {
 
 bool is_blank(char c) { return c == ' ' || c == '\t'; }
-
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 // Skips blanks and (nested) comments: CFWS without line ends (the value is unfolded).
 std::size_t skip_cfws(std::string_view s, std::size_t i) {
@@ -36,13 +36,6 @@ std::size_t skip_cfws(std::string_view s, std::size_t i) {
 }
 
 }  // namespace
-
-bool iequals_ascii(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (lower(a[i]) != lower(b[i])) return false;
-    return true;
-}
 
 void for_each_header_field(std::string_view m,
                            const std::function<void(const HeaderField&)>& visit) {

@@ -3,10 +3,10 @@
 #include <array>
 #include <utility>
 
+#include "common/ascii.hpp"
+
 namespace postern::smtp {
 namespace {
-
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 bool is_alnum(unsigned char c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
@@ -83,19 +83,12 @@ std::size_t find_path_end(std::string_view s) {
 
 }  // namespace
 
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (lower(a[i]) != lower(b[i])) return false;
-    return true;
-}
-
 Command parse_command(std::string_view line) {
     std::size_t end = line.find(' ');
     std::string_view word = line.substr(0, end);
     Command cmd;
     for (const auto& [name, verb] : kVerbs) {
-        if (iequals(word, name)) {
+        if (iequals_ascii(word, name)) {
             cmd.verb = verb;
             break;
         }
@@ -106,7 +99,7 @@ Command parse_command(std::string_view line) {
 
 tl::expected<PathArgument, ArgError> parse_path_argument(std::string_view arg,
                                                          std::string_view prefix) {
-    if (arg.size() < prefix.size() || !iequals(arg.substr(0, prefix.size()), prefix))
+    if (arg.size() < prefix.size() || !iequals_ascii(arg.substr(0, prefix.size()), prefix))
         return tl::unexpected(ArgError::syntax);
     std::string_view s = arg.substr(prefix.size());
     while (!s.empty() && s.front() == ' ') s.remove_prefix(1);  // "FROM: <a@b>" is common

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "common/address.hpp"
+#include "common/ascii.hpp"
 
 namespace postern::smtp {
 namespace {
@@ -211,7 +212,7 @@ void Session::cmd_mail(std::string_view arg, Actions& out) {
     Transaction txn;
     if (!parsed->params.empty() && !extended_) return reply(out, 555, "5.5.4 Parameters need EHLO");
     for (const Param& p : parsed->params) {
-        if (iequals(p.keyword, "SIZE")) {
+        if (iequals_ascii(p.keyword, "SIZE")) {
             std::uint64_t n = 0;
             auto [ptr, ec] = std::from_chars(p.value.data(), p.value.data() + p.value.size(), n);
             bool digits = p.has_value && ptr == p.value.data() + p.value.size();
@@ -223,16 +224,16 @@ void Session::cmd_mail(std::string_view arg, Actions& out) {
             if (n > options_.max_message_size)
                 return reply(out, 552, "5.3.4 Message size exceeds fixed maximum message size");
             txn.declared_size = n;
-        } else if (iequals(p.keyword, "BODY")) {
-            if (iequals(p.value, "8BITMIME")) {
+        } else if (iequals_ascii(p.keyword, "BODY")) {
+            if (iequals_ascii(p.value, "8BITMIME")) {
                 txn.eightbit = true;
-            } else if (!iequals(p.value, "7BIT")) {
+            } else if (!iequals_ascii(p.value, "7BIT")) {
                 return reply(out, 501, "5.5.4 Syntax: BODY=7BIT or BODY=8BITMIME");
             }
-        } else if (iequals(p.keyword, "SMTPUTF8")) {
+        } else if (iequals_ascii(p.keyword, "SMTPUTF8")) {
             if (p.has_value) return reply(out, 501, "5.5.4 Syntax: SMTPUTF8 takes no value");
             txn.smtputf8 = true;
-        } else if (iequals(p.keyword, "AUTH") && identity_) {
+        } else if (iequals_ascii(p.keyword, "AUTH") && identity_) {
             // RFC 4954 §5: the submitter is already known; the value is not trusted.
         } else {
             return reply(out, 555, "5.5.4 Unsupported parameter");
@@ -344,7 +345,7 @@ bool parse_bdat(std::string_view arg, std::uint64_t& size, bool& last) {
     if (sp == std::string_view::npos) return true;
     std::string_view rest = arg.substr(sp);
     while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
-    if (!iequals(rest, "LAST")) return false;
+    if (!iequals_ascii(rest, "LAST")) return false;
     last = true;
     return true;
 }
@@ -453,9 +454,9 @@ void Session::store_transaction(Actions& out) {
 
 void Session::stored(const StoreOutcome& s, Actions& out) {
     if (s.ok)
-        return reply(out, 250,
-                     (options_.submission ? "2.0.0 OK: queued as " : "2.0.0 OK: stored as ") +
-                         s.id);
+        return reply(
+            out, 250,
+            (options_.submission ? "2.0.0 OK: queued as " : "2.0.0 OK: stored as ") + s.id);
     if (!s.refused.empty()) {
         std::string text = "5.7.1 " + s.refused;
         for (char& c : text)  // one reply line, whatever the shell put in

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "common/address.hpp"
+#include "common/ascii.hpp"
 #include "common/crypto.hpp"
 #include "smtpd/proto/session.hpp"
 
@@ -83,13 +84,13 @@ void Session::cmd_auth(std::string_view arg, Actions& out) {
     std::string decoded;
     if (has_initial && !decode_response(initial, decoded))
         return reply(out, 501, "5.5.2 Cannot decode the initial response (base64)");
-    if (iequals(mechanism, "PLAIN")) {
+    if (iequals_ascii(mechanism, "PLAIN")) {
         if (has_initial) return sasl_plain(decoded, out);
         sasl_ = Sasl::plain;
         phase_ = Phase::auth;
         return reply(out, 334, "");
     }
-    if (iequals(mechanism, "LOGIN")) {
+    if (iequals_ascii(mechanism, "LOGIN")) {
         phase_ = Phase::auth;
         if (has_initial) {
             sasl_user_ = std::move(decoded);

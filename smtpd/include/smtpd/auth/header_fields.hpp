@@ -33,8 +33,6 @@ std::vector<HeaderField> header_fields(std::string_view message);
 // The value with folding removed (CRLF before a blank dropped, RFC 5322 §2.2.3).
 std::string unfold(std::string_view value);
 
-bool iequals_ascii(std::string_view a, std::string_view b);
-
 // What authentication needs from the header section, in one pass.
 struct AuthHeaders {
     std::vector<std::string> from;  // every From field, unfolded

@@ -64,7 +64,4 @@ tl::expected<PathArgument, ArgError> parse_path_argument(std::string_view arg,
 // ("[192.0.2.1]", "[IPv6:2001:db8::1]"). Refuses what could not safely go into a Received header.
 bool is_valid_helo_name(std::string_view name);
 
-// True when `a` equals `b` ignoring ASCII case.
-bool iequals(std::string_view a, std::string_view b);
-
 }  // namespace postern::smtp
