@@ -3,15 +3,17 @@
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
+#include <algorithm>
+
 #include "storage/migrations.hpp"
 
 namespace postern::storage {
 
 Result<std::unique_ptr<Writer>> Writer::start(const std::filesystem::path& db_path,
-                                              std::size_t max_batch) {
-    OpenOptions options;
-    options.gather_wal_writes = true;
-    auto db = Database::open(db_path, options);
+                                              Options options) {
+    OpenOptions open_options;
+    open_options.gather_wal_writes = true;
+    auto db = Database::open(db_path, open_options);
     if (!db) return tl::unexpected(db.error());
     if (auto r = migrate(**db); !r) return tl::unexpected(r.error());
     // A large group commit dirties thousands of pages; a small cache would spill them into the
@@ -23,15 +25,12 @@ Result<std::unique_ptr<Writer>> Writer::start(const std::filesystem::path& db_pa
     if (auto r = (*db)->exec("PRAGMA temp_store=MEMORY"); !r) return tl::unexpected(r.error());
     auto checkpoint_db = Database::open(db_path);
     if (!checkpoint_db) return tl::unexpected(checkpoint_db.error());
-    return std::unique_ptr<Writer>(
-        new Writer(std::move(*db), std::move(*checkpoint_db), max_batch));
+    return std::unique_ptr<Writer>(new Writer(std::move(*db), std::move(*checkpoint_db), options));
 }
 
 Writer::Writer(std::unique_ptr<Database> db, std::unique_ptr<Database> checkpoint_db,
-               std::size_t max_batch)
-    : db_(std::move(db)),
-      max_batch_(max_batch ? max_batch : 1),
-      checkpoint_db_(std::move(checkpoint_db)) {
+               Options options)
+    : db_(std::move(db)), options_(options), checkpoint_db_(std::move(checkpoint_db)) {
     // Replaces SQLite's automatic checkpoint on commit (which also uses the WAL hook).
     sqlite3_wal_hook(db_->handle(), &Writer::on_wal_commit, this);
     thread_ = std::thread([this] { run(); });
@@ -40,15 +39,22 @@ Writer::Writer(std::unique_ptr<Database> db, std::unique_ptr<Database> checkpoin
 
 int Writer::on_wal_commit(void* self, sqlite3* db, const char*, int frames) {
     auto* w = static_cast<Writer*>(self);
-    if (frames >= kForceCheckpointFrames) {
-        // The checkpointer is not keeping up: bound the WAL here, on the writer thread.
+    if (frames >= w->options_.force_checkpoint_frames) {
+        // Bound the WAL here, on the writer thread: this pass finishes, and the next commit
+        // starts the WAL over.
         sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-    } else if (frames >= kCheckpointFrames) {
         std::lock_guard lock(w->mu_);
-        if (!w->checkpoint_wanted_) {
-            w->checkpoint_wanted_ = true;
-            w->checkpoint_cv_.notify_one();
-        }
+        w->checkpointed_frames_ = 0;
+        w->stats_.forced_checkpoints += 1;
+        return SQLITE_OK;
+    }
+    std::lock_guard lock(w->mu_);
+    if (frames < w->checkpointed_frames_) w->checkpointed_frames_ = 0;  // the WAL started over
+    if (frames - w->checkpointed_frames_ >= w->options_.checkpoint_frames &&
+        !w->checkpoint_wanted_) {
+        w->checkpoint_wanted_ = true;
+        w->checkpointed_frames_ = frames;
+        w->checkpoint_cv_.notify_one();
     }
     return SQLITE_OK;
 }
@@ -108,7 +114,7 @@ void Writer::run() {
             std::unique_lock lock(mu_);
             cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
             if (queue_.empty()) return;  // stopping, and everything queued is done
-            while (!queue_.empty() && batch.size() < max_batch_) {
+            while (!queue_.empty() && batch.size() < std::max<std::size_t>(options_.max_batch, 1)) {
                 batch.push_back(std::move(queue_.front()));
                 queue_.pop_front();
             }

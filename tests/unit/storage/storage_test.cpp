@@ -327,3 +327,54 @@ TEST_CASE("the writer groups concurrent jobs into few commits", "[storage][write
     db.reset();
     std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("the writer checkpoints as the WAL grows and keeps it bounded", "[storage][writer]") {
+    auto dir = std::filesystem::temp_directory_path() / ("postern-w-" + new_id("t"));
+    std::filesystem::create_directories(dir);
+    constexpr int kJobs = 300;
+    Writer::Options options;
+    options.checkpoint_frames = 100;
+    options.force_checkpoint_frames = 1000;
+    Writer::Stats stats;
+    std::uintmax_t largest_wal = 0;
+    {
+        auto writer = Writer::start(dir / "p.db", options);
+        REQUIRE(writer);
+        const std::string blob(64 * 1024, 'x');  // 16 overflow pages: ~19 frames a commit
+        for (int j = 0; j < kJobs; ++j) {
+            std::promise<Result<void>> done;
+            auto f = done.get_future();
+            (*writer)->submit(
+                [&blob, j](Database& db) -> Result<void> {
+                    auto st = db.prepare("INSERT INTO blobs(sha256, size, data) VALUES (?,?,?)");
+                    if (!st) return tl::unexpected(st.error());
+                    return st->bind(1, "sha-" + std::to_string(j))
+                        .bind(2, static_cast<std::int64_t>(blob.size()))
+                        .bind_blob(3, blob)
+                        .run();
+                },
+                [&done](Result<void> r) { done.set_value(std::move(r)); });
+            REQUIRE(f.get());
+            std::error_code ec;
+            largest_wal = std::max(largest_wal, std::filesystem::file_size(dir / "p.db-wal", ec));
+        }
+        (*writer)->stop();
+        stats = (*writer)->stats();
+    }
+    const std::uint64_t frames = kJobs * 19;
+    // A pass per checkpoint_frames of growth, not one per commit once the WAL is large.
+    CHECK(stats.checkpoints >= 1);
+    CHECK(stats.checkpoints <= frames / 100 + 5);
+    // The writer finished a pass each time the WAL reached its bound, and the WAL started over:
+    // its file never grew much past force_checkpoint_frames (plus the commit that crossed it).
+    CHECK(stats.forced_checkpoints >= 3);
+    CHECK(largest_wal <= (1000 + 2 * 19) * (4096 + 24) + 32);
+    auto db = *Database::open(dir / "p.db");
+    auto st = db->prepare("SELECT count(*), sum(length(data)) FROM blobs");
+    REQUIRE(*st->step());
+    CHECK(st->int64(0) == kJobs);
+    CHECK(st->int64(1) == std::int64_t{kJobs} * 64 * 1024);
+    { auto done = std::move(*st); }
+    db.reset();
+    std::filesystem::remove_all(dir);
+}
