@@ -1,7 +1,9 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <fstream>
 #include <future>
+#include <sstream>
 #include <thread>
 
 #include "common/ids.hpp"
@@ -358,6 +360,20 @@ TEST_CASE("the writer checkpoints as the WAL grows and keeps it bounded", "[stor
             std::error_code ec;
             largest_wal = std::max(largest_wal, std::filesystem::file_size(dir / "p.db-wal", ec));
         }
+        // The checkpoint thread runs at a lower priority than the sessions (nice 10).
+        int checkpoint_nice = -100;
+        for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+            std::ifstream stat(task.path() / "stat");
+            std::string text((std::istreambuf_iterator<char>(stat)), {});
+            auto close = text.rfind(')');
+            if (text.find("(pst-checkpoint)") == std::string::npos || close == std::string::npos)
+                continue;
+            std::istringstream rest(text.substr(close + 2));
+            std::string field;
+            for (int i = 3; i <= 19 && rest >> field; ++i)  // field 19: nice
+                if (i == 19) checkpoint_nice = std::stoi(field);
+        }
+        CHECK(checkpoint_nice == 10);
         (*writer)->stop();
         stats = (*writer)->stats();
     }
