@@ -15,7 +15,7 @@
 namespace postern::storage {
 namespace {
 
-constexpr int kCheckpointNice = 10;
+constexpr int kCheckpointNicer = 10;
 
 }  // namespace
 
@@ -53,17 +53,10 @@ Writer::Writer(std::unique_ptr<Database> db, std::unique_ptr<Database> checkpoin
     });
 }
 
-int Writer::on_wal_commit(void* self, sqlite3* db, const char*, int frames) {
+int Writer::on_wal_commit(void* self, sqlite3*, const char*, int frames) {
+    // Inside COMMIT, on the writer thread, before the batch's completions: only take note.
     auto* w = static_cast<Writer*>(self);
-    if (frames >= w->options_.force_checkpoint_frames) {
-        // Bound the WAL here, on the writer thread: this pass finishes, and the next commit
-        // starts the WAL over.
-        sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-        std::lock_guard lock(w->mu_);
-        w->checkpointed_frames_ = 0;
-        w->stats_.forced_checkpoints += 1;
-        return SQLITE_OK;
-    }
+    if (frames >= w->options_.force_checkpoint_frames) w->force_checkpoint_ = true;
     std::lock_guard lock(w->mu_);
     if (frames < w->checkpointed_frames_) w->checkpointed_frames_ = 0;  // the WAL started over
     if (frames - w->checkpointed_frames_ >= w->options_.checkpoint_frames &&
@@ -75,13 +68,33 @@ int Writer::on_wal_commit(void* self, sqlite3* db, const char*, int frames) {
     return SQLITE_OK;
 }
 
+void Writer::force_checkpoint() {
+    force_checkpoint_ = false;
+    int log = 0, copied = 0;
+    int rc =
+        sqlite3_wal_checkpoint_v2(db_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+    if (rc == SQLITE_OK && copied == log) {
+        std::lock_guard lock(mu_);
+        checkpointed_frames_ = 0;
+        stats_.forced_checkpoints += 1;
+        return;
+    }
+    // Busy (the checkpoint thread is mid-pass) or held back by a reader's snapshot: the next
+    // commit asks again.
+    spdlog::debug("writer: WAL checkpoint unfinished: rc {}, {} of {} frames", rc, copied, log);
+}
+
 void Writer::run_checkpoints() {
     // Checkpoints can wait; sessions cannot. A pass copies thousands of pages in one burst, and on
     // a small machine it took a core from the io thread and the writer just when they had work:
-    // at nice 10, ingress rose ~10% (docs/performance.md). A checkpointer starved for long only
-    // lets the WAL grow to force_checkpoint_frames, where the writer checkpoints itself.
-    // Raising our own niceness needs no privilege; this applies to this thread alone (Linux).
-    if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kCheckpointNice) != 0)
+    // 10 steps nicer than the process, ingress rose ~10% (docs/performance.md). A checkpointer
+    // starved for long only lets the WAL grow to force_checkpoint_frames, where the writer
+    // checkpoints itself. Becoming nicer needs no privilege; it applies to this thread alone
+    // (Linux).
+    errno = 0;
+    int nice = getpriority(PRIO_PROCESS, 0);  // this thread's, as inherited (-1 is valid)
+    if (errno == 0 && setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()),
+                                  std::min(nice + kCheckpointNicer, 19)) != 0)
         spdlog::debug("writer: checkpoint thread keeps its priority: {}", std::strerror(errno));
     for (;;) {
         {
@@ -144,6 +157,7 @@ void Writer::run() {
         }
         run_batch(batch);
         batch.clear();
+        if (force_checkpoint_) force_checkpoint();  // after the completions, before the next batch
     }
 }
 

@@ -7,15 +7,20 @@
 //
 // Durability: a completion called with success means the job's changes are on disk.
 //
-// Checkpoints: the write connection never checkpoints inline (that would stall every session
-// waiting on the next commit). A second thread with its own connection copies the WAL back into
-// the database (PASSIVE, concurrent with commits) each time the WAL has grown by
-// checkpoint_frames frames since its last pass. Under steady load such a pass never quite
-// finishes (commits land while it copies), so the WAL cannot start over from its beginning; past
-// force_checkpoint_frames the writer checkpoints itself, which finishes (little is left to copy
-// by then) and lets the next commit restart the WAL. Asking for a pass on every commit once the
-// WAL was large, as before, copied the same hot pages (table and index leaves) again for every
-// few messages: more disk writes than the WAL itself, and ~10% of the CPU per message.
+// Checkpoints: a second thread with its own connection copies the WAL back into the database
+// (PASSIVE, concurrent with commits) each time the WAL has grown by checkpoint_frames frames
+// since the last request, at a lower CPU priority than the sessions. Under steady load such a
+// pass never quite finishes (commits land while it copies), so the WAL cannot start over from
+// its beginning. Once the WAL holds force_checkpoint_frames frames, the writer thread runs a
+// PASSIVE pass itself, between batches and after the batch's completions (so no session waits
+// for it); with no commit landing meanwhile it finishes (little is left to copy by then), and the
+// next commit starts the WAL over. It does not finish while another connection reads an older
+// snapshot (SQLite cannot copy past it) or while the checkpoint thread is mid-pass (busy): the
+// writer then tries again after its next batch, so the WAL stays near force_checkpoint_frames
+// unless a reader holds a snapshot for long.
+// Asking for a pass on every commit once the WAL was large, as before, copied the same hot
+// pages (table and index leaves) again for every few messages: more disk writes than the WAL
+// itself, and ~10% of the CPU per message.
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -41,12 +46,12 @@ class Writer {
         std::uint64_t jobs = 0;
         std::uint64_t commits = 0;
         std::uint64_t checkpoints = 0;         // passes of the checkpoint thread
-        std::uint64_t forced_checkpoints = 0;  // by the writer, at force_checkpoint_frames
+        std::uint64_t forced_checkpoints = 0;  // finished by the writer (force_checkpoint_frames)
     };
     struct Options {
         std::size_t max_batch = 512;          // jobs per group commit
         int checkpoint_frames = 2000;         // WAL growth (4 KiB pages) that starts a pass
-        int force_checkpoint_frames = 20000;  // the WAL's bound (80 MiB), see above
+        int force_checkpoint_frames = 20000;  // the writer checkpoints (80 MiB), see above
     };
 
     // Opens the write connection (migrating the schema) and starts the thread.
@@ -73,6 +78,7 @@ class Writer {
     void run();
     void run_batch(std::deque<Item>& batch);
     void run_checkpoints();
+    void force_checkpoint();
     static int on_wal_commit(void* self, sqlite3* db, const char* name, int frames);
 
     std::unique_ptr<Database> db_;
@@ -87,7 +93,8 @@ class Writer {
     std::unique_ptr<Database> checkpoint_db_;
     std::condition_variable checkpoint_cv_;
     bool checkpoint_wanted_ = false;
-    int checkpointed_frames_ = 0;  // the WAL's size in frames at the last pass's start
+    int checkpointed_frames_ = 0;    // the WAL's size in frames when a pass was last requested
+    bool force_checkpoint_ = false;  // writer thread only: the WAL reached force_checkpoint_frames
     std::thread checkpoint_thread_;
 };
 

@@ -360,20 +360,25 @@ TEST_CASE("the writer checkpoints as the WAL grows and keeps it bounded", "[stor
             std::error_code ec;
             largest_wal = std::max(largest_wal, std::filesystem::file_size(dir / "p.db-wal", ec));
         }
-        // The checkpoint thread runs at a lower priority than the sessions (nice 10).
-        int checkpoint_nice = -100;
-        for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
-            std::ifstream stat(task.path() / "stat");
+        // The checkpoint thread runs 10 steps nicer than the rest of the process.
+        auto nice_of = [](const std::filesystem::path& stat_path) {
+            std::ifstream stat(stat_path);
             std::string text((std::istreambuf_iterator<char>(stat)), {});
-            auto close = text.rfind(')');
-            if (text.find("(pst-checkpoint)") == std::string::npos || close == std::string::npos)
-                continue;
+            auto close = text.rfind(')');  // comm may hold spaces and parentheses
             std::istringstream rest(text.substr(close + 2));
             std::string field;
-            for (int i = 3; i <= 19 && rest >> field; ++i)  // field 19: nice
-                if (i == 19) checkpoint_nice = std::stoi(field);
+            for (int i = 3; rest >> field; ++i)
+                if (i == 19) return std::stoi(field);  // proc(5): field 19 is nice
+            return -100;
+        };
+        int checkpoint_nice = -100;
+        for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+            std::ifstream comm(task.path() / "comm");
+            std::string name;
+            std::getline(comm, name);
+            if (name == "pst-checkpoint") checkpoint_nice = nice_of(task.path() / "stat");
         }
-        CHECK(checkpoint_nice == 10);
+        CHECK(checkpoint_nice == std::min(nice_of("/proc/thread-self/stat") + 10, 19));
         (*writer)->stop();
         stats = (*writer)->stats();
     }
@@ -381,10 +386,11 @@ TEST_CASE("the writer checkpoints as the WAL grows and keeps it bounded", "[stor
     // A pass per checkpoint_frames of growth, not one per commit once the WAL is large.
     CHECK(stats.checkpoints >= 1);
     CHECK(stats.checkpoints <= frames / 100 + 5);
-    // The writer finished a pass each time the WAL reached its bound, and the WAL started over:
-    // its file never grew much past force_checkpoint_frames (plus the commit that crossed it).
-    CHECK(stats.forced_checkpoints >= 3);
-    CHECK(largest_wal <= (1000 + 2 * 19) * (4096 + 24) + 32);
+    // The writer finished a pass as the WAL reached force_checkpoint_frames, and the WAL started
+    // over: its file stayed near that size (it would reach ~5700 frames otherwise). A pass that
+    // found the checkpoint thread busy is tried again after the next commit, hence the slack.
+    CHECK(stats.forced_checkpoints >= 2);
+    CHECK(largest_wal <= 2 * 1000 * (4096 + 24) + 32);
     auto db = *Database::open(dir / "p.db");
     auto st = db->prepare("SELECT count(*), sum(length(data)) FROM blobs");
     REQUIRE(*st->step());
