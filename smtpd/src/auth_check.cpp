@@ -193,14 +193,14 @@ std::shared_ptr<SpfCheck> reuse_spf(const StartSpf& request, std::shared_ptr<Spf
     return nullptr;
 }
 
-std::shared_ptr<SpfCheck> start_spf(Services& services, const asio::any_io_executor& strand,
+std::shared_ptr<SpfCheck> start_spf(Services& services, const asio::any_io_executor& executor,
                                     StartSpf request, std::shared_ptr<SpfCheck> previous) {
     const auto now = Clock::now();
     if (auto reused = reuse_spf(request, std::move(previous))) return reused;
-    auto check = std::make_shared<SpfCheck>(strand, std::move(request));
+    auto check = std::make_shared<SpfCheck>(executor, std::move(request));
     check->started = now;
     check->deadline = now + auth_timeout(services);
-    asio::co_spawn(strand, run_spf(*services.resolver, check, auth_timeout(services)), SpfDone{});
+    asio::co_spawn(executor, run_spf(*services.resolver, check, auth_timeout(services)), SpfDone{});
     return check;
 }
 

@@ -1,8 +1,8 @@
 #pragma once
 // Mail authentication in the Asio shell: SPF starts at MAIL FROM in the background, on the
-// connection's strand, and the session goes on reading RCPT and DATA; at the end of data,
-// authenticate() awaits it, verifies DKIM (on the DKIM thread pool when there is one) while it
-// discovers the DMARC policy, and returns the verdict. The decisions themselves are pure
+// connection's executor (one thread), and the session goes on reading RCPT and DATA; at the end of
+// data, authenticate() awaits it, verifies DKIM (on the DKIM thread pool when there is one) while
+// it discovers the DMARC policy, and returns the verdict. The decisions themselves are pure
 // (smtpd/auth/verdict.hpp).
 //
 // Bounds: SPF gives up at [auth] spf_timeout_ms after MAIL FROM, and the end-of-data work
@@ -24,10 +24,10 @@
 namespace postern::smtp {
 
 // One SPF check, shared by the coroutine that runs it and the transaction that awaits it.
-// Touched only on the connection's strand, so it needs no lock.
+// Touched only on the connection's executor (one thread), so it needs no lock.
 struct SpfCheck {
-    SpfCheck(const boost::asio::any_io_executor& strand, StartSpf r)
-        : wake(strand), request(std::move(r)) {}
+    SpfCheck(const boost::asio::any_io_executor& executor, StartSpf r)
+        : wake(executor), request(std::move(r)) {}
 
     boost::asio::steady_timer wake;  // the waiter sleeps on it; cancelled when the result is in
     StartSpf request;
@@ -35,11 +35,12 @@ struct SpfCheck {
     std::optional<dns::SpfResult> result;
 };
 
-// Starts the SPF check of `request` on `strand` (the connection's), or returns `previous` when
+// Starts the SPF check of `request` on `executor` (the connection's), or returns `previous` when
 // it checks the same thing and is recent (a session sending many messages from one sender asks
 // once). Requires services.checks().
-std::shared_ptr<SpfCheck> start_spf(Services& services, const boost::asio::any_io_executor& strand,
-                                    StartSpf request, std::shared_ptr<SpfCheck> previous);
+std::shared_ptr<SpfCheck> start_spf(Services& services,
+                                    const boost::asio::any_io_executor& executor, StartSpf request,
+                                    std::shared_ptr<SpfCheck> previous);
 
 // `previous` when start_spf would reuse it for `request`, else null (nothing is started).
 std::shared_ptr<SpfCheck> reuse_spf(const StartSpf& request, std::shared_ptr<SpfCheck> previous);
@@ -52,7 +53,7 @@ inline constexpr unsigned kMaxEarlySpfChecks = 10;
 // At the end of data: the verdict on `message` (as received, before our header fields).
 // `message` is a view into the caller's frame, which awaits this to the end. Throws
 // operation_aborted when the session is cancelled meanwhile (the watchdog). Requires
-// services.checks(); runs on the connection's strand.
+// services.checks(); runs on the connection's executor (one thread).
 boost::asio::awaitable<auth::Verdict> authenticate(Services& services,
                                                    std::shared_ptr<SpfCheck> spf,
                                                    std::string_view message);

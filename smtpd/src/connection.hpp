@@ -18,7 +18,7 @@ namespace postern::smtp {
 // Shared by a session and the server's registry. Touched only on the connection's strand (the
 // server posts to timer.get_executor()), so it needs no lock.
 struct ConnectionControl {
-    explicit ConnectionControl(const boost::asio::any_io_executor& strand) : timer(strand) {}
+    explicit ConnectionControl(const boost::asio::any_io_executor& executor) : timer(executor) {}
 
     enum class End { none, timeout, shutdown };
 
@@ -34,9 +34,10 @@ struct ConnectionControl {
 // with STARTTLS (port 587), or submission under implicit TLS (port 465, RFC 8314).
 enum class ListenerKind { mx, submission, submissions };
 
-// Serves one accepted connection until it closes. `socket` runs on a strand; `control` was made
-// on the same strand. `ticket` holds the connection's place in the limits until the end; it is
-// declared after `services` so that it is destroyed first (its ConnectionLimits lives there).
+// Serves one accepted connection until it closes. `socket` runs on its io_context (one thread,
+// see server.hpp); `control` was made on the same executor. `ticket` holds the connection's place
+// in the limits until the end; it is declared after `services` so that it is destroyed first (its
+// ConnectionLimits lives there).
 boost::asio::awaitable<void> serve_connection(boost::asio::ip::tcp::socket socket,
                                               std::shared_ptr<Services> services,
                                               std::shared_ptr<ConnectionControl> control,

@@ -19,7 +19,8 @@ namespace postern::smtp {
 namespace asio = boost::asio;
 
 asio::awaitable<StoreOutcome> ingest(StoreMessage message, Services& services,
-                                     std::shared_ptr<SpfCheck> spf, asio::any_io_executor strand) {
+                                     std::shared_ptr<SpfCheck> spf,
+                                     asio::any_io_executor executor) {
     const std::int64_t now = now_ms();
     std::string id = new_id("smtp");
     const AuthConfig& config = services.config.auth;
@@ -28,7 +29,7 @@ asio::awaitable<StoreOutcome> ingest(StoreMessage message, Services& services,
     auth::Verdict verdict;
     if (services.checks()) {
         if (!spf)
-            spf = start_spf(services, strand,
+            spf = start_spf(services, executor,
                             StartSpf{message.received.client_ip, message.reverse_path,
                                      message.received.helo, message.received.hostname},
                             nullptr);

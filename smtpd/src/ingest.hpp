@@ -15,10 +15,10 @@
 namespace postern::smtp {
 
 // `services` must outlive the coroutine. `spf` is the check started at this transaction's MAIL
-// FROM (null when checks are off, or when none was started: then one starts here). `strand` is
+// FROM (null when checks are off, or when none was started: then one starts here). `executor` is
 // the connection's.
 boost::asio::awaitable<StoreOutcome> ingest(StoreMessage message, Services& services,
                                             std::shared_ptr<SpfCheck> spf,
-                                            boost::asio::any_io_executor strand);
+                                            boost::asio::any_io_executor executor);
 
 }  // namespace postern::smtp

@@ -3,9 +3,10 @@
 // graceful drain. Built by postern-smtpd's main (and by tests).
 //
 // Threads: the listeners and the drain run on `io`. Connections are dealt round-robin to the
-// `workers` io_contexts (or all to `io` when there are none); every connection runs on its own
-// strand, so any io_context may be run by any number of threads. main runs one io_context per
-// thread: then a connection never changes thread, and no thread wakes another to run it.
+// `workers` io_contexts (or all to `io` when there are none). Each io_context must be run by
+// exactly one thread (main runs one per thread): a connection's handlers run on its io_context's
+// executor without a strand, serialised by that one thread; it never changes thread, and no
+// thread wakes another to run it.
 //
 // Ownership: the io_contexts, the Config, the Writer (and the Resolver and pool) are the caller's
 // and must outlive the Server; the Server must outlive io_context::run() (sessions refer to it).

@@ -6,7 +6,8 @@
 // actions in order, and reports the results of effects (recipient lookups, storing) back through
 // on_result().
 //
-// One Session per connection; not thread-safe (the shell calls it from one strand).
+// One Session per connection; not thread-safe (the shell calls it from the connection's one
+// thread).
 #include <cstdint>
 #include <optional>
 #include <string>
