@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 
 namespace postern::mime::detail {
 namespace {
@@ -86,11 +87,26 @@ char32_t next_code_point(const unsigned char*& p) {
 
 // Converts `data` (tail included) and returns the number of bytes consumed; with `final` false,
 // an unfinished sequence at the end is left unconsumed.
+// The end of the run of ASCII without NUL that starts at i, eight bytes at a time: most text is
+// all of it, and it needs no per-byte look.
+std::size_t skip_plain_ascii(const unsigned char* p, std::size_t i, std::size_t n) {
+    constexpr std::uint64_t kHigh = 0x8080808080808080ULL, kOnes = 0x0101010101010101ULL;
+    while (i + 8 <= n) {
+        std::uint64_t w;
+        std::memcpy(&w, p + i, 8);
+        if ((w & kHigh) != 0 || ((w - kOnes) & ~w & kHigh) != 0) break;  // a high bit, or a NUL
+        i += 8;
+    }
+    return i;
+}
+
 std::size_t fix(std::string_view data, bool final, std::string& out) {
     auto* p = reinterpret_cast<const unsigned char*>(data.data());
     std::size_t n = data.size(), i = 0, run = 0;
     out.reserve(out.size() + n);
     while (i < n) {
+        i = skip_plain_ascii(p, i, n);
+        if (i == n) break;
         int len = sequence_length(p + i, n - i);
         if (len > 0) {
             i += static_cast<std::size_t>(len);

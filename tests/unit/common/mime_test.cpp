@@ -705,3 +705,17 @@ TEST_CASE("summarize is safe from several threads", "[mime]") {
     for (auto& th : threads) th.join();
     CHECK(failures == std::vector<int>(4, 0));
 }
+
+TEST_CASE("text bodies are made valid UTF-8 byte for byte, whatever the alignment", "[mime]") {
+    // Plain ASCII is skipped eight bytes at a time; a NUL, a stray high byte or a sequence can
+    // sit at any offset of such a word and must still be seen.
+    const std::string euro = "\xE2\x82\xAC", replacement = "\xEF\xBF\xBD", e_acute = "\xC3\xA9";
+    for (std::size_t lead = 0; lead < 9; ++lead) {
+        const std::string pad(lead, 'a');
+        const std::string body = pad + "0123456789" + std::string(1, '\0') + "xyz" + "\x80" +
+                                 "plain ascii text" + e_acute + "tail\xF0\x9F" + "end\n";
+        Parsed p = parsed_of("Content-Type: text/plain; charset=utf-8\n\n" + body);
+        CHECK(p.text == pad + "0123456789" + replacement + "xyz" + euro + "plain ascii text" +
+                            e_acute + "tail" + "\xC3\xB0\xC5\xB8" + "end\n");
+    }
+}
