@@ -153,22 +153,28 @@ Result<Statement> Database::prepare(std::string_view sql) {
     return Statement(this, it->second);
 }
 
+Result<void> Database::run(std::string_view sql) {
+    auto st = prepare(sql);
+    if (!st) return tl::unexpected(st.error());
+    return st->run();
+}
+
 std::int64_t Database::changes() const { return sqlite3_changes64(db_); }
 
 std::string Database::last_error() const { return sqlite3_errmsg(db_); }
 
 Result<Transaction> Transaction::begin(Database& db, Kind kind) {
-    auto r = db.exec(kind == Kind::immediate ? "BEGIN IMMEDIATE" : "BEGIN");
+    auto r = db.run(kind == Kind::immediate ? "BEGIN IMMEDIATE" : "BEGIN");
     if (!r) return tl::unexpected(r.error());
     return Transaction(&db);
 }
 
 Transaction::~Transaction() {
-    if (db_) (void)db_->exec("ROLLBACK");
+    if (db_) (void)db_->run("ROLLBACK");
 }
 
 Result<void> Transaction::commit() {
-    auto r = db_->exec("COMMIT");
+    auto r = db_->run("COMMIT");
     if (r) db_ = nullptr;
     return r;
 }

@@ -172,7 +172,7 @@ void Writer::run_batch(std::deque<Item>& batch) {
     }
     for (auto& item : batch) {
         // A savepoint per job: one job's failure must not undo its neighbours.
-        if (auto r = db_->exec("SAVEPOINT job"); !r) {
+        if (auto r = db_->run("SAVEPOINT job"); !r) {
             results.push_back(tl::unexpected(r.error()));
             continue;
         }
@@ -182,8 +182,8 @@ void Writer::run_batch(std::deque<Item>& batch) {
         } catch (const std::exception& e) {
             r = fail(Errc::internal, std::string("job threw: ") + e.what());
         }
-        if (!r) (void)db_->exec("ROLLBACK TO job");
-        (void)db_->exec("RELEASE job");
+        if (!r) (void)db_->run("ROLLBACK TO job");
+        (void)db_->run("RELEASE job");
         results.push_back(std::move(r));
     }
     auto committed = tx->commit();

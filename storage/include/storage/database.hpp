@@ -80,6 +80,9 @@ class Database {
     [[nodiscard]] Result<void> exec(std::string_view sql);
     // A prepared statement from the cache; `sql` must be a literal-like stable string.
     [[nodiscard]] Result<Statement> prepare(std::string_view sql);
+    // Runs one statement with no parameters and no rows, prepared once and cached: for the
+    // transaction statements run several times per group commit (exec parses every time).
+    [[nodiscard]] Result<void> run(std::string_view sql);
 
     std::int64_t changes() const;
     std::string last_error() const;
