@@ -26,24 +26,6 @@ T must(Result<T> r) {
 
 std::string when(const std::optional<std::int64_t>& ms) { return ms ? rfc3339(*ms) : "-"; }
 
-// LF or lone CR line ends become CRLF (SMTP's line end; DKIM signs what is sent).
-std::string to_crlf(const std::string& in) {
-    std::string out;
-    out.reserve(in.size() + in.size() / 32);
-    for (std::size_t i = 0; i < in.size(); ++i) {
-        char c = in[i];
-        if (c == '\r') {
-            out += "\r\n";
-            if (i + 1 < in.size() && in[i + 1] == '\n') ++i;
-        } else if (c == '\n') {
-            out += "\r\n";
-        } else {
-            out += c;
-        }
-    }
-    return out;
-}
-
 struct Field {
     std::string name;                // as written
     std::string value;               // after the colon, folds kept
@@ -154,7 +136,8 @@ void send(const Config& config, storage::Database& db, const storage::Tenant& te
                 "[outbound] require_verified_domain = false");
     }
 
-    std::string raw = to_crlf(input);
+    // SMTP's line end, and what DKIM signs: LF, lone CR and CR…CR LF become CRLF.
+    std::string raw = mime::crlf_lines(input);
     std::string headers, body;
     if (std::size_t sep = raw.find("\r\n\r\n"); sep != std::string::npos) {
         headers = raw.substr(0, sep + 2);

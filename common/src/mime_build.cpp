@@ -73,31 +73,6 @@ GMimeObject* text_part(const char* subtype, const std::string& text) {
     return GMIME_OBJECT(part);
 }
 
-// Every line end as CRLF: a bare LF (a .eml file saved on Unix) or a bare CR becomes CRLF, and a
-// run of CRs before an LF ("\r\r\n", left by a double conversion) is one line end, not two.
-std::string crlf_lines(std::string_view in) {
-    std::string out;
-    out.reserve(in.size() + in.size() / 32);
-    for (std::size_t i = 0; i < in.size(); ++i) {
-        if (in[i] == '\r') {
-            std::size_t j = i;  // the run of CRs is in[i..j]
-            while (j + 1 < in.size() && in[j + 1] == '\r') ++j;
-            if (j + 1 < in.size() && in[j + 1] == '\n') {
-                out += "\r\n";  // CR…CR LF: one line end
-                i = j + 1;
-            } else {
-                for (std::size_t k = i; k <= j; ++k) out += "\r\n";  // each lone CR ends a line
-                i = j;
-            }
-        } else if (in[i] == '\n') {
-            out += "\r\n";
-        } else {
-            out += in[i];
-        }
-    }
-    return out;
-}
-
 // The message/rfc822 attachment: parsed, so that GMime writes it as an embedded message (RFC 2046
 // §5.2.1 forbids base64 there, so its lines go out as they are: their ends are made CRLF here, and
 // build_message refuses lines that are too long).
@@ -252,6 +227,29 @@ Result<Built> build_message(const Outgoing& m) {
             return fail(Errc::invalid_argument,
                         "the message would have a line over 998 octets (a header value with "
                         "no space to fold at, or a long line in a message/rfc822 attachment)");
+    }
+    return out;
+}
+
+std::string crlf_lines(std::string_view in) {
+    std::string out;
+    out.reserve(in.size() + in.size() / 32);
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        if (in[i] == '\r') {
+            std::size_t j = i;  // the run of CRs is in[i..j]
+            while (j + 1 < in.size() && in[j + 1] == '\r') ++j;
+            if (j + 1 < in.size() && in[j + 1] == '\n') {
+                out += "\r\n";  // CR…CR LF: one line end
+                i = j + 1;
+            } else {
+                for (std::size_t k = i; k <= j; ++k) out += "\r\n";  // each lone CR ends a line
+                i = j;
+            }
+        } else if (in[i] == '\n') {
+            out += "\r\n";
+        } else {
+            out += in[i];
+        }
     }
     return out;
 }

@@ -123,4 +123,9 @@ struct Built {
 // Authentication-Results, ARC-*, Resent-*. Case-insensitive.
 bool is_structural_header(std::string_view name);
 
+// Every line end as CRLF: a bare LF (a .eml file saved on Unix) or a bare CR becomes CRLF, and a
+// run of CRs before an LF ("\r\r\n", left by a double conversion) is one line end, not two.
+// For messages written elsewhere (an attached or piped .eml); build_message's own output is CRLF.
+std::string crlf_lines(std::string_view in);
+
 }  // namespace postern::mime

@@ -240,3 +240,14 @@ TEST_CASE("build_message refuses an attachment without a valid media type") {
     m.attachments = {{"a", "not a type", "x"}};
     CHECK_FALSE(build_message(m));
 }
+
+TEST_CASE("crlf_lines makes every line end CRLF, once", "[mime]") {
+    using postern::mime::crlf_lines;
+    CHECK(crlf_lines("") == "");
+    CHECK(crlf_lines("a\nb\n") == "a\r\nb\r\n");            // a .eml saved on Unix
+    CHECK(crlf_lines("a\r\nb\r\n") == "a\r\nb\r\n");        // already right
+    CHECK(crlf_lines("a\r\r\nb\r\r\r\n") == "a\r\nb\r\n");  // a double conversion
+    CHECK(crlf_lines("a\rb\r\rc") == "a\r\nb\r\n\r\nc");    // lone CRs each end a line
+    CHECK(crlf_lines("a\n\nb\r") == "a\r\n\r\nb\r\n");      // blank line kept; final CR
+    CHECK(crlf_lines("\r\n\n\r") == "\r\n\r\n\r\n");
+}
