@@ -8,6 +8,7 @@
 
 #include "common/address.hpp"
 #include "common/ascii.hpp"
+#include "common/header_fields.hpp"
 #include "common/ids.hpp"
 #include "common/mime.hpp"
 #include "common/time.hpp"
@@ -25,31 +26,6 @@ T must(Result<T> r) {
 }
 
 std::string when(const std::optional<std::int64_t>& ms) { return ms ? rfc3339(*ms) : "-"; }
-
-struct Field {
-    std::string name;                // as written
-    std::string value;               // after the colon, folds kept
-    std::size_t begin = 0, end = 0;  // byte range in the header section, CRLF included
-};
-
-std::vector<Field> fields_of(const std::string& headers) {
-    std::vector<Field> out;
-    std::size_t pos = 0;
-    while (pos < headers.size()) {
-        std::size_t end = pos;
-        for (;;) {
-            std::size_t crlf = headers.find("\r\n", end);
-            end = crlf == std::string::npos ? headers.size() : crlf + 2;
-            if (end >= headers.size() || (headers[end] != ' ' && headers[end] != '\t')) break;
-        }
-        std::string line = headers.substr(pos, end - pos);
-        auto colon = line.find(':');
-        if (colon != std::string::npos)
-            out.push_back({line.substr(0, colon), line.substr(colon + 1), pos, end});
-        pos = end;
-    }
-    return out;
-}
 
 // The addresses of an address-list header value, parsed by GMime (through a To: field).
 std::vector<std::string> addresses_in(const std::string& value) {
@@ -152,10 +128,10 @@ void send(const Config& config, storage::Database& db, const storage::Tenant& te
     std::string kept;
     bool has_from = false, has_date = false, has_mid = false;
     std::size_t copied = 0;
-    for (const auto& f : fields_of(headers)) {
+    for (const auto& f : mime::header_fields(headers)) {
         const bool bcc = iequals_ascii(f.name, "Bcc");
         if (to.empty() && (bcc || iequals_ascii(f.name, "To") || iequals_ascii(f.name, "Cc")))
-            for (auto& a : addresses_in(f.value)) recipients.push_back(std::move(a));
+            for (auto& a : addresses_in(std::string(f.value))) recipients.push_back(std::move(a));
         has_from = has_from || iequals_ascii(f.name, "From");
         has_date = has_date || iequals_ascii(f.name, "Date");
         has_mid = has_mid || iequals_ascii(f.name, "Message-ID");

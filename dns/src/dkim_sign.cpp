@@ -23,6 +23,7 @@
 
 #include "common/ascii.hpp"
 #include "common/crypto.hpp"
+#include "common/header_fields.hpp"
 
 namespace postern::dns {
 namespace {
@@ -66,30 +67,6 @@ Pkey load_key(const std::string& pem, int type) {
 }
 
 bool is_wsp(char c) { return c == ' ' || c == '\t'; }
-
-// Splits the header section into fields as written (CRLF kept inside folds, the final CRLF
-// dropped).
-std::vector<std::string_view> header_fields(std::string_view headers) {
-    std::vector<std::string_view> fields;
-    std::size_t start = 0;
-    while (start < headers.size()) {
-        std::size_t end = start;
-        for (;;) {
-            std::size_t crlf = headers.find("\r\n", end);
-            if (crlf == std::string_view::npos) {
-                end = headers.size();
-                break;
-            }
-            end = crlf + 2;
-            if (end >= headers.size() || (headers[end] != ' ' && headers[end] != '\t')) break;
-        }
-        std::string_view field = headers.substr(start, end - start);
-        if (field.ends_with("\r\n")) field.remove_suffix(2);
-        if (!field.empty()) fields.push_back(field);
-        start = end;
-    }
-    return fields;
-}
 
 // RFC 6376 §3.4.2: lowercase name, unfold, runs of WSP to one SP, no WSP at the ends of the
 // value or around the colon.
@@ -159,8 +136,8 @@ std::string body_hash(std::string_view body) {
 }
 
 // One DKIM-Signature field ("DKIM-Signature: …\r\n") for `key`, whose body hash is `bh`.
-Result<std::string> sign_one(const std::vector<std::string_view>& fields, const std::string& bh,
-                             const DkimSigningKey& key) {
+Result<std::string> sign_one(std::string_view headers, const std::vector<mime::HeaderField>& fields,
+                             const std::string& bh, const DkimSigningKey& key) {
     const bool rsa = key.algorithm == "rsa-sha256";
     if (!rsa && key.algorithm != "ed25519-sha256")
         return fail(Errc::invalid_argument, "unknown DKIM algorithm " + key.algorithm);
@@ -179,12 +156,8 @@ Result<std::string> sign_one(const std::vector<std::string_view>& fields, const 
     for (const char* const* name = kDkimSignedHeaders; *name != nullptr; ++name) {
         bool present = false;
         for (auto it = fields.rbegin(); it != fields.rend(); ++it) {
-            auto colon = it->find(':');
-            if (colon == std::string_view::npos) continue;
-            std::string_view n = it->substr(0, colon);
-            while (!n.empty() && is_wsp(n.back())) n.remove_suffix(1);
-            if (!iequals_ascii(n, *name)) continue;
-            header_input += relaxed_header(*it) + "\r\n";
+            if (!iequals_ascii(it->name, *name)) continue;
+            header_input += relaxed_header(mime::raw_field(headers, *it)) + "\r\n";
             if (!h.empty()) h += ':';
             h += *name;
             present = true;
@@ -251,13 +224,14 @@ Result<std::string> dkim_sign(std::string_view message, const std::vector<DkimSi
     std::size_t sep = message.find("\r\n\r\n");
     if (sep == std::string_view::npos)
         return fail(Errc::invalid_argument, "the message has no CRLF header/body separator");
-    auto fields = header_fields(message.substr(0, sep + 2));
+    const std::string_view headers = message.substr(0, sep + 2);
+    const auto fields = mime::header_fields(headers);
     std::string out;
     if (keys.empty()) return out;
     const std::string bh = body_hash(message.substr(sep + 4));  // one body hash for every key
     if (bh.empty()) return fail(Errc::internal, "SHA-256 failed");
     for (const auto& key : keys) {
-        auto sig = sign_one(fields, bh, key);
+        auto sig = sign_one(headers, fields, bh, key);
         if (!sig) return tl::unexpected(sig.error());
         out += *sig;
     }

@@ -6,6 +6,8 @@
 #include <tuple>
 #include <vector>
 
+#include "common/header_fields.hpp"
+
 using namespace postern;
 using namespace postern::mime;
 
@@ -718,4 +720,21 @@ TEST_CASE("text bodies are made valid UTF-8 byte for byte, whatever the alignmen
         CHECK(p.text == pad + "0123456789" + replacement + "xyz" + euro + "plain ascii text" +
                             e_acute + "tail" + "\xC3\xB0\xC5\xB8" + "end\n");
     }
+}
+
+TEST_CASE("header fields are read as written, folds and all", "[mime]") {
+    const std::string m =
+        "Subject: one\r\n two\r\nnot a field\r\nBcc : x@example.org\r\nX-Empty:\r\n\r\nBody: "
+        "no\r\n";
+    auto fields = postern::mime::header_fields(m);
+    REQUIRE(fields.size() == 3);
+    CHECK(fields[0].name == "Subject");
+    CHECK(fields[0].value == " one\r\n two");
+    CHECK(postern::mime::raw_field(m, fields[0]) == "Subject: one\r\n two");
+    CHECK(fields[1].name == "Bcc");  // blanks before the colon removed
+    CHECK(postern::mime::raw_field(m, fields[1]) == "Bcc : x@example.org");
+    CHECK(fields[2].name == "X-Empty");
+    CHECK(fields[2].value.empty());
+    CHECK(m.substr(fields[2].end, 2) == "\r\n");  // the body is not read
+    CHECK(postern::mime::unfold(fields[0].value) == " one two");
 }

@@ -1,0 +1,43 @@
+#pragma once
+// The fields of an RFC 5322 header section, as written: where each is, its name and its raw
+// value. One reader for everything that walks a header section field by field (mail
+// authentication in smtpd, DKIM signing, `postern send`); GMime serves the readers that want
+// decoded values.
+//
+// The message uses CRLF line ends. The header section ends at the first empty line, or with the
+// message. Lines that are neither a field nor a continuation are skipped, not taken as the end:
+// a field after such a line still counts, so that a forged Authentication-Results cannot hide
+// behind a broken line from us while a lenient reader later shows it. Pure; thread-safe.
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace postern::mime {
+
+struct HeaderField {
+    std::string_view name;   // as written, blanks before the colon removed
+    std::string_view value;  // after the colon, folding kept, without the final CRLF
+    std::size_t begin = 0;   // offsets in the message: [begin, end) includes the final CRLF
+    std::size_t end = 0;
+};
+
+// Calls `visit` with every field of the header section, in order; views into `message`. Keeps
+// nothing, so a header section of millions of tiny fields costs no memory.
+void for_each_header_field(std::string_view message,
+                           const std::function<void(const HeaderField&)>& visit);
+// The same, collected.
+std::vector<HeaderField> header_fields(std::string_view message);
+
+// The field as written, without its final CRLF (folds kept): name, colon and value.
+inline std::string_view raw_field(std::string_view message, const HeaderField& f) {
+    std::string_view raw = message.substr(f.begin, f.end - f.begin);
+    if (raw.ends_with("\r\n")) raw.remove_suffix(2);
+    return raw;
+}
+
+// The value with folding removed (CRLF before a blank dropped, RFC 5322 §2.2.3).
+std::string unfold(std::string_view value);
+
+}  // namespace postern::mime

@@ -1,0 +1,66 @@
+#include "common/header_fields.hpp"
+
+namespace postern::mime {
+namespace {
+
+bool is_blank(char c) { return c == ' ' || c == '\t'; }
+
+}  // namespace
+
+void for_each_header_field(std::string_view m,
+                           const std::function<void(const HeaderField&)>& visit) {
+    // A field is reported once its last continuation line has been seen.
+    HeaderField field;
+    bool open = false;
+    std::size_t pos = 0;
+    while (pos < m.size()) {
+        const std::size_t eol = m.find("\r\n", pos);
+        const std::size_t line_end = eol == std::string_view::npos ? m.size() : eol;
+        const std::size_t next = eol == std::string_view::npos ? m.size() : eol + 2;
+        if (eol == pos) break;  // the empty line: the body follows
+        std::string_view line = m.substr(pos, line_end - pos);
+        if (is_blank(line.front())) {  // a continuation of the field before, if any
+            if (open && field.end == pos) {
+                field.end = next;
+                const auto vbegin = static_cast<std::size_t>(field.value.data() - m.data());
+                field.value = m.substr(vbegin, line_end - vbegin);
+            }
+            pos = next;
+            continue;
+        }
+        if (open) visit(field);
+        open = false;
+        std::size_t colon = line.find(':');
+        if (colon != std::string_view::npos && colon > 0) {
+            std::string_view name = line.substr(0, colon);
+            while (!name.empty() && is_blank(name.back())) name.remove_suffix(1);
+            if (!name.empty() && name.find_first_of(" \t") == std::string_view::npos) {
+                field = HeaderField{name, line.substr(colon + 1), pos, next};
+                open = true;
+            }
+        }
+        pos = next;
+    }
+    if (open) visit(field);
+}
+
+std::vector<HeaderField> header_fields(std::string_view m) {
+    std::vector<HeaderField> out;
+    for_each_header_field(m, [&out](const HeaderField& f) { out.push_back(f); });
+    return out;
+}
+
+std::string unfold(std::string_view value) {
+    std::string out;
+    out.reserve(value.size());
+    for (std::size_t i = 0; i < value.size(); ++i) {
+        if (value[i] == '\r' && i + 1 < value.size() && value[i + 1] == '\n') {
+            ++i;
+            continue;
+        }
+        out.push_back(value[i]);
+    }
+    return out;
+}
+
+}  // namespace postern::mime
