@@ -6,10 +6,16 @@ default. Accepted messages are kept in `messages` as (mail_from, [rcpts], bytes)
 For connection reuse: `close_after` N transactions (DATA replies) the server drops the connection
 without a word; `idle_timeout` seconds without a command it says 421 and closes; `strict`
 refuses a MAIL inside an open transaction (until RSET or the end of the data). `connections`,
-`max_active` (connections open at once) and `quits` count what clients did."""
+`max_active` (connections open at once) and `quits` count what clients did.
+
+For TLS: with `tls_context` (a server-side ssl.SSLContext) the server offers STARTTLS and runs a
+real handshake; after QUIT it waits for the client's close_notify, then sends its own.
+`tls_endings` records, per TLS session, "close_notify" when the client sent one, otherwise what
+Python saw (an EOF that violates the protocol, a timeout)."""
 
 import socket
 import socketserver
+import ssl
 import threading
 import time
 
@@ -27,9 +33,12 @@ class _Handler(socketserver.StreamRequestHandler):
             srv.connections += 1
             srv.active += 1
             srv.max_active = max(srv.max_active, srv.active)
+        self.tls = None  # the ssl.SSLSocket after STARTTLS
         try:
             self.converse(srv)
         finally:
+            if self.tls is not None:
+                self.tls.close()  # it took over the connection's descriptor
             with srv.lock:
                 srv.active -= 1
 
@@ -50,7 +59,8 @@ class _Handler(socketserver.StreamRequestHandler):
             cmd = line.decode("latin-1").rstrip("\r\n")
             verb = cmd.split(" ", 1)[0].upper()
             if verb in ("EHLO", "HELO"):
-                tls = "250-STARTTLS\r\n" if srv.broken_tls else ""
+                offer = srv.broken_tls or (srv.tls_context is not None and self.tls is None)
+                tls = "250-STARTTLS\r\n" if offer else ""
                 self.reply(f"250-fake.dest.test\r\n{tls}250-PIPELINING\r\n250 8BITMIME"
                            if verb == "EHLO" else "250 fake.dest.test")
             elif verb == "STARTTLS" and srv.broken_tls:
@@ -59,6 +69,13 @@ class _Handler(socketserver.StreamRequestHandler):
                 self.rfile.read1(4096)
                 self.wfile.write(b"this is not TLS\r\n" * 8)
                 return
+            elif verb == "STARTTLS" and srv.tls_context is not None and self.tls is None:
+                self.reply("220 2.0.0 ready")
+                self.tls = srv.tls_context.wrap_socket(self.connection, server_side=True,
+                                                       suppress_ragged_eofs=False)
+                self.rfile = self.tls.makefile("rb")
+                self.wfile = self.tls.makefile("wb")
+                mail_from, rcpts = None, []  # RFC 3207 §4.2: start over
             elif verb == "MAIL":
                 if srv.strict and mail_from is not None:
                     self.reply("503 5.5.1 Error: nested MAIL command")  # as Postfix says
@@ -111,9 +128,29 @@ class _Handler(socketserver.StreamRequestHandler):
                 with srv.lock:
                     srv.quits += 1
                 self.reply("221 2.0.0 bye")
+                if self.tls is not None:
+                    self.end_tls(srv)
                 return
             else:
                 self.reply("502 5.5.2 not implemented")
+
+
+    def end_tls(self, srv):
+        """Waits (5 s) for the client's close_notify, then sends ours. A client that just closes
+        the TCP connection makes the read fail: ragged EOFs are not suppressed here."""
+        self.tls.settimeout(5)
+        try:
+            data = self.tls.recv(1)
+            ending = "close_notify" if data == b"" else f"data after QUIT: {data!r}"
+        except (ssl.SSLError, OSError) as e:
+            ending = f"{type(e).__name__}: {e}"
+        if ending == "close_notify":
+            try:
+                self.tls.unwrap()
+            except (ssl.SSLError, OSError):
+                pass
+        with srv.lock:
+            srv.tls_endings.append(ending)
 
 
 class _Server(socketserver.ThreadingTCPServer):
@@ -123,8 +160,10 @@ class _Server(socketserver.ThreadingTCPServer):
 
 class FakeSmtp:
     def __init__(self, replies=None, data_delay=0.0, broken_tls=False, close_after=0,
-                 idle_timeout=0.0, strict=False):
+                 idle_timeout=0.0, strict=False, tls_context=None):
         self.replies = replies
+        self.tls_context = tls_context
+        self.tls_endings = []
         self.strict = strict  # MAIL inside an open transaction: 503, as Postfix
         self.resets = 0
         self.close_after = close_after

@@ -13,6 +13,7 @@ import email.policy
 import json
 import os
 import re
+import ssl
 import sys
 import tempfile
 import time
@@ -236,6 +237,27 @@ class RetryAndBounceTest(OutboundBase):
             self.assertEqual(rows[0]["attempts"], 1)
             self.assertEqual(len(dest.messages), 1)
             self.assertGreaterEqual(dest.connections, 2)
+
+    def test_tls_sessions_end_with_close_notify(self):
+        # A real STARTTLS (the certificate postern init made, unverified as opportunistic TLS
+        # is); after QUIT the server waits for our close_notify (RFC 8446 §6.1), then sends its.
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.options &= ~getattr(ssl, "OP_IGNORE_UNEXPECTED_EOF", 0)  # an EOF must show
+        tls_dir = os.path.join(self.p.data, "tls")
+        ctx.load_cert_chain(os.path.join(tls_dir, "cert.pem"), os.path.join(tls_dir, "key.pem"))
+        with fake_smtp.FakeSmtp(tls_context=ctx) as dest:
+            outbound_config(self.p.data, ["connection_cache_ms = 0"],
+                            {"dest.test": f"127.0.0.1:{dest.port}"})
+            self.p.start_smtpd()
+            mid = self.send(message("over tls"), "user@dest.test")
+            rows = self.wait_state(mid, {"delivered"})
+            self.assertEqual(rows[0]["attempts"], 1)
+            self.assertEqual(len(dest.messages), 1)
+            deadline = time.monotonic() + 10
+            while not dest.tls_endings and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.assertEqual(dest.tls_endings, ["close_notify"])
+            self.assertEqual(dest.connections, 1)  # no fallback to plain text
 
     def test_send_takes_recipients_from_headers_and_strips_bcc(self):
         with fake_smtp.FakeSmtp() as dest:
