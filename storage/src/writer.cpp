@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string>
 
 #include "storage/migrations.hpp"
 
@@ -16,6 +17,8 @@ namespace postern::storage {
 namespace {
 
 constexpr int kCheckpointNicer = 10;
+constexpr long long kWalPageBytes = 4096;  // SQLite's default page size, which we keep
+constexpr long long kWalFrameHeaderBytes = 24;
 
 }  // namespace
 
@@ -33,6 +36,14 @@ Result<std::unique_ptr<Writer>> Writer::start(const std::filesystem::path& db_pa
     // temporary file (created, written page by page and deleted in every group commit). It only
     // serves rollbacks of the open transaction, so memory is the right place for it.
     if (auto r = (*db)->exec("PRAGMA temp_store=MEMORY"); !r) return tl::unexpected(r.error());
+    // The WAL file is reused from its start, not truncated, each time the WAL starts over (an
+    // overwrite syncs faster than an append). Past force_checkpoint_frames it only grows while a
+    // reader holds an old snapshot; once that reader is gone and the WAL starts over, SQLite cuts
+    // the file back to this size, so a long read leaves no lasting cost on disk.
+    const long long wal_limit = static_cast<long long>(options.force_checkpoint_frames) *
+                                (kWalPageBytes + kWalFrameHeaderBytes);
+    if (auto r = (*db)->exec("PRAGMA journal_size_limit=" + std::to_string(wal_limit)); !r)
+        return tl::unexpected(r.error());
     auto checkpoint_db = Database::open(db_path);
     if (!checkpoint_db) return tl::unexpected(checkpoint_db.error());
     return std::unique_ptr<Writer>(new Writer(std::move(*db), std::move(*checkpoint_db), options));

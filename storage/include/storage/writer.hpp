@@ -17,7 +17,8 @@
 // next commit starts the WAL over. It does not finish while another connection reads an older
 // snapshot (SQLite cannot copy past it) or while the checkpoint thread is mid-pass (busy): the
 // writer then tries again after its next batch, so the WAL stays near force_checkpoint_frames
-// unless a reader holds a snapshot for long.
+// unless a reader holds a snapshot for long; once the WAL starts over after that, its file is cut
+// back to force_checkpoint_frames pages (journal_size_limit).
 // Asking for a pass on every commit once the WAL was large, as before, copied the same hot
 // pages (table and index leaves) again for every few messages: more disk writes than the WAL
 // itself, and ~10% of the CPU per message.

@@ -400,3 +400,61 @@ TEST_CASE("the writer checkpoints as the WAL grows and keeps it bounded", "[stor
     db.reset();
     std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("a WAL grown behind a long read is cut back once the read ends", "[storage][writer]") {
+    auto dir = std::filesystem::temp_directory_path() / ("postern-w-" + new_id("t"));
+    std::filesystem::create_directories(dir);
+    Writer::Options options;
+    options.checkpoint_frames = 100;
+    options.force_checkpoint_frames = 1000;
+    const std::uintmax_t limit = 1000 * (4096 + 24);
+    const std::string blob(64 * 1024, 'y');  // ~19 frames a commit
+    auto wal_size = [&] {
+        std::error_code ec;
+        auto n = std::filesystem::file_size(dir / "p.db-wal", ec);
+        return ec ? std::uintmax_t{0} : n;
+    };
+    {
+        auto writer = Writer::start(dir / "p.db", options);
+        REQUIRE(writer);
+        int next = 0;
+        auto store = [&](int n) {
+            for (int j = 0; j < n; ++j, ++next) {
+                std::promise<Result<void>> done;
+                auto f = done.get_future();
+                (*writer)->submit(
+                    [&blob, j = next](Database& db) -> Result<void> {
+                        auto st =
+                            db.prepare("INSERT INTO blobs(sha256, size, data) VALUES (?,?,?)");
+                        if (!st) return tl::unexpected(st.error());
+                        return st->bind(1, "long-read-" + std::to_string(j))
+                            .bind(2, static_cast<std::int64_t>(blob.size()))
+                            .bind_blob(3, blob)
+                            .run();
+                    },
+                    [&done](Result<void> r) { done.set_value(std::move(r)); });
+                REQUIRE(f.get());
+            }
+        };
+        store(10);
+        {
+            // A reader's snapshot, held while ~3,800 frames are written: the WAL cannot start
+            // over, so it grows past the writer's threshold.
+            auto reader = *Database::open(dir / "p.db");
+            REQUIRE(reader->exec("BEGIN"));
+            auto st = reader->prepare("SELECT count(*) FROM blobs");
+            REQUIRE(*st->step());
+            CHECK(st->int64(0) == 10);
+            store(200);
+            CHECK(wal_size() > 2 * limit);
+            { auto done = std::move(*st); }
+            REQUIRE(reader->exec("COMMIT"));
+        }
+        // The read is over: the writer's next forced pass finishes, the WAL starts over and its
+        // file is cut back to the limit.
+        store(80);
+        CHECK(wal_size() <= limit);
+        (*writer)->stop();
+    }
+    std::filesystem::remove_all(dir);
+}
