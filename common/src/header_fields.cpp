@@ -1,11 +1,8 @@
 #include "common/header_fields.hpp"
 
+#include "common/ascii.hpp"
+
 namespace postern::mime {
-namespace {
-
-bool is_blank(char c) { return c == ' ' || c == '\t'; }
-
-}  // namespace
 
 void for_each_header_field(std::string_view m,
                            const std::function<void(const HeaderField&)>& visit) {
@@ -19,7 +16,7 @@ void for_each_header_field(std::string_view m,
         const std::size_t next = eol == std::string_view::npos ? m.size() : eol + 2;
         if (eol == pos) break;  // the empty line: the body follows
         std::string_view line = m.substr(pos, line_end - pos);
-        if (is_blank(line.front())) {  // a continuation of the field before, if any
+        if (is_wsp(line.front())) {  // a continuation of the field before, if any
             if (open && field.end == pos) {
                 field.end = next;
                 const auto vbegin = static_cast<std::size_t>(field.value.data() - m.data());
@@ -33,7 +30,7 @@ void for_each_header_field(std::string_view m,
         std::size_t colon = line.find(':');
         if (colon != std::string_view::npos && colon > 0) {
             std::string_view name = line.substr(0, colon);
-            while (!name.empty() && is_blank(name.back())) name.remove_suffix(1);
+            while (!name.empty() && is_wsp(name.back())) name.remove_suffix(1);
             if (!name.empty() && name.find_first_of(" \t") == std::string_view::npos) {
                 field = HeaderField{name, line.substr(colon + 1), pos, next};
                 open = true;

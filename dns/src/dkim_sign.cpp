@@ -66,8 +66,6 @@ Pkey load_key(const std::string& pem, int type) {
     return EVP_PKEY_get_base_id(key.get()) == type ? key : nullptr;
 }
 
-bool is_wsp(char c) { return c == ' ' || c == '\t'; }
-
 // RFC 6376 §3.4.2: lowercase name, unfold, runs of WSP to one SP, no WSP at the ends of the
 // value or around the colon.
 std::string relaxed_header(std::string_view field) {

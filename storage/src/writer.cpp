@@ -52,6 +52,7 @@ Result<std::unique_ptr<Writer>> Writer::start(const std::filesystem::path& db_pa
 Writer::Writer(std::unique_ptr<Database> db, std::unique_ptr<Database> checkpoint_db,
                Options options)
     : db_(std::move(db)), options_(options), checkpoint_db_(std::move(checkpoint_db)) {
+    options_.max_batch = std::max<std::size_t>(options_.max_batch, 1);
     // Replaces SQLite's automatic checkpoint on commit (which also uses the WAL hook).
     sqlite3_wal_hook(db_->handle(), &Writer::on_wal_commit, this);
     thread_ = std::thread([this] {
@@ -161,7 +162,7 @@ void Writer::run() {
             std::unique_lock lock(mu_);
             cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
             if (queue_.empty()) return;  // stopping, and everything queued is done
-            while (!queue_.empty() && batch.size() < std::max<std::size_t>(options_.max_batch, 1)) {
+            while (!queue_.empty() && batch.size() < options_.max_batch) {
                 batch.push_back(std::move(queue_.front()));
                 queue_.pop_front();
             }

@@ -1,6 +1,6 @@
 #pragma once
-// ASCII case folding for protocol text (SMTP verbs, header field names, DNS labels, DKIM and
-// DMARC tags): locale-independent, bytes outside A-Z unchanged.
+// ASCII for protocol text (SMTP verbs, header field names, DNS labels, DKIM and DMARC tags):
+// case folding that is locale-independent (bytes outside A-Z unchanged), and WSP.
 #include <string_view>
 
 namespace postern {
@@ -15,5 +15,8 @@ constexpr bool iequals_ascii(std::string_view a, std::string_view b) {
         if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
     return true;
 }
+
+// RFC 5234 WSP: space or horizontal tab (the blank that folds a header line).
+constexpr bool is_wsp(char c) { return c == ' ' || c == '\t'; }
 
 }  // namespace postern

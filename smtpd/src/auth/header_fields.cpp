@@ -8,8 +8,6 @@
 namespace postern::smtp::auth {
 namespace {
 
-bool is_blank(char c) { return c == ' ' || c == '\t'; }
-
 // Skips blanks and (nested) comments: CFWS without line ends (the value is unfolded).
 std::size_t skip_cfws(std::string_view s, std::size_t i) {
     int depth = 0;
@@ -26,7 +24,7 @@ std::size_t skip_cfws(std::string_view s, std::size_t i) {
         } else if (c == '(') {
             ++depth;
             ++i;
-        } else if (is_blank(c) || c == '\r' || c == '\n') {
+        } else if (is_wsp(c) || c == '\r' || c == '\n') {
             ++i;
         } else {
             break;
@@ -62,7 +60,7 @@ std::string authserv_id_of(std::string_view value) {
     // A token ends at a blank, a comment, or the ';' before the first result.
     for (; i < value.size(); ++i) {
         char c = value[i];
-        if (is_blank(c) || c == '\r' || c == '\n' || c == ';' || c == '(') break;
+        if (is_wsp(c) || c == '\r' || c == '\n' || c == ';' || c == '(') break;
         id.push_back(c);
     }
     return id;

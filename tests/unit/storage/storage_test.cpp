@@ -17,6 +17,34 @@ using namespace postern;
 using namespace postern::storage;
 using namespace postern::storage::testing;
 
+namespace {
+
+// Stores `blob` under `sha` through the writer and waits for the commit.
+Result<void> store_blob_and_wait(Writer& writer, const std::string& sha, const std::string& blob) {
+    std::promise<Result<void>> done;
+    auto f = done.get_future();
+    writer.submit(
+        [&sha, &blob](Database& db) -> Result<void> {
+            auto st = db.prepare("INSERT INTO blobs(sha256, size, data) VALUES (?,?,?)");
+            if (!st) return tl::unexpected(st.error());
+            return st->bind(1, sha)
+                .bind(2, static_cast<std::int64_t>(blob.size()))
+                .bind_blob(3, blob)
+                .run();
+        },
+        [&done](Result<void> r) { done.set_value(std::move(r)); });
+    return f.get();
+}
+
+// The size of the database's WAL file, 0 when there is none.
+std::uintmax_t wal_size(const std::filesystem::path& dir) {
+    std::error_code ec;
+    auto n = std::filesystem::file_size(dir / "p.db-wal", ec);
+    return ec ? std::uintmax_t{0} : n;
+}
+
+}  // namespace
+
 TEST_CASE("migrations are idempotent and versioned", "[storage]") {
     TempDb t;
     REQUIRE(migrate(*t.db));
@@ -344,21 +372,8 @@ TEST_CASE("the writer checkpoints as the WAL grows and keeps it bounded", "[stor
         REQUIRE(writer);
         const std::string blob(64 * 1024, 'x');  // 16 overflow pages: ~19 frames a commit
         for (int j = 0; j < kJobs; ++j) {
-            std::promise<Result<void>> done;
-            auto f = done.get_future();
-            (*writer)->submit(
-                [&blob, j](Database& db) -> Result<void> {
-                    auto st = db.prepare("INSERT INTO blobs(sha256, size, data) VALUES (?,?,?)");
-                    if (!st) return tl::unexpected(st.error());
-                    return st->bind(1, "sha-" + std::to_string(j))
-                        .bind(2, static_cast<std::int64_t>(blob.size()))
-                        .bind_blob(3, blob)
-                        .run();
-                },
-                [&done](Result<void> r) { done.set_value(std::move(r)); });
-            REQUIRE(f.get());
-            std::error_code ec;
-            largest_wal = std::max(largest_wal, std::filesystem::file_size(dir / "p.db-wal", ec));
+            REQUIRE(store_blob_and_wait(**writer, "sha-" + std::to_string(j), blob));
+            largest_wal = std::max(largest_wal, wal_size(dir));
         }
         // The checkpoint thread runs 10 steps nicer than the rest of the process.
         auto nice_of = [](const std::filesystem::path& stat_path) {
@@ -409,32 +424,13 @@ TEST_CASE("a WAL grown behind a long read is cut back once the read ends", "[sto
     options.force_checkpoint_frames = 1000;
     const std::uintmax_t limit = 1000 * (4096 + 24);
     const std::string blob(64 * 1024, 'y');  // ~19 frames a commit
-    auto wal_size = [&] {
-        std::error_code ec;
-        auto n = std::filesystem::file_size(dir / "p.db-wal", ec);
-        return ec ? std::uintmax_t{0} : n;
-    };
     {
         auto writer = Writer::start(dir / "p.db", options);
         REQUIRE(writer);
         int next = 0;
         auto store = [&](int n) {
-            for (int j = 0; j < n; ++j, ++next) {
-                std::promise<Result<void>> done;
-                auto f = done.get_future();
-                (*writer)->submit(
-                    [&blob, j = next](Database& db) -> Result<void> {
-                        auto st =
-                            db.prepare("INSERT INTO blobs(sha256, size, data) VALUES (?,?,?)");
-                        if (!st) return tl::unexpected(st.error());
-                        return st->bind(1, "long-read-" + std::to_string(j))
-                            .bind(2, static_cast<std::int64_t>(blob.size()))
-                            .bind_blob(3, blob)
-                            .run();
-                    },
-                    [&done](Result<void> r) { done.set_value(std::move(r)); });
-                REQUIRE(f.get());
-            }
+            for (int j = 0; j < n; ++j, ++next)
+                REQUIRE(store_blob_and_wait(**writer, "long-read-" + std::to_string(next), blob));
         };
         store(10);
         {
@@ -446,14 +442,14 @@ TEST_CASE("a WAL grown behind a long read is cut back once the read ends", "[sto
             REQUIRE(*st->step());
             CHECK(st->int64(0) == 10);
             store(200);
-            CHECK(wal_size() > 2 * limit);
+            CHECK(wal_size(dir) > 2 * limit);
             { auto done = std::move(*st); }
             REQUIRE(reader->exec("COMMIT"));
         }
         // The read is over: the writer's next forced pass finishes, the WAL starts over and its
         // file is cut back to the limit.
         store(80);
-        CHECK(wal_size() <= limit);
+        CHECK(wal_size(dir) <= limit);
         (*writer)->stop();
     }
     std::filesystem::remove_all(dir);
