@@ -308,8 +308,9 @@ asio::awaitable<void> serve_connection(tcp::socket socket, std::shared_ptr<Servi
         auto closed = co_await std::move(closing);
         (void)closed;
     }
+    // close() alone sends the FIN (after anything still queued); a shutdown() first only cost a
+    // system call, which mostly failed with ENOTCONN once the client had closed after our 221.
     boost::system::error_code ec;
-    c.socket.shutdown(tcp::socket::shutdown_both, ec);
     c.socket.close(ec);
 }
 

@@ -141,10 +141,9 @@ void log_failure(std::exception_ptr e) {
     }
 }
 
-void admit(const std::shared_ptr<Server::Impl>& impl, tcp::socket socket, ListenerKind kind) {
+void admit(const std::shared_ptr<Server::Impl>& impl, tcp::socket socket,
+           const tcp::endpoint& remote, ListenerKind kind) {
     boost::system::error_code ec;
-    auto remote = socket.remote_endpoint(ec);
-    if (ec) return;  // already gone
     std::string ip = client_address(remote);
     Services& services = *impl->services;
     if (impl->draining) {
@@ -183,8 +182,9 @@ asio::awaitable<void> accept_loop(std::shared_ptr<Server::Impl> impl, std::size_
         // a strand per connection only added a lock and a queue to every step (~4% of the io
         // thread's time). Named: see the note on temporaries in ingest.cpp.
         asio::any_io_executor executor = impl->next_worker().get_executor();
+        tcp::endpoint remote;  // filled in by accept itself: no getpeername per connection
         auto [ec, socket] =
-            co_await acceptor.async_accept(executor, asio::as_tuple(asio::use_awaitable));
+            co_await acceptor.async_accept(executor, remote, asio::as_tuple(asio::use_awaitable));
         if (ec) {
             if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
             spdlog::warn("smtpd: accept failed: {}", ec.message());
@@ -193,7 +193,7 @@ asio::awaitable<void> accept_loop(std::shared_ptr<Server::Impl> impl, std::size_
             co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
             continue;
         }
-        admit(impl, std::move(socket), impl->kinds[index]);
+        admit(impl, std::move(socket), remote, impl->kinds[index]);
     }
 }
 
