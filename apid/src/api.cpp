@@ -179,41 +179,72 @@ Response Api::handle(const Request& request, storage::Database& db) {
     return handle(request, db, now_ms());
 }
 
+// Everything a request must pass before its body matters: a valid target, a route, the route's
+// access rule, and for a route that is not public a valid token of the right kind and scope.
+// Either the refusal, or what the handler needs.
+struct Api::Gate {
+    std::optional<Response> refusal;
+    std::optional<Target> target;
+    RouteMatch match;
+    const AccessRule* rule = nullptr;
+    std::optional<storage::Token> token;
+};
+
+Api::Gate Api::gate(const Request& request, storage::Database& db, std::int64_t now) {
+    Gate g;
+    auto target = parse_target(request.target);
+    if (!target) {
+        g.refusal = bad_request({{"target", "is not a valid request target"}});
+        return g;
+    }
+    g.target = std::move(*target);
+    g.match = router_.match(request.method, g.target->segments);
+    if (!g.match.route) {
+        g.refusal = g.match.allowed.empty() ? not_found("no route for this path")
+                                            : method_not_allowed(g.match.allowed);
+        return g;
+    }
+    g.rule = find_access(g.match.route->method, g.match.route->pattern);
+    if (!g.rule) {
+        // Fail closed: a route without a row in the access table is never served.
+        spdlog::error("route {} {} has no access rule", g.match.route->method,
+                      g.match.route->pattern);
+        g.refusal = internal_error();
+        return g;
+    }
+    if (g.rule->is_public()) return g;
+    auto auth = auth_.authenticate(request.authorization, db, now);
+    if (!auth) {
+        g.refusal = auth_failure(auth.error());
+        return g;
+    }
+    g.token = std::move(*auth);
+    if (auto denied = check_credential(*g.rule, *g.token)) g.refusal = std::move(*denied);
+    return g;
+}
+
+std::optional<Response> Api::admit(const Request& head, storage::Database& db, std::int64_t now) {
+    Gate g = gate(head, db, now);
+    return std::move(g.refusal);
+}
+
 Response Api::handle(const Request& request, storage::Database& db, std::int64_t now) {
     auto started = std::chrono::steady_clock::now();
     std::string_view pattern = "-";
     std::string token_id = "-";
     Response response = [&]() -> Response {
-        auto target = parse_target(request.target);
-        if (!target) return bad_request({{"target", "is not a valid request target"}});
-        RouteMatch m = router_.match(request.method, target->segments);
-        if (!m.route) {
-            if (!m.allowed.empty()) return method_not_allowed(m.allowed);
-            return not_found("no route for this path");
-        }
-        pattern = m.route->pattern;
-        const AccessRule* rule = find_access(m.route->method, m.route->pattern);
-        if (!rule) {
-            // Fail closed: a route without a row in the access table is never served.
-            spdlog::error("route {} {} has no access rule", m.route->method, m.route->pattern);
-            return internal_error();
-        }
-        std::optional<storage::Token> token;
-        if (!rule->is_public()) {
-            auto auth = auth_.authenticate(request.authorization, db, now);
-            if (!auth) return auth_failure(auth.error());
-            token = std::move(*auth);
-            token_id = token->id;
-            if (auto denied = check_credential(*rule, *token)) return std::move(*denied);
-        }
-        if (auto limited = check_rate(*rule, token ? &*token : nullptr, request, connex_, now))
+        Gate g = gate(request, db, now);
+        if (g.match.route) pattern = g.match.route->pattern;
+        if (g.token) token_id = g.token->id;
+        if (g.refusal) return std::move(*g.refusal);
+        const storage::Token* token = g.token ? &*g.token : nullptr;
+        if (auto limited = check_rate(*g.rule, token, request, connex_, now))
             return std::move(*limited);
-        Context c{*target, m.params, token ? &*token : nullptr, db, router_, request, connex_,
-                  now,     mail_};
+        Context c{*g.target, g.match.params, token, db, router_, request, connex_, now, mail_};
         try {
-            return dispatch(m.route->id, c);
+            return dispatch(g.match.route->id, c);
         } catch (const std::exception& e) {
-            spdlog::error("{} {}: {}", m.route->method, m.route->pattern, e.what());
+            spdlog::error("{} {}: {}", g.match.route->method, g.match.route->pattern, e.what());
             return internal_error();
         }
     }();

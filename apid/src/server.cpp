@@ -35,6 +35,7 @@
 
 #include "apid/problem.hpp"
 #include "common/log.hpp"
+#include "common/time.hpp"
 #include "storage/async_writer.hpp"
 
 namespace postern::api {
@@ -111,16 +112,39 @@ std::string read_error_detail(unsigned status) {
     }
 }
 
-Request to_request(http::request<http::string_body>& req, const std::string& remote) {
+// Framing Beast lets through but RFC 9112 refuses (400, and the connection is closed):
+// - an HTTP/1.1 request needs exactly one Host field, and no request may have two (§3.2);
+// - a Transfer-Encoding whose last coding is not chunked leaves the body's length unknown
+//   (§6.3); read as "no body", the rest would be taken for the next request — smuggling behind
+//   a proxy that reads it otherwise. (Beast itself refuses Content-Length with chunked, and
+//   conflicting Content-Lengths.)
+std::optional<Response> framing_refusal(const http::request_parser<http::string_body>& parser) {
+    const auto& req = parser.get();
+    auto hosts = req.count(http::field::host);
+    if (hosts > 1 || (hosts == 0 && req.version() >= 11))
+        return bad_request({{"Host", "an HTTP/1.1 request needs exactly one Host field"}});
+    if (req.count(http::field::transfer_encoding) > 0 && !parser.chunked())
+        return bad_request(
+            {{"Transfer-Encoding", "only chunked is accepted as the final transfer coding"}});
+    return std::nullopt;
+}
+
+// What the request line and header fields say; no body.
+Request head_of(const http::request<http::string_body>& req, const std::string& remote) {
     Request r;
     r.method = std::string(req.method_string());
     r.target = std::string(req.target());
     if (auto it = req.find(http::field::authorization); it != req.end())
         r.authorization = std::string(it->value());
-    r.body = std::move(req.body());
     r.remote_address = remote;
     if (auto it = req.find("Idempotency-Key"); it != req.end())
         r.idempotency_key = std::string(it->value());
+    return r;
+}
+
+Request to_request(http::request<http::string_body>& req, const std::string& remote) {
+    Request r = head_of(req, remote);
+    r.body = std::move(req.body());
     return r;
 }
 
@@ -139,6 +163,7 @@ struct Server::Impl {
 
     void begin_drain();
     Response respond(const Request& request);
+    std::optional<Response> admit(const Request& head);
 
     const Config& config;
     Api& api;
@@ -271,9 +296,23 @@ asio::awaitable<void> run_session(Server::Impl& server, tcp::socket socket,
         conn->idle = false;
         beast::error_code ec = hec;
         if (!ec) {
+            // Refused from the head alone, with the connection closed after the reply: a body
+            // not read must not be taken for the next request.
+            std::optional<Response> refusal = framing_refusal(parser);
             auto limit = body_limit_for(server, std::string_view(parser.get().method_string()),
                                         std::string_view(parser.get().target()));
             auto length = parser.content_length();
+            if (!refusal && !parser.is_done() && !(length && *length > limit)) {
+                // A body follows: it is read only for a request the token may make.
+                refusal = server.admit(head_of(parser.get(), remote));
+            }
+            if (refusal) {
+                auto res = to_beast(std::move(*refusal), parser.get().version(), false);
+                stream.expires_after(kWriteTimeout);
+                auto [wec, wn] = co_await http::async_write(stream, res, kTuple);
+                if (!wec) co_await linger_close(stream);
+                co_return;
+            }
             if (length && *length > limit) {
                 ec = http::error::body_limit;
             } else {
@@ -392,6 +431,12 @@ Response Server::Impl::respond(const Request& request) {
         return problem(503, "the database is not available; try again");
     }
     return api.handle(request, **db);
+}
+
+std::optional<Response> Server::Impl::admit(const Request& head) {
+    auto db = reads.for_this_thread();
+    if (!db) return std::nullopt;  // respond() answers 503 once the body is in
+    return api.admit(head, **db, now_ms());
 }
 
 void Server::Impl::begin_drain() {

@@ -401,6 +401,33 @@ class ApiReadTest(unittest.TestCase):
         self.assertEqual(code, 431, body)
         self.assertEqual(json.loads(body)["status"], 431)
 
+    def test_body_is_not_read_for_a_refused_request(self):
+        # Without a valid token (or scope), the refusal comes from the head alone: no
+        # "100 Continue", and nothing of the announced body is read or buffered first.
+        head = (b"POST /v1/mailboxes/" + ALICE.encode() + b"/messages HTTP/1.1\r\nHost: x\r\n"
+                b"Expect: 100-continue\r\nContent-Length: 2000000\r\n")
+        read_only = f"Authorization: Bearer {self.alice_token}\r\n".encode()
+        for extra, status in ((b"", b"401"), (read_only, b"403")):
+            with self.subTest(status=status):
+                reply = self.raw_exchange(head + extra + b"\r\n", read_timeout=5)
+                self.assertTrue(reply.startswith(b"HTTP/1.1 " + status + b" "), reply[:100])
+                self.assertNotIn(b"100 Continue", reply)
+                self.assertIn(b"Connection: close", reply)
+
+    def test_400_for_ambiguous_framing(self):
+        # RFC 9112 §3.2: exactly one Host in HTTP/1.1; §6.3: a Transfer-Encoding that does not
+        # end in chunked is refused, and what follows is never read as a second request.
+        for request in (b"GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n",
+                        b"GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+                        b"GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n"
+                        b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"):
+            with self.subTest(request=request):
+                reply = self.raw_exchange(request, read_timeout=5)
+                self.assertTrue(reply.startswith(b"HTTP/1.1 400 "), reply[:100])
+                self.assertEqual(len(re.findall(rb"(?:^|\r\n)HTTP/1\.1 \d{3} ", reply)), 1, reply)
+        reply = self.raw_exchange(b"GET /healthz HTTP/1.0\r\n\r\n")
+        self.assertTrue(reply.startswith(b"HTTP/1.0 200 "), reply[:100])
+
     def test_400_malformed_http(self):
         reply = self.raw_exchange(b"GET /v1/me HTTP/1.1\r\nBad Header\r\n\r\n")
         self.assertTrue(reply.startswith(b"HTTP/1.1 400 "), reply[:100])

@@ -46,6 +46,10 @@ class Api {
 
     // Never throws; an unexpected failure becomes a logged 500.
     Response handle(const Request& request, storage::Database& db, std::int64_t now_ms);
+    // The refusal a request gets from its head alone (method, target, Authorization; the body is
+    // ignored): 400 for a bad target, 404/405, 401/403 for the token. The server asks before it
+    // reads a body, so that nobody without a valid token can make it buffer one. Never throws.
+    std::optional<Response> admit(const Request& head, storage::Database& db, std::int64_t now_ms);
     Response handle(const Request& request, storage::Database& db);  // at the current time
 
     // The reply to a deferred response once its job has run (committed or failed). Never throws.
@@ -62,6 +66,9 @@ class Api {
     const MailOptions& mail() const { return mail_; }
 
  private:
+    struct Gate;
+    Gate gate(const Request& request, storage::Database& db, std::int64_t now);
+
     Router router_;
     Authenticator auth_;
     ConnexState connex_;
