@@ -36,8 +36,9 @@ std::size_t DataReader::feed(std::string_view in, std::string& out) {
             case State::line_start:
                 line_len_ = 0;
                 if (*p == '.') {
+                    // Not counted: the 1000-octet limit leaves out the dot added for
+                    // transparency (RFC 5321 §4.5.3.1.6), and a stuffed dot is dropped below.
                     ++p;
-                    line_len_ = 1;
                     state_ = State::dot;
                 } else {
                     state_ = State::middle;
