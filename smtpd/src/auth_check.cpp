@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/associated_executor.hpp>
@@ -20,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/address.hpp"
 #include "common/time.hpp"
 #include "dns/async_eval.hpp"
 #include "dns/dkim_verify.hpp"
@@ -48,14 +50,30 @@ bool same_request(const StartSpf& a, const StartSpf& b) {
            a.hostname == b.hostname;
 }
 
+// SPF looks names up in the DNS, which holds A-labels: a U-label domain (SMTPUTF8) is converted
+// first (RFC 8616 §4); the local part stays as written. One that does not convert is left as it
+// is, and fails the lookups as it would have.
+std::string spf_domain_form(std::string_view name) {
+    auto is_ascii = [](std::string_view v) {
+        return std::all_of(v.begin(), v.end(), [](char c) { return (c & 0x80) == 0; });
+    };
+    const auto at = name.rfind('@');
+    const std::string_view domain = at == std::string_view::npos ? name : name.substr(at + 1);
+    if (is_ascii(domain)) return std::string(name);
+    auto alabel = normalize_domain(domain);
+    if (!alabel) return std::string(name);
+    return std::string(name.substr(0, name.size() - domain.size())) + *alabel;
+}
+
 asio::awaitable<void> run_spf(dns::Resolver& resolver, std::shared_ptr<SpfCheck> check,
                               std::chrono::milliseconds timeout) {
     dns::SpfResult result;
     if (auto ip = dns::IpAddress::parse(check->request.client_ip)) {
-        // The views point into check->request, which this frame keeps alive; check_spf copies
-        // the request before it returns anyway.
-        dns::SpfRequest request{*ip, check->request.sender, check->request.helo,
-                                check->request.hostname, now_ms() / 1000};
+        const std::string sender = spf_domain_form(check->request.sender);
+        const std::string helo = spf_domain_form(check->request.helo);
+        // The views point into this frame; check_spf copies the request before it returns
+        // anyway.
+        dns::SpfRequest request{*ip, sender, helo, check->request.hostname, now_ms() / 1000};
         dns::EvalOptions eval{timeout};
         auto checking = dns::check_spf(resolver, request, {}, eval);
         dns::SpfResult checked = co_await std::move(checking);  // initialised, not assigned

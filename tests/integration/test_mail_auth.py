@@ -165,6 +165,20 @@ class MailAuthTest(MailAuthBase):
         for line in header_section(stored).split("\r\n"):
             self.assertLessEqual(len(line), 998)
 
+    def test_a_idn_sender_is_checked_by_its_a_label(self):
+        # RFC 8616 §4: under SMTPUTF8 the MAIL FROM domain may be a U-label; SPF looks up the
+        # A-label (the record is only there, as in any DNS).
+        subject = "idn sender"
+        raw = message("ceo@aligned.test", subject)
+        with smtplib.SMTP(*self.smtpd.addr("mx"), local_hostname="mail.aligned.test",
+                          timeout=30) as s:
+            s.sendmail("bounces@bücher.aligned.test", [AGENT], raw, mail_options=["SMTPUTF8"])
+        stored, flags, auth = self.stored(subject)
+        self.assertEqual(auth["spf"]["result"], "pass", auth)
+        self.assertEqual(auth["spf"]["domain"], "xn--bcher-kva.aligned.test")
+        self.assertIn("spf=pass smtp.mailfrom=bounces@bücher.aligned.test",
+                      self.our_results(stored))
+
     def test_b_spoofed_from_under_p_reject_gets_550(self):
         subject = "spoofed reject"
         # Unsigned, and SPF fails: 127.0.0.1 is not in reject.test's record.
