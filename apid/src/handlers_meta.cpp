@@ -69,11 +69,20 @@ Response handle_me(const Context& c) {
 
 namespace {
 
-// Mailbox cursors are the base64url of the last id shown; lists are small and in creation order.
-std::string mailbox_cursor(const std::string& id) { return base64url_encode(id); }
+// Mailbox cursors are the base64url of "b:<tenant>:<last id shown>"; lists are small and in
+// creation order. One from another tenant's list is refused (docs/api.md).
+std::string mailbox_cursor(const std::string& tenant_id, const std::string& id) {
+    return base64url_encode("b:" + tenant_id + ":" + id);
+}
 
-bool decode_mailbox_cursor(const std::string& cursor, std::string& id) {
-    return base64url_decode(cursor, id) && is_id(id, "mbx");
+bool decode_mailbox_cursor(const std::string& tenant_id, const std::string& cursor,
+                           std::string& id) {
+    std::string raw;
+    const std::string head = "b:" + tenant_id + ":";
+    if (cursor.size() > 400 || !base64url_decode(cursor, raw) || !raw.starts_with(head))
+        return false;
+    id = raw.substr(head.size());
+    return is_id(id, "mbx");
 }
 
 }  // namespace
@@ -82,7 +91,7 @@ Response handle_list_mailboxes(const Context& c) {
     auto params = parse_list_params(c.target.query);
     if (!params) return bad_request(params.error());
     std::string after;
-    if (params->cursor && !decode_mailbox_cursor(*params->cursor, after))
+    if (params->cursor && !decode_mailbox_cursor(c.token->tenant_id, *params->cursor, after))
         return bad_request({{"cursor", "is not a valid cursor"}});
 
     std::vector<storage::Mailbox> all;
@@ -105,7 +114,8 @@ Response handle_list_mailboxes(const Context& c) {
     for (const auto& m : all) {
         if (!after.empty() && m.id <= after) continue;
         if (data.size() == params->limit) {
-            next = mailbox_cursor(data.back().as_object().at("id").as_string().c_str());
+            next = mailbox_cursor(c.token->tenant_id,
+                                  data.back().as_object().at("id").as_string().c_str());
             break;
         }
         json::object item = mailbox_json(m);

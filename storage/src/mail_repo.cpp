@@ -266,18 +266,28 @@ ThreadRow read_thread(const Statement& st) {
 }
 
 // Cursors are base64url("<kind>:<id>") so that clients treat them as opaque.
-std::string make_cursor(char kind, const std::string& id) {
-    return base64url_encode(std::string(1, kind) + ":" + id);
+// A cursor names its list ("<kind>:<list>:<last id>", base64url): one passed to another list
+// (another mailbox, another thread filter, another kind) is refused, not read as a position
+// there (docs/api.md: a cursor not issued by the same list is a 400).
+std::string make_cursor(char kind, std::string_view list, const std::string& id) {
+    return base64url_encode(std::string(1, kind) + ":" + std::string(list) + ":" + id);
 }
 
-Result<std::optional<std::string>> read_cursor(char kind, const std::optional<std::string>& cursor,
+Result<std::optional<std::string>> read_cursor(char kind, std::string_view list,
+                                               const std::optional<std::string>& cursor,
                                                std::string_view id_prefix) {
     if (!cursor) return std::optional<std::string>();
     std::string raw;
-    if (cursor->size() > 200 || !base64url_decode(*cursor, raw) || raw.size() < 2 ||
-        raw[0] != kind || raw[1] != ':' || !is_id(std::string_view(raw).substr(2), id_prefix))
+    const std::string head = std::string(1, kind) + ":" + std::string(list) + ":";
+    if (cursor->size() > 400 || !base64url_decode(*cursor, raw) || !raw.starts_with(head) ||
+        !is_id(std::string_view(raw).substr(head.size()), id_prefix))
         return fail(Errc::invalid_argument, "cursor is not valid");
-    return std::optional<std::string>(raw.substr(2));
+    return std::optional<std::string>(raw.substr(head.size()));
+}
+
+// The list a message cursor belongs to: the mailbox, and the thread when the list is filtered.
+std::string message_list(std::string_view mailbox_id, const std::optional<std::string>& thread) {
+    return thread ? std::string(mailbox_id) + "/" + *thread : std::string(mailbox_id);
 }
 
 }  // namespace
@@ -286,7 +296,8 @@ Result<PageOf<MessageRow>> list_messages(Database& db, const Scope& scope,
                                          std::string_view mailbox_id,
                                          const std::optional<std::string>& thread_id,
                                          const Page& page) {
-    auto after = read_cursor('m', page.cursor, "msg");
+    const std::string list = message_list(mailbox_id, thread_id);
+    auto after = read_cursor('m', list, page.cursor, "msg");
     if (!after) return tl::unexpected(after.error());
     std::string sql = std::string("SELECT ") + kMessageCols +
                       " FROM messages WHERE tenant_id = ?1 AND mailbox_id = ?2"
@@ -310,7 +321,7 @@ Result<PageOf<MessageRow>> list_messages(Database& db, const Scope& scope,
     }
     if (out.items.size() > limit) {
         out.items.pop_back();
-        out.next_cursor = make_cursor('m', out.items.back().id);
+        out.next_cursor = make_cursor('m', list, out.items.back().id);
     }
     return out;
 }
@@ -340,7 +351,7 @@ Result<std::string> load_blob(Database& db, std::string_view sha256) {
 
 Result<PageOf<ThreadRow>> list_threads(Database& db, const Scope& scope,
                                        std::string_view mailbox_id, const Page& page) {
-    auto after = read_cursor('t', page.cursor, "msg");
+    auto after = read_cursor('t', mailbox_id, page.cursor, "msg");
     if (!after) return tl::unexpected(after.error());
     auto st = db.prepare(std::string("SELECT ") + kThreadCols +
                          " FROM threads WHERE tenant_id = ?1 AND mailbox_id = ?2"
@@ -363,7 +374,7 @@ Result<PageOf<ThreadRow>> list_threads(Database& db, const Scope& scope,
     }
     if (out.items.size() > limit) {
         out.items.pop_back();
-        out.next_cursor = make_cursor('t', out.items.back().last_message_id);
+        out.next_cursor = make_cursor('t', mailbox_id, out.items.back().last_message_id);
     }
     return out;
 }

@@ -288,6 +288,26 @@ class ApiReadTest(unittest.TestCase):
             self.assertLessEqual(pages, len(ids) // limit + 1)
         self.assertEqual(len(self.messages()["data"]), len(ids))  # default limit 50
 
+    def test_cursor_is_refused_by_another_list(self):
+        # A cursor names its list: another mailbox's, another thread filter's, another kind's
+        # (threads, mailboxes) is a 400, never read as a position in this list.
+        alice = self.messages(limit=1)["next_cursor"]
+        bob = self.messages(BOB, self.tenant_token, limit=1)["next_cursor"]
+        thread_id = self.messages(limit=1)["data"][0]["thread_id"]
+        threads = self.get_json(f"/v1/mailboxes/{self.alice_id}/threads?limit=1")["next_cursor"]
+        self.assertIsNotNone(alice)
+        self.assertIsNotNone(bob)
+        self.messages(cursor=alice, limit=1)  # its own list takes it
+        base = f"/v1/mailboxes/{self.alice_id}/messages"
+        for cursor, query in ((bob, ""), (alice, f"&thread_id={thread_id}"), (threads, "")):
+            with self.subTest(query=query):
+                problem, _ = self.assertProblem(f"{base}?cursor={cursor}{query}",
+                                                self.tenant_token, 400)
+                self.assertEqual([e["field"] for e in problem["errors"]], ["cursor"])
+        self.assertProblem(f"/v1/mailboxes/{self.alice_id}/threads?cursor={alice}",
+                           self.alice_token, 400)
+        self.assertProblem(f"/v1/mailboxes?cursor={alice}", self.tenant_token, 400)
+
     def test_threads(self):
         threads = self.get_json(f"/v1/mailboxes/{self.alice_id}/threads?limit=500")["data"]
         plan = [t for t in threads if t["subject"] == "Plan"]
