@@ -1,5 +1,6 @@
 #include "common/address.hpp"
 
+#include <glib.h>
 #include <idn2.h>
 
 #include <algorithm>
@@ -25,7 +26,7 @@ bool is_atext(unsigned char c) {
 }
 
 bool valid_local(std::string_view local) {
-    if (local.empty() || local.size() > 64) return false;
+    if (local.empty() || local.size() > 64 || !is_valid_utf8(local)) return false;
     if (local.front() == '"') {
         if (local.size() < 2 || local.back() != '"') return false;
         for (std::size_t i = 1; i + 1 < local.size(); ++i) {
@@ -68,6 +69,10 @@ bool valid_ascii_domain(std::string_view d) {
 }
 
 }  // namespace
+
+bool is_valid_utf8(std::string_view text) {
+    return g_utf8_validate_len(text.data(), text.size(), nullptr) != FALSE;
+}
 
 std::string Address::key() const { return ascii_lower(local) + "@" + domain; }
 

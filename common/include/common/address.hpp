@@ -15,8 +15,13 @@ struct Address {
     std::string key() const;
 };
 
-// Parses "local@domain" (no angle brackets, no display name). Quoted local parts are accepted.
+// Parses "local@domain" (no angle brackets, no display name). Quoted local parts are accepted;
+// a non-ASCII local part must be well-formed UTF-8.
 Result<Address> parse_address(std::string_view text);
+
+// Well-formed UTF-8 (RFC 3629: no overlong forms, surrogates or NUL), as RFC 6531 requires of
+// every non-ASCII octet in an address or EHLO name.
+bool is_valid_utf8(std::string_view text);
 
 // Lowercases ASCII and converts a UTF-8 domain to its A-label form with libidn2.
 Result<std::string> normalize_domain(std::string_view domain);

@@ -3,6 +3,7 @@
 #include <array>
 #include <utility>
 
+#include "common/address.hpp"
 #include "common/ascii.hpp"
 
 namespace postern::smtp {
@@ -141,7 +142,7 @@ tl::expected<PathArgument, ArgError> parse_path_argument(std::string_view arg,
 }
 
 bool is_valid_helo_name(std::string_view name) {
-    if (name.empty() || name.size() > 255) return false;
+    if (name.empty() || name.size() > 255 || !is_valid_utf8(name)) return false;
     if (name.front() == '[') {
         if (name.size() < 3 || name.back() != ']') return false;
         for (char ch : name.substr(1, name.size() - 2)) {

@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -54,8 +53,7 @@ TEST_CASE("base64url round-trips and rejects garbage", "[crypto]") {
     CHECK_FALSE(base64url_decode("a", out));
     CHECK_FALSE(base64url_decode("ab!d", out));
     CHECK(base64url_encode("\xfb\xff") == "-_8");
-    CHECK(sha256_hex("abc") ==
-          "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    CHECK(sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     CHECK(constant_time_equal("abc", "abc"));
     CHECK_FALSE(constant_time_equal("abc", "abd"));
     CHECK_FALSE(constant_time_equal("abc", "ab"));
@@ -77,6 +75,9 @@ TEST_CASE("addresses parse and normalise", "[address]") {
         Row{"a@exa mple.com", false, ""},
         Row{"a b@example.com", false, ""},
         Row{std::string(65, 'x') + "@example.com", false, ""},
+        Row{"s\xff\xfe@example.com", false, ""},      // not UTF-8 (RFC 6531)
+        Row{"\"s\xc0\xaf\"@example.com", false, ""},  // an overlong form, quoted
+        Row{"a@b\xff.example", false, ""},
     }));
     auto r = parse_address(text);
     REQUIRE(r.has_value() == ok);

@@ -140,6 +140,12 @@ std::vector<Case> cases() {
          "220|250|553 5.6.7", 0},
         {"SMTPUTF8 takes no value", kHello + "MAIL FROM:<> SMTPUTF8=yes\r\n", "220|250|501 5.5.4",
          0},
+        {"SMTPUTF8 addresses must be well-formed UTF-8 (RFC 6531)",
+         kHello + "MAIL FROM:<s\xff\xfe@remote.test> SMTPUTF8\r\nMAIL FROM:<ok@remote.test> "
+                  "SMTPUTF8\r\nRCPT TO:<j\xc3\x28@example.com>\r\n",
+         "220|250|501 5.1.7|250 2.1.0|501 5.1.3", 0},
+        {"EHLO names must be well-formed UTF-8", "EHLO \xff.test\r\nEHLO \xc3\xa9.test\r\n",
+         "220|501 5.5.4|250", 0},
         {"source route ignored",
          kHello + "MAIL FROM:<@relay.test:a@remote.test>\r\nRCPT "
                   "TO:<@relay.test,@b.test:alice@example.com>\r\n",
