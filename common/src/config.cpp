@@ -7,6 +7,8 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "common/address.hpp"
+
 namespace postern {
 
 std::string Endpoint::str() const {
@@ -89,6 +91,13 @@ Config load_config(const std::filesystem::path& data_dir) {
         read_uint(*s, "idle_timeout_seconds", c.smtp.idle_timeout_seconds);
         read_uint(*s, "max_errors", c.smtp.max_errors);
         read_uint(*s, "drain_timeout_seconds", c.smtp.drain_timeout_seconds);
+        read(*s, "postmaster", c.smtp.postmaster);
+        if (!c.smtp.postmaster.empty()) {
+            auto address = parse_address(c.smtp.postmaster);
+            if (!address)
+                throw std::runtime_error(file.string() + ": smtp.postmaster is not a mail address");
+            c.smtp.postmaster = address->key();
+        }
     }
     if (auto a = root["api"].as_table()) {
         read_endpoint(*a, "listen", c.api.listen);
@@ -218,6 +227,7 @@ void save_config(const Config& c) {
              {"idle_timeout_seconds", static_cast<std::int64_t>(c.smtp.idle_timeout_seconds)},
              {"max_errors", static_cast<std::int64_t>(c.smtp.max_errors)},
              {"drain_timeout_seconds", static_cast<std::int64_t>(c.smtp.drain_timeout_seconds)},
+             {"postmaster", c.smtp.postmaster},
          }},
         {"api",
          toml::table{

@@ -23,8 +23,10 @@ thread_local ThreadConnection t_connection;
 
 }  // namespace
 
-RecipientDirectory::RecipientDirectory(std::filesystem::path db_path)
-    : db_path_(std::move(db_path)), generation_(++g_generation) {}
+RecipientDirectory::RecipientDirectory(std::filesystem::path db_path, std::string postmaster)
+    : db_path_(std::move(db_path)),
+      postmaster_(std::move(postmaster)),
+      generation_(++g_generation) {}
 
 storage::Database* RecipientDirectory::connection() const {
     ThreadConnection& conn = t_connection;
@@ -89,25 +91,38 @@ AuthVerdict RecipientDirectory::authenticate(std::string_view username, std::str
     return verdict;
 }
 
-RecipientVerdict RecipientDirectory::lookup(std::string_view key, std::string_view domain) const {
+RecipientVerdict RecipientDirectory::lookup(std::string_view key, std::string_view domain,
+                                            bool postmaster) const {
     RecipientVerdict verdict;  // temp_failure unless a lookup answers
     ThreadConnection& conn = t_connection;
     if (!connection()) return verdict;
-    auto mailbox = storage::find_mailbox_by_key(*conn.db, key);
-    if (mailbox && *mailbox) {
+    auto accept = [&](storage::Mailbox& m) {
         verdict.kind = RecipientVerdict::Kind::accept;
-        verdict.mailbox_id = std::move((*mailbox)->id);
-        verdict.tenant_id = std::move((*mailbox)->tenant_id);
+        verdict.mailbox_id = std::move(m.id);
+        verdict.tenant_id = std::move(m.tenant_id);
         return verdict;
-    }
+    };
+    // <Postmaster> with no domain: the configured mailbox, else no such user here.
+    auto mailbox = domain.empty() ? Result<std::optional<storage::Mailbox>>(std::nullopt)
+                                  : storage::find_mailbox_by_key(*conn.db, key);
+    if (mailbox && *mailbox) return accept(**mailbox);
     if (mailbox) {
-        auto hosted = storage::find_domain(*conn.db, domain);
-        if (hosted) {
+        Result<bool> hosted = domain.empty()
+                                  ? Result<bool>(true)
+                                  : storage::find_domain(*conn.db, domain).map([](const auto& d) {
+                                        return d.has_value();
+                                    });
+        if (hosted && *hosted && postmaster && !postmaster_.empty()) {
+            mailbox = storage::find_mailbox_by_key(*conn.db, postmaster_);
+            if (mailbox && *mailbox) return accept(**mailbox);
+            if (mailbox) spdlog::warn("smtpd: [smtp] postmaster {} is no mailbox", postmaster_);
+        }
+        if (hosted && mailbox) {
             verdict.kind =
                 *hosted ? RecipientVerdict::Kind::no_such_user : RecipientVerdict::Kind::not_hosted;
             return verdict;
         }
-        mailbox = tl::unexpected(hosted.error());
+        if (!hosted) mailbox = tl::unexpected(hosted.error());
     }
     spdlog::warn("smtpd: recipient lookup failed: {}", mailbox.error().message());
     conn.db.reset();  // reopen next time

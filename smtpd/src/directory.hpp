@@ -17,10 +17,15 @@ namespace postern::smtp {
 
 class RecipientDirectory {
  public:
-    explicit RecipientDirectory(std::filesystem::path db_path);
+    // `postmaster`: the key of the mailbox that takes postmaster's mail ([smtp] postmaster), or
+    // empty.
+    explicit RecipientDirectory(std::filesystem::path db_path, std::string postmaster = {});
 
     // accept (with the mailbox), no_such_user (hosted domain), not_hosted, or temp_failure.
-    RecipientVerdict lookup(std::string_view key, std::string_view domain) const;
+    // `postmaster`: the local part is "postmaster" (LookupRecipient); with no mailbox of that
+    // name in a hosted domain, or with no domain at all, the configured mailbox takes it.
+    RecipientVerdict lookup(std::string_view key, std::string_view domain,
+                            bool postmaster = false) const;
 
     // AUTH on a submission listener: `username` must be a mailbox address and `password` a
     // token that may submit for it (smtpd/submit_policy.hpp). When `require_verified_domain`,
@@ -33,6 +38,7 @@ class RecipientDirectory {
     storage::Database* connection() const;
 
     std::filesystem::path db_path_;
+    std::string postmaster_;
     std::uint64_t generation_;  // tells this directory's per-thread connections from others'
 };
 

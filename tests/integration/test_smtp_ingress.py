@@ -65,7 +65,8 @@ def message(subject="Hello", to=AGENT, body="Hello, agent.\n", size=None):
 
 
 class IngressTest(harness.PosternTestCase):
-    config = {"smtp.max_message_size": 100000, "smtp.drain_timeout_seconds": 5}
+    config = {"smtp.max_message_size": 100000, "smtp.drain_timeout_seconds": 5,
+              "smtp.postmaster": "Agent@Example.TEST"}
 
     def setUp(self):
         super().setUp()
@@ -147,6 +148,19 @@ class IngressTest(harness.PosternTestCase):
         code, text = s.rcpt("nobody@example.test")
         self.assertEqual(code, 550)
         self.assertTrue(text.startswith(b"5.1.1"), text)
+
+    def test_postmaster_goes_to_the_configured_mailbox(self):
+        # RFC 5321 §4.5.1: <Postmaster> without a domain, and postmaster at a hosted domain,
+        # MUST be accepted; [smtp] postmaster names the mailbox that takes them.
+        s = self.smtp()
+        s.ehlo()
+        s.mail("sender@client.test")
+        self.assertEqual(s.rcpt("<Postmaster>")[0], 250)
+        self.assertEqual(s.rcpt("POSTMASTER@example.test")[0], 250)
+        self.assertEqual(s.rcpt("postmaster@elsewhere.test")[0], 550)
+        self.assertEqual(s.data(message("To the postmaster").as_string())[0], 250)
+        self.assertEqual(self.stored(AGENT), 1)  # one mailbox named twice: one copy
+        self.assertEqual(self.stored(OTHER), 0)
 
     def test_foreign_domain_is_not_relayed(self):
         s = self.smtp()
@@ -308,6 +322,13 @@ class LimitsTest(harness.PosternTestCase):
         w = Wire(self.addr)
         self.addCleanup(w.close)
         return w
+
+    def test_postmaster_without_a_configured_mailbox(self):
+        w = self.connect()
+        self.assertEqual(w.reply()[0], 220)
+        w.send("EHLO client.test\r\nMAIL FROM:<>\r\nRCPT TO:<Postmaster>\r\nQUIT\r\n")
+        replies = [w.reply()[0] for _ in range(4)]
+        self.assertEqual(replies, [250, 250, 550, 221])
 
     def test_connection_limit_per_ip(self):
         first, second = self.connect(), self.connect()

@@ -29,6 +29,10 @@ struct SmtpConfig {
     std::uint32_t idle_timeout_seconds = 300;           // RFC 5321 §4.5.3.2 suggests 5 min
     std::uint32_t max_errors = 10;                      // then 421 and close
     std::uint32_t drain_timeout_seconds = 30;           // SIGTERM grace for sessions in flight
+    // The mailbox that takes mail for "postmaster" (RFC 5321 §4.5.1): <Postmaster> with no
+    // domain, and postmaster@<hosted domain> where that domain has no mailbox of the name.
+    // Empty: such recipients get 550 5.1.1.
+    std::string postmaster;
 };
 
 struct ApiConfig {

@@ -282,8 +282,11 @@ void Session::cmd_rcpt(std::string_view arg, Actions& out) {
     if (has_non_ascii(parsed->mailbox) && !txn_.smtputf8)
         return reply(out, 553, "5.6.7 Non-ASCII address needs SMTPUTF8");
     auto address = parse_address(parsed->mailbox);
-    // "<Postmaster>" without a domain (RFC 5321 §4.5.1) lands here too: we host no such box.
-    if (!address) return reply(out, 501, "5.1.3 Bad recipient address syntax");
+    // "<Postmaster>" without a domain MUST be accepted (RFC 5321 §4.5.1): the directory knows
+    // where postmaster's mail goes ([smtp] postmaster).
+    const bool bare_postmaster =
+        !address && !options_.submission && iequals_ascii(parsed->mailbox, "postmaster");
+    if (!address && !bare_postmaster) return reply(out, 501, "5.1.3 Bad recipient address syntax");
     if (options_.submission) {
         // The client authenticated: any destination. Duplicates are queued once by storage.
         txn_.recipients.push_back(Recipient{std::string(parsed->mailbox), {}, {}});
@@ -291,7 +294,12 @@ void Session::cmd_rcpt(std::string_view arg, Actions& out) {
     }
     txn_.pending_rcpt.assign(parsed->mailbox);
     pending_ = Pending::lookup;
-    out.emplace_back(LookupRecipient{address->key(), address->domain});
+    if (bare_postmaster) {
+        out.emplace_back(LookupRecipient{"postmaster", {}, true});
+    } else {
+        out.emplace_back(LookupRecipient{address->key(), address->domain,
+                                         iequals_ascii(address->local, "postmaster")});
+    }
 }
 
 void Session::recipient_verdict(const RecipientVerdict& v, Actions& out) {

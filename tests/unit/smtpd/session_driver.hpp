@@ -17,6 +17,9 @@ struct World {
     std::set<std::string> mailboxes{"alice@example.com", "bob@example.com", "jörg@example.com",
                                     "carl@example.org", "dave@example.org"};
     std::set<std::string> domains{"example.com", "example.org"};
+    // As [smtp] postmaster: takes "postmaster" in a hosted domain without such a mailbox, and
+    // <Postmaster> with no domain (RecipientDirectory::lookup).
+    std::string postmaster = "alice@example.com";
     bool lookup_fails = false;
     bool store_fails = false;
     std::string refuse;  // answer StoreMessage with this policy refusal (550 5.7.1)
@@ -45,7 +48,12 @@ struct World {
                     v.kind = RecipientVerdict::Kind::accept;
                     v.mailbox_id = "mbx_" + l->key;
                     v.tenant_id = "ten_1";
-                } else if (domains.count(l->domain)) {
+                } else if (l->postmaster && !postmaster.empty() &&
+                           (l->domain.empty() || domains.count(l->domain))) {
+                    v.kind = RecipientVerdict::Kind::accept;
+                    v.mailbox_id = "mbx_" + postmaster;
+                    v.tenant_id = "ten_1";
+                } else if (l->domain.empty() || domains.count(l->domain)) {
                     v.kind = RecipientVerdict::Kind::no_such_user;
                 } else {
                     v.kind = RecipientVerdict::Kind::not_hosted;

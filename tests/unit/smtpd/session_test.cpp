@@ -156,6 +156,10 @@ std::vector<Case> cases() {
          "ehlo client.test\r\nmail from:<>\r\nrcpt to:<ALICE@Example.COM>\r\n",
          "220|250|250 2.1.0|250 2.1.5", 0},
         {"bare LF ends a command line", "EHLO client.test\nNOOP\n", "220|250|250 2.0.0", 0},
+        {"postmaster, with or without a domain (RFC 5321 4.5.1)",
+         kHello + "MAIL FROM:<>\r\nRCPT TO:<Postmaster>\r\nRCPT TO:<POSTMASTER@example.org>\r\n"
+                  "RCPT TO:<postmaster@remote.test>\r\nRCPT TO:<postmistress>\r\n",
+         "220|250|250 2.1.0|250 2.1.5|250 2.1.5|550 5.7.1|501 5.1.3", 0},
         {"VRFY discloses nothing", kHello + "VRFY alice\r\nVRFY nobody\r\nVRFY\r\n",
          "220|250|252 2.5.0|252 2.5.0|501 5.5.4", 0},
         {"HELP and NOOP", "HELP\r\nNOOP anything\r\n", "220|214 2.0.0|250 2.0.0", 0},

@@ -18,8 +18,9 @@ struct Reply {
 
 // Resolve a RCPT TO; answer with on_result(RecipientVerdict).
 struct LookupRecipient {
-    std::string key;     // Address::key(): lowercase local part @ A-label domain
-    std::string domain;  // A-label, lowercase
+    std::string key;          // Address::key(): lowercase local part @ A-label domain
+    std::string domain;       // A-label, lowercase; empty for <Postmaster> without a domain
+    bool postmaster = false;  // the local part is "postmaster" (any case): RFC 5321 §4.5.1
 };
 
 // Where the message came from, for the Received header (RFC 5321 §4.4).
