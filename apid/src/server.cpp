@@ -123,6 +123,8 @@ std::optional<Response> framing_refusal(const http::request_parser<http::string_
     auto hosts = req.count(http::field::host);
     if (hosts > 1 || (hosts == 0 && req.version() >= 11))
         return bad_request({{"Host", "an HTTP/1.1 request needs exactly one Host field"}});
+    if (req.count(http::field::authorization) > 1)
+        return bad_request({{"Authorization", "given more than once"}});
     if (req.count(http::field::transfer_encoding) > 0 && !parser.chunked())
         return bad_request(
             {{"Transfer-Encoding", "only chunked is accepted as the final transfer coding"}});

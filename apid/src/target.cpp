@@ -21,7 +21,11 @@ Result<Target> parse_target(std::string_view target) {
     if (!parsed) return fail(Errc::invalid_argument, "malformed request target");
     Target t;
     for (auto seg : parsed->segments()) t.segments.push_back(std::string(seg));
-    for (auto p : parsed->params()) t.query.emplace_back(std::string(p.key), std::string(p.value));
+    for (auto p : parsed->params()) {
+        // "?" alone, "&&" or a trailing "&" name nothing (WHATWG URL: empty pairs are skipped).
+        if (p.key.empty() && p.value.empty()) continue;
+        t.query.emplace_back(std::string(p.key), std::string(p.value));
+    }
     return t;
 }
 

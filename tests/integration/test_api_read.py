@@ -438,6 +438,8 @@ class ApiReadTest(unittest.TestCase):
         # RFC 9112 §3.2: exactly one Host in HTTP/1.1; §6.3: a Transfer-Encoding that does not
         # end in chunked is refused, and what follows is never read as a second request.
         for request in (b"GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n",
+                        b"GET /v1/me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer a\r\n"
+                        b"Authorization: Bearer b\r\n\r\n",
                         b"GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
                         b"GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n"
                         b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"):

@@ -97,4 +97,14 @@ TEST_CASE("parse_target decodes segments and query", "[apid][router]") {
     CHECK_FALSE(parse_target("*"));
     CHECK_FALSE(parse_target("v1/me"));
     CHECK_FALSE(parse_target("/v1/%zz"));
+    // Empty pairs name nothing: "?" alone, "&&", a trailing "&".
+    for (const char* empty : {"/v1/me?", "/v1/me?&", "/v1/me?limit=5&&", "/v1/me?&limit=5"}) {
+        auto e = parse_target(empty);
+        REQUIRE(e);
+        CHECK(e->query.size() ==
+              (std::string_view(empty).find("limit") == std::string_view::npos ? 0u : 1u));
+    }
+    auto blank_name = parse_target("/v1/me?=x");
+    REQUIRE(blank_name);
+    CHECK(blank_name->query.size() == 1);  // a value without a name is still refused later
 }
