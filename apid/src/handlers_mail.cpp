@@ -136,7 +136,7 @@ Response handle_get_attachment(const Context& c) {
         return storage_failure(att.error(), "mime::attachment " + row->id);
     }
     Response r;
-    r.content_type = safe_media_type(att->meta.content_type);
+    r.content_type = safe_media_type(att->meta.content_type, att->meta.charset);
     r.body = std::move(att->data);
     r.add_header("Content-Disposition", content_disposition(att->meta.filename));
     mark_untrusted(r);

@@ -246,7 +246,7 @@ std::string content_disposition(std::string_view filename) {
     return "attachment; filename=\"" + ascii + "\"; filename*=UTF-8''" + encoded;
 }
 
-std::string safe_media_type(std::string_view ct) {
+std::string safe_media_type(std::string_view ct, std::string_view charset) {
     auto slash = ct.find('/');
     auto token = [](std::string_view t) {
         if (t.empty() || t.size() > 127) return false;
@@ -257,7 +257,9 @@ std::string safe_media_type(std::string_view ct) {
     if (slash == std::string_view::npos || !token(ct.substr(0, slash)) ||
         !token(ct.substr(slash + 1)))
         return "application/octet-stream";
-    return std::string(ct);
+    std::string out(ct);
+    if (out.starts_with("text/") && token(charset)) out.append("; charset=").append(charset);
+    return out;
 }
 
 }  // namespace postern::api

@@ -374,6 +374,8 @@ Attachment describe(GMimeObject* obj, std::size_t index) {
                                                            &g_free);
         a.content_type = str(mime_type.get());
         for (char& c : a.content_type) c = g_ascii_tolower(c);
+        a.charset = str(g_mime_object_get_content_type_parameter(obj, "charset"));
+        for (char& c : a.charset) c = g_ascii_tolower(c);
     }
     a.content_id = str(g_mime_object_get_content_id(obj));
     a.inline_disposition = disposition_is(obj, "inline");

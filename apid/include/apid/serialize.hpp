@@ -44,7 +44,9 @@ boost::json::object list_json(boost::json::array data,
 // RFC 5987 `filename*=UTF-8''…` (RFC 6266 §4.3); just "attachment" when `filename` is empty.
 std::string content_disposition(std::string_view filename);
 
-// `content_type` when it is a well-formed "type/subtype", else application/octet-stream.
-std::string safe_media_type(std::string_view content_type);
+// `content_type` when it is a well-formed "type/subtype", else application/octet-stream. A text
+// type keeps a well-formed `charset` ("; charset=…"), without which a client cannot read it
+// (RFC 2046 §4.1.2).
+std::string safe_media_type(std::string_view content_type, std::string_view charset = {});
 
 }  // namespace postern::api

@@ -49,6 +49,7 @@ struct Attachment {
     std::string content_id;    // without brackets; may be empty
     bool inline_disposition = false;
     std::size_t size = 0;  // decoded size in bytes (the length of AttachmentContent::data)
+    std::string charset;   // the Content-Type charset parameter, lowercase; may be empty
 };
 
 struct Header {

@@ -56,7 +56,7 @@ TEST_CASE("message list item fields", "[apid][serialize]") {
     CHECK(o.at("size").as_int64() == 123);
     CHECK(o.at("has_attachments").as_bool());
     CHECK(o.at("flags").as_array().size() == 1);
-    CHECK(o.size() == 14);  // exactly the documented fields
+    CHECK(o.size() == 14);                    // exactly the documented fields
     CHECK(o.at("authentication").is_null());  // not checked
 }
 
@@ -134,4 +134,10 @@ TEST_CASE("safe_media_type refuses anything but type/subtype", "[apid][serialize
     CHECK(safe_media_type("text") == "application/octet-stream");
     CHECK(safe_media_type("") == "application/octet-stream");
     CHECK(safe_media_type("text/plain; charset=utf-8") == "application/octet-stream");
+    // A text type keeps a well-formed charset; others, and malformed charsets, do not.
+    CHECK(safe_media_type("text/html", "iso-8859-1") == "text/html; charset=iso-8859-1");
+    CHECK(safe_media_type("text/plain", "") == "text/plain");
+    CHECK(safe_media_type("text/plain", "utf-8\r\nX: y") == "text/plain");
+    CHECK(safe_media_type("text/plain", "a b") == "text/plain");
+    CHECK(safe_media_type("image/png", "utf-8") == "image/png");
 }

@@ -451,6 +451,9 @@ not a body
     CHECK(p.attachments[2].content_type == "text/csv");
     CHECK(p.attachments[2].filename == "data.csv");
     CHECK(p.attachments[3].filename == "notes.txt");
+    CHECK(p.attachments[1].charset == "utf-8");
+    CHECK(p.attachments[2].charset.empty());
+    CHECK(p.attachments[3].charset == "utf-8");
     for (std::size_t i = 0; i < p.attachments.size(); ++i) CHECK(p.attachments[i].index == i);
 
     auto notes = attachment(raw, 3);
