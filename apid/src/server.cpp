@@ -125,7 +125,8 @@ std::optional<Response> framing_refusal(const http::request_parser<http::string_
         return bad_request({{"Host", "an HTTP/1.1 request needs exactly one Host field"}});
     if (req.count(http::field::authorization) > 1)
         return bad_request({{"Authorization", "given more than once"}});
-    if (req.count(http::field::transfer_encoding) > 0 && !parser.chunked())
+    // HTTP/1.0 has no transfer codings: one there is faulty framing (RFC 9112 §6.1).
+    if (req.count(http::field::transfer_encoding) > 0 && (!parser.chunked() || req.version() < 11))
         return bad_request(
             {{"Transfer-Encoding", "only chunked is accepted as the final transfer coding"}});
     return std::nullopt;
@@ -321,7 +322,7 @@ asio::awaitable<void> run_session(Server::Impl& server, tcp::socket socket,
                 parser.body_limit(limit);
                 // A client that asked before sending a large body (curl does past 1 MiB) is told
                 // to go on; one over the limit was answered 413 above (RFC 9110 §10.1.1).
-                if (!parser.is_done() &&
+                if (!parser.is_done() && parser.get().version() >= 11 &&
                     beast::iequals(parser.get()[http::field::expect], "100-continue")) {
                     http::response<http::empty_body> go_on{http::status::continue_,
                                                            parser.get().version()};
@@ -438,7 +439,13 @@ Response Server::Impl::respond(const Request& request) {
 std::optional<Response> Server::Impl::admit(const Request& head) {
     auto db = reads.for_this_thread();
     if (!db) return std::nullopt;  // respond() answers 503 once the body is in
-    return api.admit(head, **db, now_ms());
+    auto refusal = api.admit(head, **db, now_ms());
+    // handle() logs every request it answers; this one it never sees. The path only, as there.
+    if (refusal)
+        spdlog::debug("{} {} refused before its body: {}", head.method,
+                      std::string_view(head.target).substr(0, head.target.find('?')),
+                      refusal->status);
+    return refusal;
 }
 
 void Server::Impl::begin_drain() {

@@ -23,7 +23,7 @@ Result<Target> parse_target(std::string_view target) {
     for (auto seg : parsed->segments()) t.segments.push_back(std::string(seg));
     for (auto p : parsed->params()) {
         // "?" alone, "&&" or a trailing "&" name nothing (WHATWG URL: empty pairs are skipped).
-        if (p.key.empty() && p.value.empty()) continue;
+        if (p.key.empty() && !p.has_value) continue;
         t.query.emplace_back(std::string(p.key), std::string(p.value));
     }
     return t;

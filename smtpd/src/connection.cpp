@@ -107,8 +107,9 @@ asio::awaitable<bool> perform(Connection& c) {
             c.out += reply->text;
             if (c.out.size() >= kMaxPendingOutput && !co_await flush(c)) co_return false;
         } else if (auto* lookup = std::get_if<LookupRecipient>(&action)) {
-            c.session.on_result(c.services.directory.lookup(lookup->key, lookup->domain, lookup->postmaster),
-                                c.actions);
+            c.session.on_result(
+                c.services.directory.lookup(lookup->key, lookup->domain, lookup->postmaster),
+                c.actions);
         } else if (auto* spf = std::get_if<StartSpf>(&action)) {
             if (c.services.checks()) {
                 if (auto reused = reuse_spf(*spf, c.spf)) {

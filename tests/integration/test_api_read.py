@@ -297,6 +297,7 @@ class ApiReadTest(unittest.TestCase):
         threads = self.get_json(f"/v1/mailboxes/{self.alice_id}/threads?limit=1")["next_cursor"]
         self.assertIsNotNone(alice)
         self.assertIsNotNone(bob)
+        self.assertIsNotNone(threads)
         self.messages(cursor=alice, limit=1)  # its own list takes it
         base = f"/v1/mailboxes/{self.alice_id}/messages"
         for cursor, query in ((bob, ""), (alice, f"&thread_id={thread_id}"), (threads, "")):
@@ -449,6 +450,9 @@ class ApiReadTest(unittest.TestCase):
                 self.assertEqual(len(re.findall(rb"(?:^|\r\n)HTTP/1\.1 \d{3} ", reply)), 1, reply)
         reply = self.raw_exchange(b"GET /healthz HTTP/1.0\r\n\r\n")
         self.assertTrue(reply.startswith(b"HTTP/1.0 200 "), reply[:100])
+        reply = self.raw_exchange(b"POST /v1/me HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                  b"0\r\n\r\n", read_timeout=5)
+        self.assertTrue(reply.startswith(b"HTTP/1.0 400 "), reply[:100])
 
     def test_400_malformed_http(self):
         reply = self.raw_exchange(b"GET /v1/me HTTP/1.1\r\nBad Header\r\n\r\n")

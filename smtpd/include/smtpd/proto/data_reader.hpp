@@ -68,7 +68,8 @@ class DataReader {
     unsigned flags_ = 0;
     std::uint64_t max_size_ = 0;
     std::uint64_t size_ = 0;
-    std::size_t line_len_ = 0;  // octets of the current line as transmitted
+    std::size_t line_len_ =
+        0;  // octets of the current line as transmitted, less a stuffed leading dot
 };
 
 }  // namespace postern::smtp
