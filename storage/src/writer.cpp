@@ -16,7 +16,6 @@
 namespace postern::storage {
 namespace {
 
-constexpr int kCheckpointNicer = 10;
 constexpr long long kWalPageBytes = 4096;  // SQLite's default page size, which we keep
 constexpr long long kWalFrameHeaderBytes = 24;
 
@@ -105,8 +104,9 @@ void Writer::run_checkpoints() {
     // (Linux).
     errno = 0;
     int nice = getpriority(PRIO_PROCESS, 0);  // this thread's, as inherited (-1 is valid)
-    if (errno == 0 && setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()),
-                                  std::min(nice + kCheckpointNicer, 19)) != 0)
+    if (options_.checkpoint_nicer > 0 && errno == 0 &&
+        setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()),
+                    std::min(nice + options_.checkpoint_nicer, 19)) != 0)
         spdlog::debug("writer: checkpoint thread keeps its priority: {}", std::strerror(errno));
     for (;;) {
         {

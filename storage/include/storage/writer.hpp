@@ -53,6 +53,10 @@ class Writer {
         std::size_t max_batch = 512;          // jobs per group commit
         int checkpoint_frames = 2000;         // WAL growth (4 KiB pages) that starts a pass
         int force_checkpoint_frames = 20000;  // the writer checkpoints (80 MiB), see above
+        // How much nicer than the process the checkpoint thread runs (see run_checkpoints). On
+        // a saturated machine a nicer thread waits long for a core, and while it is mid-pass
+        // the writer's forced pass cannot run: the WAL then grows past the force threshold.
+        int checkpoint_nicer = 10;
     };
 
     // Opens the write connection (migrating the schema) and starts the thread.

@@ -1,5 +1,6 @@
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -358,24 +359,13 @@ TEST_CASE("the writer groups concurrent jobs into few commits", "[storage][write
     std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("the writer checkpoints as the WAL grows and keeps it bounded", "[storage][writer]") {
+TEST_CASE("the checkpoint thread runs 10 steps nicer than the process", "[storage][writer]") {
     auto dir = std::filesystem::temp_directory_path() / ("postern-w-" + new_id("t"));
     std::filesystem::create_directories(dir);
-    constexpr int kJobs = 300;
-    Writer::Options options;
-    options.checkpoint_frames = 100;
-    options.force_checkpoint_frames = 1000;
-    Writer::Stats stats;
-    std::uintmax_t largest_wal = 0;
     {
-        auto writer = Writer::start(dir / "p.db", options);
+        auto writer = Writer::start(dir / "p.db");  // the default options, as the daemons use
         REQUIRE(writer);
-        const std::string blob(64 * 1024, 'x');  // 16 overflow pages: ~19 frames a commit
-        for (int j = 0; j < kJobs; ++j) {
-            REQUIRE(store_blob_and_wait(**writer, "sha-" + std::to_string(j), blob));
-            largest_wal = std::max(largest_wal, wal_size(dir));
-        }
-        // The checkpoint thread runs 10 steps nicer than the rest of the process.
+        REQUIRE(store_blob_and_wait(**writer, "sha-nice", std::string(1024, 'n')));
         auto nice_of = [](const std::filesystem::path& stat_path) {
             std::ifstream stat(stat_path);
             std::string text((std::istreambuf_iterator<char>(stat)), {});
@@ -386,14 +376,44 @@ TEST_CASE("the writer checkpoints as the WAL grows and keeps it bounded", "[stor
                 if (i == 19) return std::stoi(field);  // proc(5): field 19 is nice
             return -100;
         };
+        const int want = std::min(nice_of("/proc/thread-self/stat") + 10, 19);
         int checkpoint_nice = -100;
-        for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
-            std::ifstream comm(task.path() / "comm");
-            std::string name;
-            std::getline(comm, name);
-            if (name == "pst-checkpoint") checkpoint_nice = nice_of(task.path() / "stat");
+        // The thread renices itself when it starts; on a loaded machine that may take a while.
+        for (int tries = 0; tries < 500 && checkpoint_nice != want; ++tries) {
+            if (tries > 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+                std::ifstream comm(task.path() / "comm");
+                std::string name;
+                std::getline(comm, name);
+                if (name == "pst-checkpoint") checkpoint_nice = nice_of(task.path() / "stat");
+            }
         }
-        CHECK(checkpoint_nice == std::min(nice_of("/proc/thread-self/stat") + 10, 19));
+        CHECK(checkpoint_nice == want);
+        (*writer)->stop();
+    }
+    std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("the writer checkpoints as the WAL grows and keeps it bounded", "[storage][writer]") {
+    auto dir = std::filesystem::temp_directory_path() / ("postern-w-" + new_id("t"));
+    std::filesystem::create_directories(dir);
+    constexpr int kJobs = 300;
+    Writer::Options options;
+    options.checkpoint_frames = 100;
+    options.force_checkpoint_frames = 1000;
+    // The bound below holds while the checkpoint thread gets its share of the cores; niced, it
+    // can starve on a loaded CI machine (docs/smtp.md), which is not what these tests check.
+    options.checkpoint_nicer = 0;
+    Writer::Stats stats;
+    std::uintmax_t largest_wal = 0;
+    {
+        auto writer = Writer::start(dir / "p.db", options);
+        REQUIRE(writer);
+        const std::string blob(64 * 1024, 'x');  // 16 overflow pages: ~19 frames a commit
+        for (int j = 0; j < kJobs; ++j) {
+            REQUIRE(store_blob_and_wait(**writer, "sha-" + std::to_string(j), blob));
+            largest_wal = std::max(largest_wal, wal_size(dir));
+        }
         (*writer)->stop();
         stats = (*writer)->stats();
     }
@@ -422,6 +442,9 @@ TEST_CASE("a WAL grown behind a long read is cut back once the read ends", "[sto
     Writer::Options options;
     options.checkpoint_frames = 100;
     options.force_checkpoint_frames = 1000;
+    // The bound below holds while the checkpoint thread gets its share of the cores; niced, it
+    // can starve on a loaded CI machine (docs/smtp.md), which is not what these tests check.
+    options.checkpoint_nicer = 0;
     const std::uintmax_t limit = 1000 * (4096 + 24);
     const std::string blob(64 * 1024, 'y');  // ~19 frames a commit
     {
