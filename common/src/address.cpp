@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <memory>
 
+#include "common/ascii.hpp"
+
 namespace postern {
 namespace {
 
@@ -78,10 +80,8 @@ std::string Address::key() const { return ascii_lower(local) + "@" + domain; }
 
 Result<std::string> normalize_domain(std::string_view domain) {
     if (!domain.empty() && domain.back() == '.') domain.remove_suffix(1);
-    bool ascii = std::all_of(domain.begin(), domain.end(),
-                             [](char c) { return static_cast<unsigned char>(c) < 0x80; });
     std::string out;
-    if (ascii) {
+    if (is_ascii(domain)) {
         out = ascii_lower(domain);
     } else {
         std::string in(domain);

@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/associated_executor.hpp>
@@ -22,6 +21,7 @@
 #include <vector>
 
 #include "common/address.hpp"
+#include "common/ascii.hpp"
 #include "common/time.hpp"
 #include "dns/async_eval.hpp"
 #include "dns/dkim_verify.hpp"
@@ -54,9 +54,6 @@ bool same_request(const StartSpf& a, const StartSpf& b) {
 // first (RFC 8616 §4); the local part stays as written. One that does not convert is left as it
 // is, and fails the lookups as it would have.
 std::string spf_domain_form(std::string_view name) {
-    auto is_ascii = [](std::string_view v) {
-        return std::all_of(v.begin(), v.end(), [](char c) { return (c & 0x80) == 0; });
-    };
     const auto at = name.rfind('@');
     const std::string_view domain = at == std::string_view::npos ? name : name.substr(at + 1);
     if (is_ascii(domain)) return std::string(name);

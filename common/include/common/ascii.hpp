@@ -1,6 +1,6 @@
 #pragma once
 // ASCII for protocol text (SMTP verbs, header field names, DNS labels, DKIM and DMARC tags):
-// case folding that is locale-independent (bytes outside A-Z unchanged), and WSP.
+// case folding that is locale-independent (bytes outside A-Z unchanged), plain ASCII, and WSP.
 #include <string_view>
 
 namespace postern {
@@ -13,6 +13,13 @@ constexpr bool iequals_ascii(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
     for (std::size_t i = 0; i < a.size(); ++i)
         if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+    return true;
+}
+
+// Every byte below 0x80.
+constexpr bool is_ascii(std::string_view s) {
+    for (char c : s)
+        if (static_cast<unsigned char>(c) >= 0x80) return false;
     return true;
 }
 

@@ -11,11 +11,6 @@
 namespace postern::smtp {
 namespace {
 
-bool has_non_ascii(std::string_view s) {
-    return std::any_of(s.begin(), s.end(),
-                       [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
-}
-
 // Never preallocate more than this for a body, whatever SIZE= says: memory follows the bytes
 // that actually arrive.
 constexpr std::uint64_t kMaxReserve = 256 * 1024;
@@ -242,7 +237,7 @@ void Session::cmd_mail(std::string_view arg, Actions& out) {
     std::string_view mailbox = parsed->mailbox;
     std::optional<Address> sender;
     if (!mailbox.empty()) {
-        if (has_non_ascii(mailbox) && !txn.smtputf8)
+        if (!is_ascii(mailbox) && !txn.smtputf8)
             return reply(out, 553, "5.6.7 Non-ASCII address needs SMTPUTF8");
         auto address = parse_address(mailbox);
         if (!address) return reply(out, 501, "5.1.7 Bad sender address syntax");
@@ -279,7 +274,7 @@ void Session::cmd_rcpt(std::string_view arg, Actions& out) {
     if (!parsed->params.empty()) return reply(out, 555, "5.5.4 Unsupported parameter");
     if (txn_.recipients.size() >= options_.max_recipients)
         return reply(out, 452, "4.5.3 Too many recipients");
-    if (has_non_ascii(parsed->mailbox) && !txn_.smtputf8)
+    if (!is_ascii(parsed->mailbox) && !txn_.smtputf8)
         return reply(out, 553, "5.6.7 Non-ASCII address needs SMTPUTF8");
     auto address = parse_address(parsed->mailbox);
     // "<Postmaster>" without a domain MUST be accepted (RFC 5321 §4.5.1): the directory knows
