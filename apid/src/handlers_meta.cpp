@@ -67,32 +67,13 @@ Response handle_me(const Context& c) {
     return json_response(200, o);
 }
 
-namespace {
-
-// Mailbox cursors are the base64url of "b:<tenant>:<last id shown>"; lists are small and in
-// creation order. One from another tenant's list is refused (docs/api.md).
-std::string mailbox_cursor(const std::string& tenant_id, const std::string& id) {
-    return base64url_encode("b:" + tenant_id + ":" + id);
-}
-
-bool decode_mailbox_cursor(const std::string& tenant_id, const std::string& cursor,
-                           std::string& id) {
-    std::string raw;
-    const std::string head = "b:" + tenant_id + ":";
-    if (cursor.size() > 400 || !base64url_decode(cursor, raw) || !raw.starts_with(head))
-        return false;
-    id = raw.substr(head.size());
-    return is_id(id, "mbx");
-}
-
-}  // namespace
-
 Response handle_list_mailboxes(const Context& c) {
     auto params = parse_list_params(c.target.query);
     if (!params) return bad_request(params.error());
-    std::string after;
-    if (params->cursor && !decode_mailbox_cursor(c.token->tenant_id, *params->cursor, after))
-        return bad_request({{"cursor", "is not a valid cursor"}});
+    // Mailbox lists are small and in creation order; their cursors name the tenant's list.
+    auto cursor = storage::read_cursor('b', c.token->tenant_id, params->cursor, "mbx");
+    if (!cursor) return bad_request({{"cursor", "is not a valid cursor"}});
+    const std::string after = cursor->value_or("");
 
     std::vector<storage::Mailbox> all;
     if (c.token->mailbox_id) {
@@ -114,8 +95,8 @@ Response handle_list_mailboxes(const Context& c) {
     for (const auto& m : all) {
         if (!after.empty() && m.id <= after) continue;
         if (data.size() == params->limit) {
-            next = mailbox_cursor(c.token->tenant_id,
-                                  data.back().as_object().at("id").as_string().c_str());
+            next = storage::make_cursor('b', c.token->tenant_id,
+                                        data.back().as_object().at("id").as_string().c_str());
             break;
         }
         json::object item = mailbox_json(m);

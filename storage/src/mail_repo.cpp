@@ -265,12 +265,15 @@ ThreadRow read_thread(const Statement& st) {
     return t;
 }
 
-// Cursors are base64url("<kind>:<id>") so that clients treat them as opaque.
-// A cursor names its list ("<kind>:<list>:<last id>", base64url): one passed to another list
-// (another mailbox, another thread filter, another kind) is refused, not read as a position
-// there (docs/api.md: a cursor not issued by the same list is a 400).
-std::string make_cursor(char kind, std::string_view list, const std::string& id) {
-    return base64url_encode(std::string(1, kind) + ":" + std::string(list) + ":" + id);
+// The list a message cursor belongs to: the mailbox, and the thread when the list is filtered.
+std::string message_list(std::string_view mailbox_id, const std::optional<std::string>& thread) {
+    return thread ? std::string(mailbox_id) + "/" + *thread : std::string(mailbox_id);
+}
+
+}  // namespace
+
+std::string make_cursor(char kind, std::string_view list, std::string_view id) {
+    return base64url_encode(std::string(1, kind) + ":" + std::string(list) + ":" + std::string(id));
 }
 
 Result<std::optional<std::string>> read_cursor(char kind, std::string_view list,
@@ -284,13 +287,6 @@ Result<std::optional<std::string>> read_cursor(char kind, std::string_view list,
         return fail(Errc::invalid_argument, "cursor is not valid");
     return std::optional<std::string>(raw.substr(head.size()));
 }
-
-// The list a message cursor belongs to: the mailbox, and the thread when the list is filtered.
-std::string message_list(std::string_view mailbox_id, const std::optional<std::string>& thread) {
-    return thread ? std::string(mailbox_id) + "/" + *thread : std::string(mailbox_id);
-}
-
-}  // namespace
 
 Result<PageOf<MessageRow>> list_messages(Database& db, const Scope& scope,
                                          std::string_view mailbox_id,

@@ -140,6 +140,16 @@ struct Page {
     std::optional<std::string> cursor;  // opaque; from a previous page's next_cursor
 };
 
+// Page cursors, opaque to clients: base64url of "<kind>:<list>:<last id shown>". A cursor names
+// its list (a mailbox, a thread filter, a tenant), so that one passed to another list is
+// refused rather than read as a position there (docs/api.md: that is a 400).
+std::string make_cursor(char kind, std::string_view list, std::string_view id);
+// The last id a cursor names, nothing for no cursor, or Errc::invalid_argument when it was not
+// issued for this kind and list or its id lacks `id_prefix`.
+[[nodiscard]] Result<std::optional<std::string>> read_cursor(
+    char kind, std::string_view list, const std::optional<std::string>& cursor,
+    std::string_view id_prefix);
+
 template <class T>
 struct PageOf {
     std::vector<T> items;
