@@ -96,36 +96,35 @@ RecipientVerdict RecipientDirectory::lookup(std::string_view key, std::string_vi
     RecipientVerdict verdict;  // temp_failure unless a lookup answers
     ThreadConnection& conn = t_connection;
     if (!connection()) return verdict;
+    auto failed = [&](const Error& e) {
+        spdlog::warn("smtpd: recipient lookup failed: {}", e.message());
+        conn.db.reset();  // reopen next time
+        return verdict;
+    };
     auto accept = [&](storage::Mailbox& m) {
         verdict.kind = RecipientVerdict::Kind::accept;
         verdict.mailbox_id = std::move(m.id);
         verdict.tenant_id = std::move(m.tenant_id);
         return verdict;
     };
-    // <Postmaster> with no domain: the configured mailbox, else no such user here.
-    auto mailbox = domain.empty() ? Result<std::optional<storage::Mailbox>>(std::nullopt)
-                                  : storage::find_mailbox_by_key(*conn.db, key);
-    if (mailbox && *mailbox) return accept(**mailbox);
-    if (mailbox) {
-        Result<bool> hosted = domain.empty()
-                                  ? Result<bool>(true)
-                                  : storage::find_domain(*conn.db, domain).map([](const auto& d) {
-                                        return d.has_value();
-                                    });
-        if (hosted && *hosted && postmaster && !postmaster_.empty()) {
-            mailbox = storage::find_mailbox_by_key(*conn.db, postmaster_);
-            if (mailbox && *mailbox) return accept(**mailbox);
-            if (mailbox) spdlog::warn("smtpd: [smtp] postmaster {} is no mailbox", postmaster_);
-        }
-        if (hosted && mailbox) {
-            verdict.kind =
-                *hosted ? RecipientVerdict::Kind::no_such_user : RecipientVerdict::Kind::not_hosted;
+    if (!domain.empty()) {  // empty: <Postmaster>, which has no mailbox of its own
+        auto mailbox = storage::find_mailbox_by_key(*conn.db, key);
+        if (!mailbox) return failed(mailbox.error());
+        if (*mailbox) return accept(**mailbox);
+        auto hosted = storage::find_domain(*conn.db, domain);
+        if (!hosted) return failed(hosted.error());
+        if (!*hosted) {
+            verdict.kind = RecipientVerdict::Kind::not_hosted;
             return verdict;
         }
-        if (!hosted) mailbox = tl::unexpected(hosted.error());
     }
-    spdlog::warn("smtpd: recipient lookup failed: {}", mailbox.error().message());
-    conn.db.reset();  // reopen next time
+    if (postmaster && !postmaster_.empty()) {
+        auto mailbox = storage::find_mailbox_by_key(*conn.db, postmaster_);
+        if (!mailbox) return failed(mailbox.error());
+        if (*mailbox) return accept(**mailbox);
+        spdlog::warn("smtpd: [smtp] postmaster {} is no mailbox", postmaster_);
+    }
+    verdict.kind = RecipientVerdict::Kind::no_such_user;
     return verdict;
 }
 

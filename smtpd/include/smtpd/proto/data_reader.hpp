@@ -68,8 +68,8 @@ class DataReader {
     unsigned flags_ = 0;
     std::uint64_t max_size_ = 0;
     std::uint64_t size_ = 0;
-    std::size_t line_len_ =
-        0;  // octets of the current line as transmitted, less a stuffed leading dot
+    // Octets of the current line as transmitted, less a stuffed leading dot.
+    std::size_t line_len_ = 0;
 };
 
 }  // namespace postern::smtp
