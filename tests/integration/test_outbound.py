@@ -253,9 +253,7 @@ class RetryAndBounceTest(OutboundBase):
             rows = self.wait_state(mid, {"delivered"})
             self.assertEqual(rows[0]["attempts"], 1)
             self.assertEqual(len(dest.messages), 1)
-            deadline = time.monotonic() + 10
-            while not dest.tls_endings and time.monotonic() < deadline:
-                time.sleep(0.05)
+            harness.wait_for(lambda: dest.tls_endings, timeout=10)
             self.assertEqual(dest.tls_endings, ["close_notify"])
             self.assertEqual(dest.connections, 1)  # no fallback to plain text
 
