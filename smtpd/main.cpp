@@ -171,9 +171,11 @@ int run(const std::string& data_flag) {
     auto out = runner.stats();
     spdlog::info(
         "{}: stopped; {} connection(s), {} refused, {} message(s) stored; outbound: {} "
-        "delivered, {} deferred, {} bounced; writer: {} job(s) in {} commit(s)",
+        "delivered, {} deferred, {} bounced; writer: {} job(s) in {} commit(s), {} ms running "
+        "jobs, {} ms committing",
         kName, stats.accepted, stats.refused, stats.messages, out.delivered, out.deferred,
-        out.bounced, commits.jobs, commits.commits);
+        out.bounced, commits.jobs, commits.commits, commits.job_us / 1000,
+        commits.commit_us / 1000);
     return 0;
 }
 

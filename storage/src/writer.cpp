@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <string>
 
@@ -174,6 +175,12 @@ void Writer::run() {
 }
 
 void Writer::run_batch(std::deque<Item>& batch) {
+    using Clock = std::chrono::steady_clock;
+    auto us = [](Clock::duration d) {
+        return static_cast<std::uint64_t>(
+            std::chrono::duration_cast<std::chrono::microseconds>(d).count());
+    };
+    const auto started = Clock::now();
     std::vector<Result<void>> results;
     results.reserve(batch.size());
     auto tx = Transaction::begin(*db_);
@@ -198,11 +205,15 @@ void Writer::run_batch(std::deque<Item>& batch) {
         (void)db_->run("RELEASE job");
         results.push_back(std::move(r));
     }
+    const auto ran = Clock::now();
     auto committed = tx->commit();
+    const auto done = Clock::now();
     {
         std::lock_guard lock(mu_);
         stats_.jobs += batch.size();
         stats_.commits += 1;
+        stats_.job_us += us(ran - started);
+        stats_.commit_us += us(done - ran);
     }
     for (std::size_t i = 0; i < batch.size(); ++i) {
         if (!committed) {
