@@ -76,6 +76,8 @@ bool is_valid_utf8(std::string_view text) {
     return g_utf8_validate_len(text.data(), text.size(), nullptr) != FALSE;
 }
 
+bool is_valid_local_part(std::string_view local) { return valid_local(local); }
+
 std::string Address::key() const { return ascii_lower(local) + "@" + domain; }
 
 Result<std::string> normalize_domain(std::string_view domain) {

@@ -19,6 +19,10 @@ struct Address {
 // a non-ASCII local part must be well-formed UTF-8.
 Result<Address> parse_address(std::string_view text);
 
+// A local part as RFC 5321 §4.1.2 (Dot-string or Quoted-string) and RFC 6531 allow it, at most
+// 64 octets.
+bool is_valid_local_part(std::string_view local);
+
 // Well-formed UTF-8 (RFC 3629: no overlong forms, surrogates or NUL), as RFC 6531 requires of
 // every non-ASCII octet in an address or EHLO name.
 bool is_valid_utf8(std::string_view text);

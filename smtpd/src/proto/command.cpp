@@ -82,6 +82,17 @@ std::size_t find_path_end(std::string_view s) {
     return std::string_view::npos;
 }
 
+// An address literal (RFC 5321 §4.1.3): "[192.0.2.1]", "[IPv6:2001:db8::1]" or a
+// General-address-literal ("[tag:content]"), checked only for the characters these may hold.
+bool is_address_literal_text(std::string_view s) {
+    if (s.size() < 3 || s.front() != '[' || s.back() != ']') return false;
+    for (char ch : s.substr(1, s.size() - 2)) {
+        auto c = static_cast<unsigned char>(ch);
+        if (!(is_alnum(c) || c == '.' || c == ':' || c == '-')) return false;
+    }
+    return true;
+}
+
 }  // namespace
 
 Command parse_command(std::string_view line) {
@@ -143,19 +154,19 @@ tl::expected<PathArgument, ArgError> parse_path_argument(std::string_view arg,
 
 bool is_valid_helo_name(std::string_view name) {
     if (name.empty() || name.size() > 255 || !is_valid_utf8(name)) return false;
-    if (name.front() == '[') {
-        if (name.size() < 3 || name.back() != ']') return false;
-        for (char ch : name.substr(1, name.size() - 2)) {
-            auto c = static_cast<unsigned char>(ch);
-            if (!(is_alnum(c) || c == '.' || c == ':' || c == '-')) return false;
-        }
-        return true;
-    }
+    if (name.front() == '[') return is_address_literal_text(name);
     for (char ch : name) {
         auto c = static_cast<unsigned char>(ch);
         if (!(is_alnum(c) || c == '.' || c == '-' || c == '_' || c >= 0x80)) return false;
     }
     return true;
+}
+
+bool is_address_literal_mailbox(std::string_view mailbox) {
+    std::size_t at = mailbox.rfind('@');
+    if (at == std::string_view::npos) return false;
+    return is_valid_local_part(mailbox.substr(0, at)) &&
+           is_address_literal_text(mailbox.substr(at + 1));
 }
 
 }  // namespace postern::smtp

@@ -15,6 +15,13 @@ namespace {
 // that actually arrive.
 constexpr std::uint64_t kMaxReserve = 256 * 1024;
 
+// "a@example.com." names the same mailbox as "a@example.com" (parse_address drops the root's
+// dot when it looks up): the envelope keeps the usual form. Only for a parsed address.
+std::string_view without_root_dot(std::string_view mailbox) {
+    if (!mailbox.empty() && mailbox.back() == '.') mailbox.remove_suffix(1);
+    return mailbox;
+}
+
 }  // namespace
 
 Session::Session(SessionOptions options)
@@ -251,7 +258,7 @@ void Session::cmd_mail(std::string_view arg, Actions& out) {
                              identity_->address + ">");
         if (!send_refused_.empty()) return reply(out, 550, "5.7.1 " + send_refused_);
     }
-    txn.reverse_path.assign(mailbox);
+    txn.reverse_path.assign(without_root_dot(mailbox));
     txn_ = std::move(txn);
     phase_ = Phase::mail;
     reply(out, 250, "2.1.0 Sender OK");
@@ -272,7 +279,7 @@ void Session::cmd_rcpt(std::string_view arg, Actions& out) {
     txn_.rcpt_attempted = true;
     if (parsed->mailbox.empty()) return reply(out, 501, "5.1.3 Bad recipient address syntax");
     if (!parsed->params.empty()) return reply(out, 555, "5.5.4 Unsupported parameter");
-    if (txn_.recipients.size() >= options_.max_recipients)
+    if (txn_.accepted_rcpts >= options_.max_recipients)
         return reply(out, 452, "4.5.3 Too many recipients");
     if (!is_ascii(parsed->mailbox) && !txn_.smtputf8)
         return reply(out, 553, "5.6.7 Non-ASCII address needs SMTPUTF8");
@@ -281,13 +288,22 @@ void Session::cmd_rcpt(std::string_view arg, Actions& out) {
     // where postmaster's mail goes ([smtp] postmaster).
     const bool bare_postmaster =
         !address && !options_.submission && iequals_ascii(parsed->mailbox, "postmaster");
-    if (!address && !bare_postmaster) return reply(out, 501, "5.1.3 Bad recipient address syntax");
+    if (!address && !bare_postmaster) {
+        // Valid syntax, but no mailbox here has a literal for a domain, and outbound delivery
+        // takes domains only.
+        if (is_address_literal_mailbox(parsed->mailbox))
+            return options_.submission ? reply(out, 553, "5.1.3 Address literals are not supported")
+                                       : reply(out, 550, "5.7.1 Relaying denied");
+        return reply(out, 501, "5.1.3 Bad recipient address syntax");
+    }
     if (options_.submission) {
         // The client authenticated: any destination. Duplicates are queued once by storage.
-        txn_.recipients.push_back(Recipient{std::string(parsed->mailbox), {}, {}});
+        txn_.recipients.push_back(
+            Recipient{std::string(without_root_dot(parsed->mailbox)), {}, {}});
+        ++txn_.accepted_rcpts;
         return reply(out, 250, "2.1.5 Recipient OK");
     }
-    txn_.pending_rcpt.assign(parsed->mailbox);
+    txn_.pending_rcpt.assign(without_root_dot(parsed->mailbox));
     pending_ = Pending::lookup;
     if (bare_postmaster) {
         out.emplace_back(LookupRecipient{"postmaster", {}, true});
@@ -308,6 +324,7 @@ void Session::recipient_verdict(const RecipientVerdict& v, Actions& out) {
                             [&](const Recipient& r) { return r.mailbox_id == v.mailbox_id; });
             if (!seen)
                 txn_.recipients.push_back(Recipient{std::move(rcpt), v.mailbox_id, v.tenant_id});
+            ++txn_.accepted_rcpts;
             return reply(out, 250, "2.1.5 Recipient OK");
         }
         case RecipientVerdict::Kind::no_such_user:

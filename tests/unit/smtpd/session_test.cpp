@@ -95,10 +95,24 @@ std::vector<Case> cases() {
          kHello + "MAIL FROM:<>\r\nRCPT TO:<alice@example.com>\r\nRCPT TO:<bob@example.com>\r\n"
                   "RCPT TO:<carl@example.org>\r\nRCPT TO:<dave@example.org>\r\n",
          "220|250|250 2.1.0|250 2.1.5|250 2.1.5|250 2.1.5|452 4.5.3", 0},
-        {"the same mailbox twice is one recipient",
+        {"the same mailbox twice still counts toward the recipient limit",
          kHello + "MAIL FROM:<>\r\nRCPT TO:<alice@example.com>\r\nRCPT TO:<alice@example.com>\r\n"
                   "RCPT TO:<bob@example.com>\r\nRCPT TO:<carl@example.org>\r\n",
-         "220|250|250 2.1.0|250 2.1.5|250 2.1.5|250 2.1.5|250 2.1.5", 0},
+         "220|250|250 2.1.0|250 2.1.5|250 2.1.5|250 2.1.5|452 4.5.3", 0},
+        {"refused recipients do not count toward the limit",
+         kHello + "MAIL FROM:<>\r\nRCPT TO:<carol@example.com>\r\nRCPT TO:<alice@example.com>\r\n"
+                  "RCPT TO:<bob@example.com>\r\nRCPT TO:<carl@example.org>\r\n",
+         "220|250|250 2.1.0|550 5.1.1|250 2.1.5|250 2.1.5|250 2.1.5", 0},
+        {"the limit starts over with each transaction",
+         kHello + "MAIL FROM:<>\r\nRCPT TO:<alice@example.com>\r\nRCPT TO:<alice@example.com>\r\n"
+                  "RCPT TO:<alice@example.com>\r\nRSET\r\nMAIL FROM:<>\r\n"
+                  "RCPT TO:<alice@example.com>\r\n",
+         "220|250|250 2.1.0|250 2.1.5|250 2.1.5|250 2.1.5|250 2.0.0|250 2.1.0|250 2.1.5", 0},
+        {"an address literal is valid syntax but never hosted",
+         kHello + "MAIL FROM:<>\r\nRCPT TO:<alice@[192.0.2.1]>\r\n"
+                  "RCPT TO:<alice@[IPv6:2001:db8::1]>\r\nRCPT TO:<alice@[192.0.2.1>\r\n"
+                  "RCPT TO:<a..b@[192.0.2.1]>\r\n",
+         "220|250|250 2.1.0|550 5.7.1|550 5.7.1|501 5.1.3|501 5.1.3", 0},
         {"unknown mailbox in a hosted domain",
          kHello + "MAIL FROM:<>\r\nRCPT TO:<carol@example.com>\r\n", "220|250|250 2.1.0|550 5.1.1",
          0},
@@ -240,6 +254,24 @@ TEST_CASE("session: several recipients in one transaction get one copy each") {
     CHECK(m.recipients[1].address == "bob@example.com");
     CHECK(m.received.for_rcpt.empty());  // one Received for every copy: no "for"
     CHECK(m.reverse_path.empty());
+}
+
+TEST_CASE("session: the root's trailing dot is dropped from envelope addresses") {
+    World w = converse(kHello +
+                       "MAIL FROM:<sender@remote.test.>\r\nRCPT TO:<alice@example.com.>\r\n"
+                       "RCPT TO:<bob@example.com>\r\nDATA\r\n" +
+                       kBody + ".\r\n");
+    CHECK(codes(w.replies) == "220|250|250 2.1.0|250 2.1.5|250 2.1.5|354|250 2.0.0");
+    REQUIRE(w.stored.size() == 1);
+    const StoreMessage& m = w.stored[0];
+    CHECK(m.reverse_path == "sender@remote.test");
+    REQUIRE(m.recipients.size() == 2);
+    CHECK(m.recipients[0].address == "alice@example.com");
+    REQUIRE(w.spf_started.size() == 1);
+    CHECK(w.spf_started[0].sender == "sender@remote.test");
+    // Only one dot: "example.com.." is no domain.
+    World bad = converse(kHello + "MAIL FROM:<>\r\nRCPT TO:<alice@example.com..>\r\n");
+    CHECK(codes(bad.replies) == "220|250|250 2.1.0|501 5.1.3");
 }
 
 TEST_CASE("session: protocol names for the Received header") {

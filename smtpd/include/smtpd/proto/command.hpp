@@ -64,4 +64,8 @@ tl::expected<PathArgument, ArgError> parse_path_argument(std::string_view arg,
 // ("[192.0.2.1]", "[IPv6:2001:db8::1]"). Refuses what could not safely go into a Received header.
 bool is_valid_helo_name(std::string_view name);
 
+// "local@[192.0.2.1]" and the like: a mailbox whose domain is an address literal (RFC 5321
+// §4.1.2). Valid syntax that parse_address does not take: no mailbox of ours has such a domain.
+bool is_address_literal_mailbox(std::string_view mailbox);
+
 }  // namespace postern::smtp

@@ -93,6 +93,9 @@ class Session {
     struct Transaction {
         std::string reverse_path;
         std::vector<Recipient> recipients;
+        // RCPT commands answered 250, duplicates included: what max_recipients limits (as
+        // Postfix's smtpd_recipient_limit), so a repeated address cannot buy unbounded lookups.
+        std::size_t accepted_rcpts = 0;
         std::string pending_rcpt;  // the RCPT being looked up
         std::uint64_t declared_size = 0;
         bool smtputf8 = false;
