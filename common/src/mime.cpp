@@ -295,6 +295,26 @@ void add_mailboxes(InternetAddressList* list, std::vector<Mailbox>& out, int dep
     }
 }
 
+// RFC 5322 §3.3 allows second 60 (a leap second), which GLib's dates cannot hold, so GMime
+// gives no date at all: read it as second 59 of the same minute instead.
+std::optional<std::int64_t> leap_second_date(GMimeMessage* message) {
+    const char* raw = g_mime_object_get_header(GMIME_OBJECT(message), "Date");
+    if (raw == nullptr) return std::nullopt;
+    std::string text(raw);
+    auto digit = [&](std::size_t i) { return i < text.size() && text[i] >= '0' && text[i] <= '9'; };
+    // "hh:mm:60" followed by something other than a digit.
+    for (std::size_t i = text.find(":60"); i != std::string::npos; i = text.find(":60", i + 1)) {
+        if (i < 5 || !digit(i - 1) || !digit(i - 2) || text[i - 3] != ':' || digit(i + 3)) continue;
+        text.replace(i, 3, ":59");
+        GDateTime* date = g_mime_utils_header_decode_date(text.c_str());
+        if (date == nullptr) return std::nullopt;
+        auto ms = static_cast<std::int64_t>(g_date_time_to_unix(date)) * 1000;
+        g_date_time_unref(date);
+        return ms;
+    }
+    return std::nullopt;
+}
+
 Summary header_summary(GMimeMessage* message) {
     Summary s;
     s.message_id = str(g_mime_message_get_message_id(message));
@@ -307,6 +327,8 @@ Summary header_summary(GMimeMessage* message) {
     s.subject = str(g_mime_message_get_subject(message));
     if (GDateTime* date = g_mime_message_get_date(message))  // owned by the message
         s.date_ms = static_cast<std::int64_t>(g_date_time_to_unix(date)) * 1000;
+    else
+        s.date_ms = leap_second_date(message);
     return s;
 }
 

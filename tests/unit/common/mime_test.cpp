@@ -565,9 +565,15 @@ TEST_CASE("Date: missing or unreadable gives no date", "[mime]") {
         {"Date: yesterday-ish\n", std::nullopt},
         {"Date: Thu, 1 Jan 1970 00:00:01 +0000\n", 1000},
         {"Date: 5 Nov 2024 09:15:00 -0500 (EST)\n", 1730816100000},
+        // A leap second (RFC 5322 §3.3) is read as second 59.
+        {"Date: Sat, 31 Dec 2016 23:59:60 +0000\n", 1483228799000},
+        {"Date: Sat, 30 Jun 2012 19:59:60 -0400\n", 1341100799000},
+        {"Date: Sat, 31 Dec 2016 23:59:61 +0000\n", std::nullopt},
     }));
     std::string raw = "From: a@example.com\n" + date_line + "Subject: s\n\nbody\n";
-    CHECK(summary_of(raw).date_ms == expected);
+    auto got = summary_of(raw).date_ms;
+    CAPTURE(date_line, got.value_or(-1));
+    CHECK(got == expected);
 }
 
 TEST_CASE("input that is not a message still summarizes", "[mime]") {
