@@ -270,6 +270,31 @@ std::uint64_t body_limit_for(const Server::Impl& server, std::string_view method
     return std::max(base, send);
 }
 
+// RFC 9112 §2.2: a server SHOULD ignore at least one empty line (CRLF) received before the
+// request-line (some clients send one after a request body). Up to kMaxBlankPrefix octets of CR
+// and LF are dropped; more are left to the parser, which refuses them with a 400.
+constexpr std::size_t kMaxBlankPrefix = 64;
+
+asio::awaitable<beast::error_code> skip_blank_lines(beast::tcp_stream& stream,
+                                                    beast::flat_buffer& buffer) {
+    std::size_t skipped = 0;
+    for (;;) {
+        if (buffer.size() == 0) {
+            auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), kTuple);
+            if (ec) co_return ec;
+            buffer.commit(n);
+        }
+        const auto* data = static_cast<const char*>(buffer.data().data());
+        std::size_t blank = 0;
+        while (blank < buffer.size() && skipped + blank < kMaxBlankPrefix &&
+               (data[blank] == '\r' || data[blank] == '\n'))
+            ++blank;
+        buffer.consume(blank);
+        skipped += blank;
+        if (buffer.size() > 0 || skipped >= kMaxBlankPrefix) co_return beast::error_code{};
+    }
+}
+
 // One connection. `server` outlives every session (run() returns only after the io_context
 // has stopped, and frames still pending then are destroyed with it). `conn` is shared with the
 // registry; its `stream` points at this frame's local and is cleared before the frame dies.
@@ -295,9 +320,12 @@ asio::awaitable<void> run_session(Server::Impl& server, tcp::socket socket,
             cfg.max_body_bytes, server.config.outbound.max_message_bytes / 3 * 4 + 64 * 1024));
         stream.expires_after(std::chrono::seconds(cfg.idle_timeout_seconds));
         conn->idle = true;
-        auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, kTuple);
+        beast::error_code ec = co_await skip_blank_lines(stream, buffer);
+        if (!ec) {
+            auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, kTuple);
+            ec = hec;
+        }
         conn->idle = false;
-        beast::error_code ec = hec;
         if (!ec) {
             // Refused from the head alone, with the connection closed after the reply: a body
             // not read must not be taken for the next request.

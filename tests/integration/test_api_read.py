@@ -454,6 +454,23 @@ class ApiReadTest(unittest.TestCase):
                                   b"0\r\n\r\n", read_timeout=5)
         self.assertTrue(reply.startswith(b"HTTP/1.0 400 "), reply[:100])
 
+    def test_blank_lines_before_a_request_are_ignored(self):
+        # RFC 9112 §2.2: a CRLF before the request line (some clients send one after a POST
+        # body) is skipped, also between two requests on one connection, and split from the
+        # request by TCP; a flood of blank lines is not.
+        two = (b"\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+               b"\r\n\nGET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        reply = self.raw_exchange(two)
+        self.assertEqual(reply.count(b"HTTP/1.1 200 OK\r\n"), 2, reply)
+        with socket.create_connection((self.host, self.port), timeout=10) as s:
+            s.sendall(b"\r\n")
+            time.sleep(0.2)
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            self.assertTrue(s.recv(65536).startswith(b"HTTP/1.1 200 "))
+        reply = self.raw_exchange(b"\r\n" * 100 + b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+                                  read_timeout=5)
+        self.assertTrue(reply.startswith(b"HTTP/1.1 400 "), reply[:100])
+
     def test_400_malformed_http(self):
         reply = self.raw_exchange(b"GET /v1/me HTTP/1.1\r\nBad Header\r\n\r\n")
         self.assertTrue(reply.startswith(b"HTTP/1.1 400 "), reply[:100])
