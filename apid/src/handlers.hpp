@@ -2,14 +2,21 @@
 // Private to postern_api: one function per route, called by Api::handle after routing,
 // authentication and the scope check. A handler trusts that the token is valid and holds the
 // scope; it still takes the tenant and mailbox from the token for every repository call.
+#include <algorithm>
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "apid/api.hpp"
 #include "apid/connex_state.hpp"
 #include "apid/http.hpp"
+#include "apid/problem.hpp"
 #include "apid/router.hpp"
+#include "apid/serialize.hpp"
 #include "apid/target.hpp"
 #include "common/result.hpp"
 #include "storage/database.hpp"
@@ -64,5 +71,34 @@ tl::expected<std::string, Response> raw_of(const Context& c, const storage::Mess
 Response json_response(unsigned status, const boost::json::object& body);
 // A storage error that the client cannot fix: logged (with `what`), answered with a bare 500.
 Response storage_failure(const Error& e, std::string_view what);
+
+// One page of a short list read whole (mailboxes, domains, a message's deliveries), with the
+// route's `limit` and `cursor`: the items in id order (ids sort by creation time) after the
+// cursor's, at most `limit`, as list_json. The cursor is bound to its list (`kind`, `list`:
+// storage::make_cursor); `id_prefix` is what the items' ids start with. 400 for bad parameters.
+template <class T, class ToJson>
+tl::expected<boost::json::object, Response> page_short_list(const Context& c, std::vector<T> items,
+                                                            char kind, std::string_view list,
+                                                            std::string_view id_prefix,
+                                                            ToJson to_json) {
+    auto params = parse_list_params(c.target.query);
+    if (!params) return tl::unexpected(bad_request(params.error()));
+    auto after = storage::read_cursor(kind, list, params->cursor, id_prefix);
+    if (!after) return tl::unexpected(bad_request({{"cursor", "is not a valid cursor"}}));
+    std::sort(items.begin(), items.end(), [](const T& a, const T& b) { return a.id < b.id; });
+    boost::json::array data;
+    std::optional<std::string> next;
+    const std::string* last = nullptr;
+    for (const T& item : items) {
+        if (*after && item.id <= **after) continue;
+        if (data.size() == params->limit) {
+            next = storage::make_cursor(kind, list, *last);
+            break;
+        }
+        data.push_back(to_json(item));
+        last = &item.id;
+    }
+    return list_json(std::move(data), next);
+}
 
 }  // namespace postern::api

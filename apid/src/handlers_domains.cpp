@@ -155,12 +155,11 @@ Response handle_create_domain(const Context& c) {
 }
 
 Response handle_list_domains(const Context& c) {
-    if (auto errors = reject_params(c.target.query); !errors.empty()) return bad_request(errors);
     auto list = storage::list_domains(c.db, c.token->tenant_id);
     if (!list) return storage_failure(list.error(), "list_domains");
-    json::array data;
-    for (const auto& d : *list) data.push_back(domain_json(d));
-    return json_response(200, list_json(std::move(data), std::nullopt));
+    auto page = page_short_list(c, std::move(*list), 'd', c.token->tenant_id, "dom", domain_json);
+    if (!page) return std::move(page.error());
+    return json_response(200, *page);
 }
 
 Response handle_get_domain(const Context& c) {

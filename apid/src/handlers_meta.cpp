@@ -68,13 +68,6 @@ Response handle_me(const Context& c) {
 }
 
 Response handle_list_mailboxes(const Context& c) {
-    auto params = parse_list_params(c.target.query);
-    if (!params) return bad_request(params.error());
-    // Mailbox lists are small and in creation order; their cursors name the tenant's list.
-    auto cursor = storage::read_cursor('b', c.token->tenant_id, params->cursor, "mbx");
-    if (!cursor) return bad_request({{"cursor", "is not a valid cursor"}});
-    const std::string after = cursor->value_or("");
-
     std::vector<storage::Mailbox> all;
     if (c.token->mailbox_id) {
         auto m = storage::find_mailbox(c.db, c.token->tenant_id, *c.token->mailbox_id);
@@ -85,25 +78,18 @@ Response handle_list_mailboxes(const Context& c) {
         if (!list) return storage_failure(list.error(), "mailboxes: list_mailboxes");
         all = std::move(*list);
     }
-    // Ids sort by creation time, so this is creation order whatever order storage returned.
-    std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
-
     auto auto_on = storage::auto_evaluate_mailboxes(c.db, c.token->tenant_id);
     if (!auto_on) return storage_failure(auto_on.error(), "mailboxes: settings");
-    json::array data;
-    std::optional<std::string> next;
-    for (const auto& m : all) {
-        if (!after.empty() && m.id <= after) continue;
-        if (data.size() == params->limit) {
-            next = storage::make_cursor('b', c.token->tenant_id,
-                                        data.back().as_object().at("id").as_string().c_str());
-            break;
-        }
-        json::object item = mailbox_json(m);
-        item["connex_auto_evaluate"] = std::binary_search(auto_on->begin(), auto_on->end(), m.id);
-        data.push_back(std::move(item));
-    }
-    return json_response(200, list_json(std::move(data), next));
+    // Cursors name the tenant's list.
+    auto page = page_short_list(c, std::move(all), 'b', c.token->tenant_id, "mbx",
+                                [&](const storage::Mailbox& m) {
+                                    json::object item = mailbox_json(m);
+                                    item["connex_auto_evaluate"] =
+                                        std::binary_search(auto_on->begin(), auto_on->end(), m.id);
+                                    return item;
+                                });
+    if (!page) return std::move(page.error());
+    return json_response(200, *page);
 }
 
 }  // namespace postern::api

@@ -293,16 +293,14 @@ Response handle_forward(const Context& c) {
 }
 
 Response handle_list_deliveries(const Context& c) {
-    if (auto errors = reject_params(c.target.query); !errors.empty()) return bad_request(errors);
     auto row = find_message(c);
     if (!row) return std::move(row.error());
     auto list = storage::list_deliveries(c.db, c.scope(), row->id);
     if (!list) return storage_failure(list.error(), "list_deliveries");
-    json::array data;
-    for (const auto& d : *list) data.push_back(delivery_json(d));
-    json::object o = list_json(std::move(data), std::nullopt);
-    o["message_id"] = row->id;
-    return json_response(200, o);
+    auto page = page_short_list(c, std::move(*list), 'v', row->id, "dlv", delivery_json);
+    if (!page) return std::move(page.error());
+    page->emplace("message_id", row->id);
+    return json_response(200, *page);
 }
 
 }  // namespace postern::api

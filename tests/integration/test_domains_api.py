@@ -5,6 +5,7 @@ Postern's resolver: all ok (and the domain may send). Then one record is altered
 name it. Mailbox tokens get 403 on every domain route. Responses are checked with Ajv against
 apid/openapi.json."""
 
+import base64
 import http.client
 import json
 import tempfile
@@ -159,6 +160,35 @@ class DomainsApiTest(unittest.TestCase):
         self.assertTrue(wrong["name"].startswith("agent-ed25519._domainkey."))
         self.assertTrue(wrong["hint"])
         self.assertFalse(v["verified"]["dkim"])
+
+    def test_list_pages_in_creation_order(self):
+        d = self.create()
+        status, _, page1 = self.call("GET", "/v1/domains?limit=1", self.admin, kind="list")
+        self.assertEqual(status, 200, page1)
+        self.assertEqual(len(page1["data"]), 1)
+        self.assertEqual(page1["data"][0]["name"], "example.com")  # created in setUp
+        self.assertTrue(page1["next_cursor"])
+        status, _, page2 = self.call("GET", f"/v1/domains?limit=1&cursor={page1['next_cursor']}",
+                                     self.admin, kind="list")
+        self.assertEqual(status, 200, page2)
+        self.assertEqual([x["id"] for x in page2["data"]], [d["id"]])
+        self.assertIsNone(page2["next_cursor"])
+        status, _, whole = self.call("GET", "/v1/domains", self.admin, kind="list")
+        self.assertEqual([x["id"] for x in whole["data"]],
+                         [page1["data"][0]["id"], d["id"]])
+        # Another tenant's or another kind of list's cursor, garbage, and bad limits are 400s
+        # naming the parameter.
+        def cursor(text):
+            return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+        tenant = self.p.count("SELECT tenant_id FROM domains WHERE id = ?", d["id"])
+        self.assertEqual(page1["next_cursor"], cursor(f"d:{tenant}:{page1['data'][0]['id']}"))
+        for query, field in ((f"cursor={cursor('d:ten_other:' + d['id'])}", "cursor"),
+                             (f"cursor={cursor(f'b:{tenant}:' + d['id'])}", "cursor"),
+                             ("cursor=bm9wZQ", "cursor"), ("limit=0", "limit"),
+                             ("limit=501", "limit"), ("sort=name", "sort")):
+            status, _, e = self.call("GET", f"/v1/domains?{query}", self.admin)
+            self.assertEqual(status, 400, (query, e))
+            self.assertEqual([x["field"] for x in e["errors"]], [field], query)
 
     def test_mailbox_tokens_get_403(self):
         d = self.create()

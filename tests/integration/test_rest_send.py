@@ -160,6 +160,23 @@ class RestSendTest(unittest.TestCase):
         for d in doc["deliveries"]:
             self.assertEqual(d["state"], "queued")
             self.assertEqual(d["url"], f"/v1/messages/{msg_id}/deliveries")
+        # The deliveries list pages like every list, in id order.
+        seen, cursor = [], None
+        while True:
+            query = "?limit=3" + (f"&cursor={cursor}" if cursor else "")
+            status, _, page = self.call("GET", f"/v1/messages/{msg_id}/deliveries{query}",
+                                        self.send_token, kind="deliveries")
+            self.assertEqual(status, 200, page)
+            self.assertEqual(page["message_id"], msg_id)
+            seen += [x["id"] for x in page["data"]]
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+        self.assertEqual(seen, sorted(d["id"] for d in doc["deliveries"]))
+        self.assertEqual(len(seen), 4)
+        status, _, e = self.call("GET", f"/v1/messages/{msg_id}/deliveries?limit=x",
+                                 self.send_token)
+        self.assertEqual(status, 400, e)
 
         # The Sent copy over REST, and its bytes as a standard parser reads them.
         status, _, m = self.call("GET", f"/v1/messages/{msg_id}", self.send_token, kind="message")
