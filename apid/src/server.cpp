@@ -272,14 +272,17 @@ std::uint64_t body_limit_for(const Server::Impl& server, std::string_view method
 
 // RFC 9112 §2.2: a server SHOULD ignore at least one empty line (CRLF) received before the
 // request-line (some clients send one after a request body). Up to kMaxBlankPrefix octets of CR
-// and LF are dropped; more are left to the parser, which refuses them with a 400.
+// and LF are dropped; more are left to the parser, which refuses them with a 400. A drain that
+// began between two reads ends the wait (it cancels only the read pending when it began).
 constexpr std::size_t kMaxBlankPrefix = 64;
 
 asio::awaitable<beast::error_code> skip_blank_lines(beast::tcp_stream& stream,
-                                                    beast::flat_buffer& buffer) {
+                                                    beast::flat_buffer& buffer,
+                                                    const std::atomic<bool>& draining) {
     std::size_t skipped = 0;
     for (;;) {
         if (buffer.size() == 0) {
+            if (skipped > 0 && draining.load()) co_return asio::error::operation_aborted;
             auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), kTuple);
             if (ec) co_return ec;
             buffer.commit(n);
@@ -320,7 +323,7 @@ asio::awaitable<void> run_session(Server::Impl& server, tcp::socket socket,
             cfg.max_body_bytes, server.config.outbound.max_message_bytes / 3 * 4 + 64 * 1024));
         stream.expires_after(std::chrono::seconds(cfg.idle_timeout_seconds));
         conn->idle = true;
-        beast::error_code ec = co_await skip_blank_lines(stream, buffer);
+        beast::error_code ec = co_await skip_blank_lines(stream, buffer, server.draining);
         if (!ec) {
             auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, kTuple);
             ec = hec;

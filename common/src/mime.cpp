@@ -302,9 +302,11 @@ std::optional<std::int64_t> leap_second_date(GMimeMessage* message) {
     if (raw == nullptr) return std::nullopt;
     std::string text(raw);
     auto digit = [&](std::size_t i) { return i < text.size() && text[i] >= '0' && text[i] <= '9'; };
-    // "hh:mm:60" followed by something other than a digit.
+    // The time of day, " hh:mm:60", followed by something other than a digit.
     for (std::size_t i = text.find(":60"); i != std::string::npos; i = text.find(":60", i + 1)) {
-        if (i < 5 || !digit(i - 1) || !digit(i - 2) || text[i - 3] != ':' || digit(i + 3)) continue;
+        if (i < 6 || !digit(i - 1) || !digit(i - 2) || text[i - 3] != ':' || !digit(i - 4) ||
+            !digit(i - 5) || (text[i - 6] != ' ' && text[i - 6] != '\t') || digit(i + 3))
+            continue;
         text.replace(i, 3, ":59");
         GDateTime* date = g_mime_utils_header_decode_date(text.c_str());
         if (date == nullptr) return std::nullopt;

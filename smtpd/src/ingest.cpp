@@ -5,6 +5,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <memory>
 
+#include "common/ascii.hpp"
 #include "common/ids.hpp"
 #include "common/mime.hpp"
 #include "common/time.hpp"
@@ -42,6 +43,13 @@ asio::awaitable<StoreOutcome> ingest(StoreMessage message, Services& services,
                          message.received.client_ip, message.reverse_path);
             co_return StoreOutcome{false, std::move(id), std::move(verdict.reason)};
         }
+    }
+
+    if (!message.smtputf8) {
+        // 7-bit mail keeps ASCII headers: Received and Authentication-Results (smtp.helo) name a
+        // UTF-8 HELO by its A-label. The checks above used the name as given.
+        message.received.helo = ascii_helo(message.received.helo, message.received.client_ip);
+        if (!is_ascii(verdict.helo)) verdict.helo = message.received.helo;
     }
 
     // Shared between this frame and the writer's job (Writer::Job must be copyable). The body

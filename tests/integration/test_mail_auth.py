@@ -179,6 +179,23 @@ class MailAuthTest(MailAuthBase):
         self.assertIn("spf=pass smtp.mailfrom=bounces@bücher.aligned.test",
                       self.our_results(stored))
 
+    def test_a_idn_helo_is_written_as_its_a_label_in_7bit_mail(self):
+        # A UTF-8 EHLO name (valid: RFC 6531 §3.3) on mail sent without SMTPUTF8: the headers we
+        # add stay ASCII (Received, and smtp.helo for the null sender's HELO check).
+        subject = "idn helo"
+        raw = message("ceo@aligned.test", subject)
+        with smtplib.SMTP(*self.smtpd.addr("mx"), timeout=30) as s:
+            s.command_encoding = "utf-8"
+            s.ehlo("bücher.aligned.test")
+            s.sendmail("", [AGENT], raw)
+        stored, flags, auth = self.stored(subject)
+        self.assertTrue(stored.startswith(b"Received: from xn--bcher-kva.aligned.test ([127.0.0.1])"),
+                        stored[:200])
+        self.assertIn("spf=pass smtp.helo=xn--bcher-kva.aligned.test", self.our_results(stored))
+        self.assertEqual(auth["spf"]["result"], "pass", auth)
+        added = stored[:len(stored) - len(raw)]
+        self.assertTrue(added.isascii(), added)
+
     def test_b_spoofed_from_under_p_reject_gets_550(self):
         subject = "spoofed reject"
         # Unsigned, and SPF fails: 127.0.0.1 is not in reject.test's record.

@@ -1,5 +1,8 @@
 #include "smtpd/proto/received.hpp"
 
+#include "common/address.hpp"
+#include "common/ascii.hpp"
+
 namespace postern::smtp {
 
 std::string format_received(const ReceivedInfo& info, std::string_view id, std::string_view date) {
@@ -24,6 +27,13 @@ std::string format_received(const ReceivedInfo& info, std::string_view id, std::
     h += date;
     h += "\r\n";
     return h;
+}
+
+std::string ascii_helo(std::string_view helo, std::string_view client_ip) {
+    if (is_ascii(helo)) return std::string(helo);
+    if (auto alabel = normalize_domain(helo)) return *alabel;
+    const bool v6 = client_ip.find(':') != std::string_view::npos;
+    return (v6 ? "[IPv6:" : "[") + std::string(client_ip) + "]";
 }
 
 }  // namespace postern::smtp

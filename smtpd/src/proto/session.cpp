@@ -17,16 +17,6 @@ constexpr std::uint64_t kMaxReserve = 256 * 1024;
 
 // "a@example.com." names the same mailbox as "a@example.com" (parse_address drops the root's
 // dot when it looks up): the envelope keeps the usual form. Only for a parsed address.
-// The HELO name as the Received header gives it. A message sent without SMTPUTF8 may go where
-// only ASCII headers are understood (RFC 6531 §3.7.3): a UTF-8 name goes in as its A-label, or,
-// when it has none, as the client's address literal.
-std::string received_helo(const std::string& helo, bool smtputf8, const std::string& client_ip) {
-    if (smtputf8 || is_ascii(helo)) return helo;
-    if (auto alabel = normalize_domain(helo)) return *alabel;
-    return client_ip.find(':') != std::string::npos ? "[IPv6:" + client_ip + "]"
-                                                    : "[" + client_ip + "]";
-}
-
 std::string_view without_root_dot(std::string_view mailbox) {
     if (!mailbox.empty() && mailbox.back() == '.') mailbox.remove_suffix(1);
     return mailbox;
@@ -302,7 +292,7 @@ void Session::cmd_rcpt(std::string_view arg, Actions& out) {
         // Valid syntax, but no mailbox here has a literal for a domain, and outbound delivery
         // takes domains only.
         if (is_address_literal_mailbox(parsed->mailbox))
-            return options_.submission ? reply(out, 553, "5.1.3 Address literals are not supported")
+            return options_.submission ? reply(out, 553, "5.1.2 Address literals are not supported")
                                        : reply(out, 550, "5.7.1 Relaying denied");
         return reply(out, 501, "5.1.3 Bad recipient address syntax");
     }
@@ -470,7 +460,7 @@ void Session::store_transaction(Actions& out) {
     msg.body = std::move(txn_.body);
     msg.smtputf8 = txn_.smtputf8;
     msg.eightbit = txn_.eightbit;
-    msg.received.helo = received_helo(helo_, txn_.smtputf8, options_.client_ip);
+    msg.received.helo = helo_;
     msg.received.client_ip = options_.client_ip;
     msg.received.hostname = options_.hostname;
     msg.received.protocol = protocol_name();

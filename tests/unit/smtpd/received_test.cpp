@@ -20,3 +20,10 @@ TEST_CASE("received: several recipients over IPv6") {
           "\tby mx.test (Postern) with UTF8SMTP id smtp_02;\r\n"
           "\tMon, 23 Nov 2026 00:00:00 +0000\r\n");
 }
+
+TEST_CASE("received: a UTF-8 HELO name in ASCII for 7-bit mail") {
+    CHECK(ascii_helo("bücher.test", "192.0.2.7") == "xn--bcher-kva.test");
+    CHECK(ascii_helo("Client.Test", "192.0.2.7") == "Client.Test");   // ASCII: as written
+    CHECK(ascii_helo("bü_cher.test", "192.0.2.7") == "[192.0.2.7]");  // no A-label
+    CHECK(ascii_helo("bü_cher.test", "2001:db8::1") == "[IPv6:2001:db8::1]");
+}

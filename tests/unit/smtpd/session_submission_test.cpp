@@ -108,7 +108,7 @@ std::vector<Case> cases() {
          "220|250|235 2.7.0|250 2.1.0|250 2.1.5|250 2.1.5|250 2.1.5", 0},
         {"an address literal recipient",
          kHello + kAuth + "MAIL FROM:<alice@example.com>\r\nRCPT TO:<x@[192.0.2.1]>\r\n",
-         "220|250|235 2.7.0|250 2.1.0|553 5.1.3", 0},
+         "220|250|235 2.7.0|250 2.1.0|553 5.1.2", 0},
         {"BDAT on submission",
          kHello + kAuth + "MAIL FROM:<alice@example.com>\r\nRCPT TO:<x@a.test>\r\nBDAT " +
              std::to_string(kBody.size()) + " LAST\r\n" + kBody,

@@ -274,19 +274,6 @@ TEST_CASE("session: the root's trailing dot is dropped from envelope addresses")
     CHECK(codes(bad.replies) == "220|250|250 2.1.0|501 5.1.3");
 }
 
-TEST_CASE("session: a UTF-8 HELO name goes into Received as ASCII unless the mail is SMTPUTF8") {
-    auto helo_of = [](const std::string& ehlo, const std::string& mail) {
-        World w = converse("EHLO " + ehlo + "\r\n" + mail +
-                           "\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n" + kBody + ".\r\n");
-        REQUIRE(w.stored.size() == 1);
-        return w.stored[0].received.helo;
-    };
-    CHECK(helo_of("bücher.test", "MAIL FROM:<>") == "xn--bcher-kva.test");
-    CHECK(helo_of("bücher.test", "MAIL FROM:<> SMTPUTF8") == "bücher.test");
-    CHECK(helo_of("bü_cher.test", "MAIL FROM:<>") == "[192.0.2.7]");  // no A-label
-    CHECK(helo_of("Client.Test", "MAIL FROM:<>") == "Client.Test");   // ASCII: as written
-}
-
 TEST_CASE("session: protocol names for the Received header") {
     World helo = converse("HELO c.test\r\nMAIL FROM:<>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n" +
                           kBody + ".\r\n");
