@@ -73,15 +73,36 @@ GMimeObject* text_part(const char* subtype, const std::string& text) {
     return GMIME_OBJECT(part);
 }
 
-// The message/rfc822 attachment: parsed, so that GMime writes it as an embedded message (RFC 2046
-// §5.2.1 forbids base64 there, so its lines go out as they are: their ends are made CRLF here, and
-// build_message refuses lines that are too long).
+// A line over 998 octets or a NUL: CRLF-ended `data` that cannot go out as it is (RFC 5322 §2.1.1,
+// §2.3).
+bool needs_encoding(std::string_view data) {
+    std::size_t line = 0;
+    for (std::size_t i = 0; i < data.size(); ++i) {
+        if (data[i] == '\0') return true;
+        if (data[i] == '\r' && i + 1 < data.size() && data[i + 1] == '\n') {
+            line = 0;
+            ++i;
+        } else if (++line > 998) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// The message/rfc822 attachment: parsed, so that GMime writes it as an embedded message. RFC 2046
+// §5.2.1 forbids base64 for the message/rfc822 part itself, so its lines go out as they are, with
+// their ends made CRLF here: byte for byte, signatures intact. Only a message that could not go
+// out that way (a body line over 998 octets, a NUL) has its parts re-encoded (quoted-printable or
+// base64, as GMime finds best); a header line with no place to fold is still refused by
+// build_message.
 GMimeObject* message_part(const OutgoingAttachment& a) {
     const std::string data = crlf_lines(a.data);
     GObj<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(data.data(), data.size()));
     GObj<GMimeParser> parser(g_mime_parser_new_with_stream(stream.get()));
     GObj<GMimeMessage> inner(g_mime_parser_construct_message(parser.get(), nullptr));
     if (!inner) return nullptr;
+    if (needs_encoding(data))
+        g_mime_object_encode(GMIME_OBJECT(inner.get()), GMIME_ENCODING_CONSTRAINT_7BIT);
     GMimeMessagePart* part = g_mime_message_part_new_with_message("rfc822", inner.get());
     g_mime_object_set_disposition(GMIME_OBJECT(part), "attachment");
     if (!a.filename.empty())

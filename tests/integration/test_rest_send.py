@@ -347,6 +347,22 @@ class RestSendTest(unittest.TestCase):
         self.assertIn("Shall we meet?", inner.get_content())
         self.assertEqual(parsed.get_body(("plain",)).get_content().strip(), "FYI")
 
+    def test_an_attached_message_with_long_lines_is_re_encoded(self):
+        # An .eml whose body has a line over 998 octets cannot go out as it is inside
+        # message/rfc822 (no base64 allowed there, RFC 2046 §5.2.1): its parts are re-encoded.
+        eml = (b"From: x@far.example\r\nSubject: wide\r\nMessage-ID: <wide@far.example>\r\n\r\n"
+               + b"w" * 3000 + b"\r\n")
+        status, _, doc = self.send({"to": "boss@far.example", "text": "see attached",
+                                    "attachments": [{"filename": "wide.eml",
+                                                     "content_type": "message/rfc822",
+                                                     "content": base64.b64encode(eml).decode()}]})
+        self.assertEqual(status, 202, doc)
+        parsed, data = self.raw_of(doc["id"])
+        self.assertLessEqual(max(len(line) for line in data.split(b"\r\n")), 998)
+        inner = list(parsed.iter_attachments())[0].get_content()
+        self.assertEqual(inner["Message-ID"], "<wide@far.example>")
+        self.assertEqual(inner.get_content().rstrip("\r\n"), "w" * 3000)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -167,7 +167,9 @@ TEST_CASE("build_message takes CR CR LF in a message/rfc822 attachment as one li
     CHECK(many->raw.find("end\r\n") != std::string::npos);
 }
 
-TEST_CASE("build_message refuses what cannot go out within 998-octet lines, or with a NUL") {
+TEST_CASE(
+    "build_message re-encodes a forwarded message that cannot go out as it is; refuses what it "
+    "cannot mend") {
     // A header value with no space to fold at: GMime writes it as encoded words it can fold.
     Outgoing header = basic();
     header.extra_headers = {{"X-Token", std::string(2000, 'a')}};
@@ -177,19 +179,37 @@ TEST_CASE("build_message refuses what cannot go out within 998-octet lines, or w
     REQUIRE(hp);
     CHECK(header_of(*hp, "X-Token") == std::string(2000, 'a'));
 
+    // A forwarded message whose body has a line over 998 octets or a NUL: its parts are
+    // re-encoded, and the content reads back the same. A header line with no place to fold
+    // cannot be mended that way: refused.
     Outgoing long_line = basic();
-    long_line.attachments = {
-        {"", "message/rfc822", "From: a@example.org\r\n\r\n" + std::string(1500, 'b') + "\r\n"}};
+    long_line.attachments = {{"", "message/rfc822",
+                              "From: a@example.org\r\nSubject: long\r\n\r\n" +
+                                  std::string(1500, 'b') + "\r\nshort\r\n"}};
     auto l = build_message(long_line);
-    REQUIRE_FALSE(l);
-    CHECK(l.error().code() == Errc::invalid_argument);
-
+    REQUIRE(l);
+    CHECK(l->raw.find(std::string(999, 'b')) == std::string::npos);
+    CHECK(l->raw.find("Subject: long") != std::string::npos);  // the headers as they were
     Outgoing nul = basic();
     nul.attachments = {
         {"", "message/rfc822", std::string("From: a@example.org\r\n\r\nx\0y\r\n", 28)}};
     auto n = build_message(nul);
-    REQUIRE_FALSE(n);
-    CHECK(n.error().code() == Errc::invalid_argument);
+    REQUIRE(n);
+    CHECK(n->raw.find('\0') == std::string::npos);
+    // What was re-encoded decodes to the original body (GMime reads the embedded message).
+    auto embedded = attachment(l->raw, 0);
+    REQUIRE(embedded);
+    CHECK(embedded->meta.content_type == "message/rfc822");
+    auto inner = parse(embedded->data);
+    REQUIRE(inner);
+    CHECK(inner->text == std::string(1500, 'b') + "\nshort\n");
+
+    Outgoing long_header = basic();
+    long_header.attachments = {
+        {"", "message/rfc822", "X-Long: " + std::string(1500, 'h') + "\r\n\r\nbody\r\n"}};
+    auto lh = build_message(long_header);
+    REQUIRE_FALSE(lh);
+    CHECK(lh.error().code() == Errc::invalid_argument);
 
     // Long text and long words in the body are encoded (quoted-printable or base64), not refused.
     Outgoing body = basic();
