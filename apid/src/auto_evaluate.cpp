@@ -49,7 +49,7 @@ json::object request_for(const storage::MessageRow& row, const mime::Parsed& par
         {"body", utf8_prefix(utf8_clean(text), connex::kMaxBodyBytes)}};
     return {
         {"app", "postern"},
-        {"sourceSystem", "postern"},
+        {"sourceSystem", kAutoEvaluateSource},
         {"sourceEventId", row.id},
         {"eventType", "inbound_email"},
         {"externalIds", {{"messageId", row.id}, {"threadId", row.thread_id}}},

@@ -5,8 +5,10 @@
 #include <memory>
 #include <optional>
 
+#include "apid/auto_evaluate.hpp"
 #include "apid/live_reasoner.hpp"
 #include "apid/problem.hpp"
+#include "common/ascii.hpp"
 #include "common/log.hpp"
 #include "connex/evaluator.hpp"
 #include "connex_handlers.hpp"
@@ -154,6 +156,13 @@ Response handle_connex_event(const Context& c) {
     std::string source_event_id(str_member(request, "sourceEventId"));
     std::string source_system(str_member(request, "sourceSystem"));
     if (source_system.empty()) source_system = std::string(str_member(request, "app"));
+    // Postern's own evaluations of stored mail live under sourceSystem "postern", keyed by the
+    // message id (auto_evaluate.cpp): an event posted there first would be taken for the
+    // message's evaluation.
+    if (iequals_ascii(source_system, kAutoEvaluateSource))
+        return bad_request({{str_member(request, "sourceSystem").empty() ? "app" : "sourceSystem",
+                             "\"postern\" is reserved for Postern's own evaluations of stored "
+                             "mail; name your system"}});
     if (!source_event_id.empty()) {
         auto stored =
             storage::find_connex_event_by_source(c.db, tenant, source_system, source_event_id);

@@ -27,6 +27,9 @@
 namespace postern::api {
 
 inline constexpr std::string_view kAutoEvaluateCursor = "connex.auto_evaluate";
+// The sourceSystem of those evaluations (their sourceEventId is the message id). Reserved: the
+// integration-event route refuses it (as sourceSystem, or as app when that is absent).
+inline constexpr std::string_view kAutoEvaluateSource = "postern";
 
 class AutoEvaluator {
  public:

@@ -86,6 +86,34 @@ TEST_CASE("auto-evaluation: the outbox drives it, per mailbox, once", "[apid][co
     CHECK(in.at("summary").at("events") == 1);
 }
 
+TEST_CASE("auto-evaluation: sourceSystem \"postern\" is reserved for it", "[apid][connex][mail]") {
+    ConnexFixture f;
+    REQUIRE(
+        postern::storage::set_mailbox_auto_evaluate(*f.db, f.tenant.id, f.alice.id, true, f.now));
+    auto ids = f.deliver(pof_message("alice@example.com"), {&f.alice});
+    // A caller posting under the evaluator's key before it runs is refused, naming the field.
+    auto event = [&](const std::string& naming) {
+        return R"({)" + naming + R"(, "sourceEventId": ")" + ids[0] +
+               R"(", "eventType": "inbound_email", "message": {"subject": "poison", "body": "hi"}})";
+    };
+    for (const auto& [naming, field] : std::vector<std::pair<std::string, std::string>>{
+             {R"("app": "x", "sourceSystem": "postern")", "sourceSystem"},
+             {R"("app": "x", "sourceSystem": "Postern")", "sourceSystem"},
+             {R"("app": "postern")", "app"}}) {
+        auto r = f.post("/api/connex/integration-event", f.key, event(naming));
+        CHECK(r.status == 400);
+        CHECK(json::parse(r.body).at("errors").at(0).at("field").as_string() == field);
+    }
+    // app "postern" under a system of the caller's own is fine.
+    CHECK(f.post("/api/connex/integration-event", f.key,
+                 event(R"("app": "postern", "sourceSystem": "crm")"))
+              .status == 200);
+    auto write = inline_write(*f.db);
+    REQUIRE(AutoEvaluator::run_once(*f.db, f.api.connex().weights(), write, 100, f.now));
+    auto msg = json::parse(f.call(f.api, "GET", "/v1/messages/" + ids[0], f.tenant_token).body);
+    CHECK(msg.at("connex").at("status") == "proof_of_funds_requested");
+}
+
 TEST_CASE("auto-evaluation: a failed write leaves the cursor, so nothing is lost",
           "[apid][connex][mail]") {
     ConnexFixture f;
