@@ -23,6 +23,9 @@ std::string trim(std::string_view s) {
     return std::string(s);
 }
 
+// GMime takes text as C strings: a NUL would silently end the text there.
+constexpr const char* kNoNul = "must not contain NUL characters (U+0000)";
+
 bool has_control(std::string_view s) {
     for (char ch : s)
         if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7F) return true;
@@ -252,12 +255,15 @@ tl::expected<SendRequest, Response> parse_send_request(std::string_view body, Se
             if (auto s = rd.string(val, k)) {
                 if (s->size() > kMaxSubject || s->find_first_of("\r\n") != std::string::npos)
                     rd.errors.semantic.push_back({k, "must be one line of at most 998 bytes"});
+                else if (s->find('\0') != std::string::npos)
+                    rd.errors.semantic.push_back({k, kNoNul});
                 r.subject = *s;
             }
-        } else if (k == "text") {
-            if (auto s = rd.string(val, k)) r.text = *s;
-        } else if (k == "html") {
-            if (auto s = rd.string(val, k)) r.html = *s;
+        } else if (k == "text" || k == "html") {
+            if (auto s = rd.string(val, k)) {
+                if (s->find('\0') != std::string::npos) rd.errors.semantic.push_back({k, kNoNul});
+                (k == "text" ? r.text : r.html) = std::move(*s);
+            }
         } else if (k == "in_reply_to") {
             if (auto s = rd.string(val, k)) {
                 std::string id = trim(*s);

@@ -259,6 +259,11 @@ class RestSendTest(unittest.TestCase):
         self.assertEqual(doc["errors"][0]["field"], "colour")
         status, _, doc = self.send({"to": "a@far.example", "text": 5})
         self.assertEqual(status, 400, doc)
+        # A NUL would have cut the text short where GMime reads it: refused, not truncated.
+        for field in ("subject", "text", "html"):
+            status, _, doc = self.send({"to": "a@far.example", field: "a\u0000b"})
+            self.assertEqual(status, 422, doc)
+            self.assertEqual([e["field"] for e in doc["errors"]], [field])
         # Over [outbound] max_message_bytes (200000 here) once built: 413.
         big = base64.b64encode(b"x" * 180000).decode()
         status, _, doc = self.send({"to": "a@far.example",
