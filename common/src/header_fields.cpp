@@ -47,6 +47,24 @@ std::vector<HeaderField> header_fields(std::string_view m) {
     return out;
 }
 
+std::string without_fields(std::string_view message,
+                           std::initializer_list<std::string_view> names) {
+    std::string out;
+    std::size_t copied = 0;
+    for_each_header_field(message, [&](const HeaderField& f) {
+        for (std::string_view name : names) {
+            if (!iequals_ascii(f.name, name)) continue;
+            if (out.empty()) out.reserve(message.size());
+            out.append(message.substr(copied, f.begin - copied));
+            copied = f.end;
+            break;
+        }
+    });
+    if (copied == 0) return std::string(message);
+    out.append(message.substr(copied));
+    return out;
+}
+
 std::string unfold(std::string_view value) {
     std::string out;
     out.reserve(value.size());

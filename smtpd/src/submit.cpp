@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "common/address.hpp"
+#include "common/header_fields.hpp"
 #include "common/ids.hpp"
 #include "common/mime.hpp"
 #include "common/time.hpp"
@@ -34,6 +35,15 @@ asio::awaitable<StoreOutcome> submit(StoreMessage message, Services& services) {
     const std::int64_t now = now_ms();
     std::string id = new_id("smtp");
     const AuthIdentity who = *message.submitter;
+
+    // As Postfix's message_drop_headers: a Bcc field must not reach the recipients it hides
+    // them from (the envelope already names them), and Content-Length means nothing here.
+    message.body = mime::without_fields(message.body, {"Bcc", "Resent-Bcc", "Content-Length"});
+    // A header section alone is a whole message (RFC 5322 §3.5: the body is optional); the
+    // empty line that ends it is what DKIM signing and every reader look for.
+    if (message.body.find("\r\n\r\n") == std::string::npos && !message.body.starts_with("\r\n"))
+        message.body +=
+            message.body.ends_with("\r\n") || message.body.empty() ? "\r\n" : "\r\n\r\n";
 
     // Shared between this frame and the writer's job (Writer::Job must be copyable).
     auto out = std::make_shared<storage::OutboundMessage>();

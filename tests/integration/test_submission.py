@@ -231,6 +231,34 @@ class SubmissionTest(unittest.TestCase):
         self.assertEqual(raw.count("Message-ID:"), 1)
         self.assertEqual(raw.count("\r\nDate:"), 1)
 
+    def test_bcc_fields_are_dropped(self):
+        # The envelope names the Bcc recipients; the field must not show them to the others.
+        with self.starttls_client() as s:
+            s.login(ALICE, self.send_token)
+            msg = (f"From: {ALICE}\r\nTo: {OUTSIDE}\r\nBcc: hidden@far.example\r\n"
+                   "Resent-bcc: also@far.example\r\nContent-Length: 3\r\n"
+                   "Subject: with bcc\r\n\r\nbody\r\nBcc: in the body stays\r\n")
+            s.sendmail(ALICE, [OUTSIDE, "hidden@far.example"], msg)
+        row = self.sent_with_subject("with bcc")
+        raw = self.raw_of(row)
+        head, body = raw.split("\r\n\r\n", 1)
+        self.assertNotRegex(head, r"(?im)^(bcc|resent-bcc|content-length):")
+        self.assertIn(f"To: {OUTSIDE}", head)
+        self.assertEqual(body, "body\r\nBcc: in the body stays\r\n")
+        with self.p.db() as conn:
+            rcpts = sorted(r[0] for r in conn.execute(
+                "SELECT recipient FROM deliveries WHERE message_id = ?", (row["id"],)))
+        self.assertEqual(rcpts, sorted([OUTSIDE, "hidden@far.example"]))
+
+    def test_a_header_section_alone_is_a_message(self):
+        # RFC 5322 §3.5: the body is optional. The queued copy gets the empty line after the
+        # header section, which DKIM signing needs.
+        with self.starttls_client() as s:
+            s.login(ALICE, self.send_token)
+            s.sendmail(ALICE, [OUTSIDE], f"From: {ALICE}\r\nTo: {OUTSIDE}\r\nSubject: no body")
+        raw = self.raw_of(self.sent_with_subject("no body"))
+        self.assertTrue(raw.endswith("Subject: no body\r\n\r\n"), raw[-80:])
+
     # -- refusals --------------------------------------------------------------------------
     def test_wrong_token_is_535(self):
         rc, out = self.swaks_submit("wrong token", password="pst_" + "x" * 43)

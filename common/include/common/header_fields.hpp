@@ -10,6 +10,7 @@
 // behind a broken line from us while a lenient reader later shows it. Pure; thread-safe.
 #include <cstddef>
 #include <functional>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,5 +40,9 @@ inline std::string_view raw_field(std::string_view message, const HeaderField& f
 
 // The value with folding removed (CRLF before a blank dropped, RFC 5322 §2.2.3).
 std::string unfold(std::string_view value);
+
+// `message` without the header fields whose names are in `names` (compared case-insensitively);
+// everything else byte for byte.
+std::string without_fields(std::string_view message, std::initializer_list<std::string_view> names);
 
 }  // namespace postern::mime

@@ -746,4 +746,8 @@ TEST_CASE("header fields are read as written, folds and all", "[mime]") {
     CHECK(fields[2].value.empty());
     CHECK(m.substr(fields[2].end, 2) == "\r\n");  // the body is not read
     CHECK(postern::mime::unfold(fields[0].value) == " one two");
+    // Fields removed by name, case-insensitively, folds and all; the rest byte for byte.
+    CHECK(postern::mime::without_fields(m, {"bcc", "SUBJECT"}) ==
+          "not a field\r\nX-Empty:\r\n\r\nBody: no\r\n");
+    CHECK(postern::mime::without_fields(m, {"To"}) == m);
 }
