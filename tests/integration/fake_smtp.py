@@ -1,6 +1,6 @@
 """A scriptable SMTP destination for the outbound tests: a threaded socketserver that speaks
 enough ESMTP (EHLO with PIPELINING, MAIL, RCPT, DATA, RSET, NOOP, QUIT) and answers what the test
-asks. `replies` decides per stage: a callable (server, stage, arg) -> reply line or None for the
+asks (`extensions`: the EHLO keywords, PIPELINING and 8BITMIME unless told). `replies` decides per stage: a callable (server, stage, arg) -> reply line or None for the
 default. Accepted messages are kept in `messages` as (mail_from, [rcpts], bytes).
 
 For connection reuse: `close_after` N transactions (DATA replies) the server drops the connection
@@ -61,7 +61,8 @@ class _Handler(socketserver.StreamRequestHandler):
             if verb in ("EHLO", "HELO"):
                 offer = srv.broken_tls or (srv.tls_context is not None and self.tls is None)
                 tls = "250-STARTTLS\r\n" if offer else ""
-                self.reply(f"250-fake.dest.test\r\n{tls}250-PIPELINING\r\n250 8BITMIME"
+                offered = "".join(f"250-{e}\r\n" for e in srv.extensions[:-1])
+                self.reply(f"250-fake.dest.test\r\n{tls}{offered}250 {srv.extensions[-1]}"
                            if verb == "EHLO" else "250 fake.dest.test")
             elif verb == "STARTTLS" and srv.broken_tls:
                 # Says yes, then answers the ClientHello with text: the handshake fails.
@@ -160,8 +161,10 @@ class _Server(socketserver.ThreadingTCPServer):
 
 class FakeSmtp:
     def __init__(self, replies=None, data_delay=0.0, broken_tls=False, close_after=0,
-                 idle_timeout=0.0, strict=False, tls_context=None):
+                 idle_timeout=0.0, strict=False, tls_context=None,
+                 extensions=("PIPELINING", "8BITMIME")):
         self.replies = replies
+        self.extensions = list(extensions)  # the EHLO keywords offered (STARTTLS aside)
         self.tls_context = tls_context
         self.tls_endings = []
         self.strict = strict  # MAIL inside an open transaction: 503, as Postfix

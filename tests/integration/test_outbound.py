@@ -187,6 +187,30 @@ class RetryAndBounceTest(OutboundBase):
             full = get(f"/v1/messages/{reports[0]['id']}")
             self.assertIn("nobody@dest.test", full["text"])
 
+    def test_what_the_server_cannot_take_is_not_sent_and_bounces(self):
+        # The server announces SIZE 4000 and no SMTPUTF8: a larger message and a UTF-8 recipient
+        # fail for good without a transaction (RFC 1870 §6, RFC 6531 §3.2), with a DSN saying
+        # why; a message it can take still goes.
+        with fake_smtp.FakeSmtp(extensions=["PIPELINING", "SIZE 4000"]) as dest:
+            outbound_config(self.p.data, routes={"dest.test": f"127.0.0.1:{dest.port}"})
+            self.p.start_smtpd()
+            big = self.send(message("too big") + ("padding " * 12 + "\n") * 80, "user@dest.test")
+            utf8 = self.send(message("utf8 rcpt"), "jösé@dest.test")
+            small = self.send(message("small enough"), "user@dest.test")
+            self.assertEqual(self.wait_state(small, {"delivered"})[0]["attempts"], 1)
+            big_row = self.wait_state(big, {"bounced"})[0]
+            self.assertIn("552 5.3.4 not sent", big_row["last_reply"])
+            self.assertIn("(SIZE 4000)", big_row["last_reply"])
+            utf8_row = self.wait_state(utf8, {"bounced"})[0]
+            self.assertIn("553 5.6.7 not sent", utf8_row["last_reply"])
+            self.assertEqual([m[1] for m in dest.messages], [["user@dest.test"]])
+            self.assertEqual(len(dest.mail_commands), 1, dest.mail_commands)
+            self.assertIn("SIZE=", dest.mail_commands[0])
+            self.assertTrue(harness.wait_for(lambda: len(self.inbox()) == 2, timeout=20))
+            reports = b"\n".join(self.inbox())
+            self.assertIn(b"Status: 5.3.4", reports)
+            self.assertIn(b"Status: 5.6.7", reports)
+
     def test_delay_dsn_once_then_delivery(self):
         def replies(stage, arg, n):
             return "451 4.3.0 busy" if stage == "rcpt" and n <= 3 else None

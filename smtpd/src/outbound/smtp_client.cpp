@@ -13,7 +13,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <cctype>
+#include <charconv>
 #include <memory>
+#include <optional>
 
 namespace postern::smtp::outbound {
 namespace {
@@ -123,6 +125,7 @@ asio::awaitable<Reply> command(std::shared_ptr<Conn> c, std::string line,
 
 struct Capabilities {
     bool starttls = false, pipelining = false, size = false, eightbit = false, smtputf8 = false;
+    std::uint64_t max_size = 0;  // "SIZE n" (RFC 1870): the largest message taken; 0: no limit
 };
 
 bool has_8bit(std::string_view s) {
@@ -147,6 +150,13 @@ Capabilities parse_ehlo(const std::string& text) {
     caps.starttls = has("STARTTLS");
     caps.pipelining = has("PIPELINING");
     caps.size = has("SIZE") || upper.find(" SIZE ") != std::string::npos;
+    if (std::size_t pos = upper.find(" SIZE "); pos != std::string::npos) {
+        const char* first = upper.data() + pos + 6;
+        const char* last = upper.data() + upper.size();
+        std::uint64_t n = 0;
+        auto [end, ec] = std::from_chars(first, last, n);
+        if (ec == std::errc() && (end == last || *end == ' ')) caps.max_size = n;
+    }
     caps.eightbit = has("8BITMIME");
     caps.smtputf8 = has("SMTPUTF8");
     return caps;
@@ -196,6 +206,7 @@ std::string dot_stuff(const std::string& message) {
 struct Session {
     std::shared_ptr<Conn> conn;  // conn->tls: STARTTLS is in use
     Capabilities caps;
+    std::string host;    // its name, for replies we make up
     bool usable = true;  // the last exchange left the server waiting for MAIL FROM
     std::size_t transactions = 0;
     std::chrono::steady_clock::time_point opened = std::chrono::steady_clock::now();
@@ -263,6 +274,7 @@ asio::awaitable<Opened> open_session(tcp::endpoint endpoint, std::string host,
     out.session = std::make_shared<Session>();
     out.session->conn = c;
     out.session->caps = caps;
+    out.session->host = host;
     co_return out;
 }
 
@@ -271,10 +283,35 @@ asio::awaitable<Opened> open_session(tcp::endpoint endpoint, std::string host,
 // Nothing was accepted for any recipient, so another connection is tried.
 static bool stale_reply(const Reply& r) { return r.code == 0 || r.code == 421 || r.code == 503; }
 
+// What this server would refuse, or take only against the standards, is not sent: a UTF-8
+// address needs SMTPUTF8 (RFC 6531 §3.2: no downgrade exists for it), and a message over the
+// SIZE the server announced would only be refused after its data (RFC 1870 §6). Both are
+// permanent: the sender gets a DSN with this reply.
+std::optional<Reply> unsendable(const Capabilities& caps, const Transaction& t,
+                                const std::string& host) {
+    bool utf8_envelope = has_8bit(t.mail_from);
+    for (const auto& r : t.recipients) utf8_envelope = utf8_envelope || has_8bit(r);
+    if (utf8_envelope && !caps.smtputf8)
+        return Reply{553, "553 5.6.7 not sent: " + host +
+                              " does not offer SMTPUTF8, which a UTF-8 address needs"};
+    if (caps.max_size != 0 && t.message->size() > caps.max_size)
+        return Reply{552, "552 5.3.4 not sent: the message (" + std::to_string(t.message->size()) +
+                              " octets) is larger than " + host + " accepts (SIZE " +
+                              std::to_string(caps.max_size) + ")"};
+    return std::nullopt;
+}
+
 asio::awaitable<TransactionResult> transact(std::shared_ptr<Session> s, const Transaction& t,
                                             const ClientOptions& o) {
     const auto& c = s->conn;
     const auto& caps = s->caps;
+    if (auto refusal = unsendable(caps, t, s->host)) {
+        TransactionResult r;  // nothing was sent: the session stays as it was
+        r.tls = c->tls;
+        r.reached = true;
+        r.rcpt.assign(t.recipients.size(), *refusal);
+        co_return r;
+    }
     const auto timeout = o.command_timeout;
     const bool reused = s->transactions > 0;
     // On a cached connection the first reply also tells whether the connection still works; a
@@ -297,7 +334,7 @@ asio::awaitable<TransactionResult> transact(std::shared_ptr<Session> s, const Tr
     if (caps.eightbit && has_8bit(*t.message)) mail += " BODY=8BITMIME";
     bool utf8_envelope = has_8bit(t.mail_from);
     for (const auto& r : t.recipients) utf8_envelope = utf8_envelope || has_8bit(r);
-    if (caps.smtputf8 && utf8_envelope) mail += " SMTPUTF8";
+    if (utf8_envelope) mail += " SMTPUTF8";  // offered: see unsendable
     Reply mail_reply, data_reply;
     std::vector<Reply> rcpt_replies(n);
     if (caps.pipelining) {
