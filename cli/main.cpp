@@ -229,6 +229,11 @@ void cmd_token_add(Context& c, const std::string& mailbox, std::vector<std::stri
     if (kind == "connex" && !mailbox.empty())
         throw CliError(
             "Connex API keys are tenant-wide: --mailbox cannot be used with --kind connex");
+    if (std::any_of(label.begin(), label.end(), [](char ch) {
+            auto u = static_cast<unsigned char>(ch);
+            return u < 0x20 || u == 0x7f;
+        }))
+        throw CliError("--label must not contain control characters (it is printed by token list)");
     std::vector<std::string> flat;
     for (const auto& s : scopes)
         for (auto& part : split_scopes(s)) flat.push_back(std::move(part));

@@ -1,6 +1,7 @@
 // The account-gated Connex routes (a tenant-wide admin token stands in for the web session):
 // POST /api/connex/dispatch, POST /api/connex/graph-event, GET and POST /api/connex/service-keys.
 // The contract gives these no schemas; the shapes are ours (docs/connex-api.md).
+#include <algorithm>
 #include <boost/json.hpp>
 #include <memory>
 
@@ -40,6 +41,12 @@ void check_string(const json::object& o, std::string_view key, bool required, st
         errors.push_back({std::string(key), "must be a non-empty string"});
     else if (v->get_string().size() > max)
         errors.push_back({std::string(key), "is longer than " + std::to_string(max) + " bytes"});
+    else if (std::any_of(v->get_string().begin(), v->get_string().end(), [](char ch) {
+                 auto u = static_cast<unsigned char>(ch);
+                 return u < 0x20 || u == 0x7f;
+             }))
+        // Labels are printed by `postern token list`: no line breaks or terminal escapes.
+        errors.push_back({std::string(key), "must not contain control characters"});
 }
 
 void check_kind(const json::object& o, std::string_view key, json::kind kind, std::string_view what,
@@ -221,6 +228,9 @@ Response handle_connex_create_key(const Context& c) {
     if (!body) return std::move(body.error());
     const json::object& req = body->get_object();
     std::vector<FieldError> errors;
+    for (const auto& member : req)
+        if (member.key() != "label" && member.key() != "scopes" && member.key() != "expiresInDays")
+            errors.push_back({std::string(member.key()), "is not a field of this request"});
     check_string(req, "label", false, kMaxLabel, errors);
     std::vector<std::string> scopes{"status:evaluate"};
     if (auto* s = req.if_contains("scopes")) {
@@ -229,9 +239,10 @@ Response handle_connex_create_key(const Context& c) {
             errors.push_back({"scopes", "must be a non-empty array of scope names"});
         else
             for (const auto& v : s->get_array()) {
-                if (v.is_string() && is_connex_scope(v.get_string()))
-                    scopes.emplace_back(v.get_string());
-                else
+                if (v.is_string() && is_connex_scope(v.get_string())) {
+                    if (std::find(scopes.begin(), scopes.end(), v.get_string()) == scopes.end())
+                        scopes.emplace_back(v.get_string());  // named twice: held once
+                } else
                     errors.push_back({"scopes", "Connex keys carry only: status:evaluate"});
             }
     }

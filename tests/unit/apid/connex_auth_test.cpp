@@ -86,7 +86,16 @@ TEST_CASE("connex: an admin token stands in for the session", "[apid][connex]") 
           std::string::npos);
     CHECK(f.post("/api/connex/service-keys", f.admin, R"({"scopes": ["email:read"]})").status ==
           400);
+    // Labels go to `postern token list`: no control characters. Unknown fields are refused.
+    for (const char* bad : {R"({"label": "a\u0000b"})", R"({"label": "x\n evil"})",
+                            R"({"label": "\u001b[31mred"})", R"({"label": "ok", "bogus": 1})"})
+        CHECK(f.post("/api/connex/service-keys", f.admin, bad).status == 400);
     CHECK(f.count("SELECT count(*) FROM audit_log WHERE action = 'token.create'") == 1);
+    // A scope named twice is held once.
+    auto twice = f.post("/api/connex/service-keys", f.admin,
+                        R"({"scopes": ["status:evaluate", "status:evaluate"]})");
+    REQUIRE(twice.status == 200);
+    CHECK(json::parse(twice.body).at("record").at("scopes").as_array().size() == 1);
 }
 
 TEST_CASE("connex: per-tenant rate limit and daily quota answer 429 with Retry-After",
