@@ -11,6 +11,7 @@
 #include "common/time.hpp"
 #include "connex/insights.hpp"
 #include "connex/outcome.hpp"
+#include "connex/validate.hpp"
 #include "connex_handlers.hpp"
 #include "connex_plan.hpp"
 #include "storage/connex_repo.hpp"
@@ -91,10 +92,8 @@ Result<void> record_outcome(storage::Database& db, OutcomeWrite& w) {
     o.operation_matched = facts.operation_matched;
     o.outcome_type = std::string(str_member(w.request, "outcomeType"));
     o.learning_signal = std::string(connex::name(learned.signal));
-    if (auto* v = w.request.if_contains("valueScore"); v && v->is_int64())
-        o.value_score = v->get_int64();
-    if (auto* v = w.request.if_contains("revenueCents"); v && v->is_int64())
-        o.revenue_cents = v->get_int64();
+    if (auto v = connex::json_integer(w.request.if_contains("valueScore"))) o.value_score = *v;
+    if (auto v = connex::json_integer(w.request.if_contains("revenueCents"))) o.revenue_cents = *v;
     o.request_json = json::serialize(w.request);
     o.response_json = json::serialize(
         connex::outcome_response(w.tenant_id, o.id, true, w.request, learned, facts));
@@ -195,8 +194,8 @@ Response handle_connex_insights(const Context& c) {
         return invalid_body(errors);
     const json::object& req = body->get_object();
     std::size_t limit = 20;
-    if (auto* v = req.if_contains("limit"); v && v->is_int64())
-        limit = static_cast<std::size_t>(v->get_int64());
+    if (auto v = connex::json_integer(req.if_contains("limit")))
+        limit = static_cast<std::size_t>(*v);
     storage::ConnexFilters filters;
     json::object echo = insights_filters(req, limit, filters);
     auto counts = storage::connex_counts(c.db, c.token->tenant_id, filters, limit);

@@ -6,6 +6,8 @@
 #include <array>
 #include <boost/json.hpp>
 
+#include "connex/validate.hpp"
+
 namespace postern::connex {
 namespace json = boost::json;
 namespace {
@@ -26,11 +28,7 @@ std::string_view str(const json::object& o, std::string_view key) {
 }
 
 std::int64_t integer(const json::object& o, std::string_view key) {
-    auto* v = o.if_contains(key);
-    if (v && v->is_int64()) return v->get_int64();
-    if (v && v->is_uint64())
-        return static_cast<std::int64_t>(std::min<std::uint64_t>(v->get_uint64(), INT64_MAX));
-    return 0;
+    return json_integer(o.if_contains(key)).value_or(0);
 }
 
 class Adjuster {

@@ -86,23 +86,32 @@ class Checker {
             if (required) add(std::string(key), "is required");
             return nullptr;
         }
-        std::int64_t n = 0;
-        if (v->is_int64())
-            n = v->get_int64();
-        else if (v->is_uint64() && v->get_uint64() <= std::uint64_t(INT64_MAX))
-            n = std::int64_t(v->get_uint64());
-        else if (v->is_double() && std::floor(v->get_double()) == v->get_double() &&
-                 std::abs(v->get_double()) < 9e15)
-            n = static_cast<std::int64_t>(v->get_double());
-        else {
+        auto value = json_integer(v);
+        if (!value) {
             add(std::string(key), "must be an integer");
             return nullptr;
         }
+        const std::int64_t n = *value;
         if (n < lo || n > hi)
             add(std::string(key), fmt::format("must be between {} and {}", lo, hi));
         return v;
     }
 };
+
+}  // namespace
+
+std::optional<std::int64_t> json_integer(const json::value* v) {
+    if (v == nullptr) return std::nullopt;
+    if (v->is_int64()) return v->get_int64();
+    if (v->is_uint64() && v->get_uint64() <= std::uint64_t(INT64_MAX))
+        return std::int64_t(v->get_uint64());
+    if (v->is_double() && std::floor(v->get_double()) == v->get_double() &&
+        std::abs(v->get_double()) < 9e15)
+        return static_cast<std::int64_t>(v->get_double());
+    return std::nullopt;
+}
+
+namespace {
 
 const json::object* root(const json::value& v, Checker& c) {
     if (!v.is_object()) c.add("", "the request body must be a JSON object");

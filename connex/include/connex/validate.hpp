@@ -4,6 +4,8 @@
 // as `errors` (API.md). Unknown members are allowed, as the contract does not forbid them. Pure.
 #include <boost/json/array.hpp>
 #include <boost/json/value.hpp>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,5 +26,10 @@ std::vector<FieldError> validate_outcome_request(const boost::json::value& v);
 std::vector<FieldError> validate_insights_request(const boost::json::value& v);
 
 boost::json::array to_json(const std::vector<FieldError>& errors);
+
+// A JSON integer as JSON Schema counts them: a number without a fraction, so 5 and 5.0 (within
+// ±9e15, where doubles are exact) — or nullopt. What validation accepts as an integer, every
+// reader takes by this, so that a value never passes one and is ignored by the other.
+std::optional<std::int64_t> json_integer(const boost::json::value* v);
 
 }  // namespace postern::connex

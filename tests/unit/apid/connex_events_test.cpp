@@ -214,6 +214,10 @@ TEST_CASE("connex: outcomes update the ledger and the tenant's weights, once", "
     CHECK(in.at("filters").at("sourceSystem") == "your-saas");
     CHECK(f.post(kInsights, f.key, R"({"limit": 0})").status == 400);
     CHECK(f.post(kInsights, f.key, R"({"limit": 101})").status == 400);
+    CHECK(f.post(kInsights, f.key, R"({"limit": 1.5})").status == 400);
+    // 1.0 is the integer 1 (JSON Schema): validated and then read as such, not ignored.
+    auto one = json::parse(f.post(kInsights, f.key, R"({"limit": 1.0})").body);
+    CHECK(one.at("filters").at("limit") == 1);
     auto trust = json::parse(f.post("/api/connex/trust", f.key).body);
     CHECK(trust.at("score").as_int64() < 50);  // bad classifications cost trust
     CHECK(trust.at("signals").at("badClassifications") == 3);
