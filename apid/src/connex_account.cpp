@@ -21,12 +21,43 @@ namespace {
 constexpr std::size_t kMaxName = 64;
 constexpr std::size_t kMaxLabel = 1024;
 
-// Task types that would reach someone outside: dispatch never performs them.
+// The words of a task type, however it is spelled: "Send-Email", "sendEmail", " send_email "
+// and "SEND EMAIL" are all {"send", "email"}.
+std::vector<std::string> type_words(std::string_view type) {
+    std::vector<std::string> words(1);
+    for (std::size_t i = 0; i < type.size(); ++i) {
+        const char ch = type[i];
+        const bool upper = ch >= 'A' && ch <= 'Z';
+        if (ch == '_' || ch == '-' || ch == ' ' || ch == '.' || ch == '\t') {
+            if (!words.back().empty()) words.emplace_back();
+            continue;
+        }
+        if (upper && i > 0 && type[i - 1] >= 'a' && type[i - 1] <= 'z' && !words.back().empty())
+            words.emplace_back();  // camelCase
+        words.back() += upper ? static_cast<char>(ch - 'A' + 'a') : ch;
+    }
+    if (words.back().empty()) words.pop_back();
+    return words;
+}
+
+// Task types that would reach someone outside: dispatch never performs them. A policy gate, so
+// it errs towards blocking: any type whose words say send, forward or SMS, or name a reply, an
+// email or a message, unless it starts with a verb that keeps the work inside (a draft a human
+// approves, a classification, a summary, a label, an archive, a read).
 bool is_external_send(std::string_view type) {
-    for (std::string_view t : {"send_email", "send_reply", "send_message", "external_send", "reply",
-                               "email", "forward_email"})
-        if (type == t) return true;
-    return false;
+    auto words = type_words(type);
+    auto has = [&](std::initializer_list<std::string_view> any) {
+        return std::any_of(words.begin(), words.end(), [&](const std::string& w) {
+            return std::find(any.begin(), any.end(), w) != any.end();
+        });
+    };
+    if (has({"send", "forward", "sms", "external"})) return true;
+    static constexpr std::string_view kInside[] = {"draft", "classify", "summarize", "summarise",
+                                                   "label", "archive",  "read",      "tag"};
+    if (!words.empty() &&
+        std::find(std::begin(kInside), std::end(kInside), words.front()) != std::end(kInside))
+        return false;
+    return has({"reply", "email", "mail", "message"});
 }
 
 // Checks a string member: required or optional, at most `max` bytes.

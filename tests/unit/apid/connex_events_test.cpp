@@ -147,6 +147,17 @@ TEST_CASE("connex: materialize_safe stores internal dispatch records, never a se
         f.post("/api/connex/dispatch", f.admin, R"({"type": "send_email", "label": "x"})").body);
     CHECK(dispatched.at("status") == "blocked");
     CHECK(dispatched.at("external") == false);
+    // However the type is spelled, a send is blocked; a draft or a classification is not.
+    auto status_of = [&](const std::string& type) {
+        auto r = f.post("/api/connex/dispatch", f.admin, R"({"type": ")" + type + R"("})");
+        REQUIRE(r.status == 200);
+        return std::string(json::parse(r.body).at("status").as_string());
+    };
+    for (const char* type : {"SEND_EMAIL", "Send-Email", "sendEmail", "send_email ", "reply_email",
+                             "send_sms", "forwardMessage", "Email"})
+        CHECK(status_of(type) == "blocked");
+    for (const char* type : {"draft_reply", "classify_email", "create_task", "summarizeThread"})
+        CHECK(status_of(type) == "pending_approval");
     auto task =
         json::parse(f.post("/api/connex/dispatch", f.admin, R"({"type": "create_task"})").body);
     CHECK(task.at("status") == "pending_approval");  // trust 50 < 70 restricts dispatch
