@@ -27,16 +27,6 @@ T must(Result<T> r) {
 
 std::string when(const std::optional<std::int64_t>& ms) { return ms ? rfc3339(*ms) : "-"; }
 
-// The addresses of an address-list header value, parsed by GMime (through a To: field).
-std::vector<std::string> addresses_in(const std::string& value) {
-    std::vector<std::string> out;
-    auto s = mime::summarize("To:" + value + "\r\n\r\n");
-    if (s)
-        for (const auto& m : s->to)
-            if (!m.address.empty()) out.push_back(m.address);
-    return out;
-}
-
 }  // namespace
 
 void queue_list(storage::Database& db, const storage::Tenant& tenant, bool all, std::size_t limit) {
@@ -131,7 +121,7 @@ void send(const Config& config, storage::Database& db, const storage::Tenant& te
     for (const auto& f : mime::header_fields(headers)) {
         const bool bcc = iequals_ascii(f.name, "Bcc");
         if (to.empty() && (bcc || iequals_ascii(f.name, "To") || iequals_ascii(f.name, "Cc")))
-            for (auto& a : addresses_in(std::string(f.value))) recipients.push_back(std::move(a));
+            for (auto& a : mime::addresses_in(f.value)) recipients.push_back(std::move(a));
         has_from = has_from || iequals_ascii(f.name, "From");
         has_date = has_date || iequals_ascii(f.name, "Date");
         has_mid = has_mid || iequals_ascii(f.name, "Message-ID");

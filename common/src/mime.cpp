@@ -438,6 +438,17 @@ Result<Summary> summarize(std::string_view raw) {
     return s;
 }
 
+std::vector<std::string> addresses_in(std::string_view value) {
+    std::vector<std::string> out;
+    std::string message = "To:";
+    message.append(value);
+    message += "\r\n\r\n";
+    if (auto s = summarize(message))
+        for (const auto& m : s->to)
+            if (!m.address.empty()) out.push_back(m.address);
+    return out;
+}
+
 Result<Parsed> parse(std::string_view raw) {
     if (raw.size() > kMaxRaw) return fail(Errc::limit, "message too large to parse");
     init();

@@ -2,10 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/use_awaitable.hpp>
 #include <memory>
+#include <optional>
 
 #include "common/address.hpp"
+#include "common/ascii.hpp"
 #include "common/header_fields.hpp"
 #include "common/ids.hpp"
 #include "common/mime.hpp"
@@ -27,6 +30,25 @@ bool from_is_submitter(const mime::Summary& summary, const AuthIdentity& who) {
     if (summary.from.size() != 1) return false;
     auto address = parse_address(summary.from.front().address);
     return address && address->key() == who.key;
+}
+
+// Sender, Resent-From and Resent-Sender say who sent the message as much as From does (RFC 5322
+// §3.6.2, §3.6.6), and mail clients show them ("on behalf of"): only the submitter. Returns the
+// first field that names anyone else.
+std::optional<std::string> foreign_originator(std::string_view raw, const AuthIdentity& who) {
+    std::optional<std::string> foreign;
+    mime::for_each_header_field(raw, [&](const mime::HeaderField& f) {
+        if (foreign || !(iequals_ascii(f.name, "Sender") || iequals_ascii(f.name, "Resent-From") ||
+                         iequals_ascii(f.name, "Resent-Sender")))
+            return;
+        auto names = mime::addresses_in(mime::unfold(f.value));
+        bool own = !names.empty() && std::all_of(names.begin(), names.end(), [&](const auto& a) {
+            auto address = parse_address(a);
+            return address && address->key() == who.key;
+        });
+        if (!own) foreign = std::string(f.name);
+    });
+    return foreign;
 }
 
 }  // namespace
@@ -61,6 +83,12 @@ asio::awaitable<StoreOutcome> submit(StoreMessage message, Services& services) {
         co_return StoreOutcome{
             false, std::move(id),
             "From header must be the authenticated mailbox <" + who.address + "> alone", 553};
+    }
+    if (auto field = foreign_originator(out->raw, who)) {
+        spdlog::info("smtpd: {}: refused: {} header is not <{}>", id, *field, who.address);
+        co_return StoreOutcome{
+            false, std::move(id),
+            *field + " header must be the authenticated mailbox <" + who.address + ">", 553};
     }
     out->summary = std::move(*summary);
     out->tenant_id = who.tenant_id;

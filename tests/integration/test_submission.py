@@ -344,6 +344,28 @@ class SubmissionTest(unittest.TestCase):
         self.assertEqual([r for r in self.sent(self.alice_id) if r["subject"] == "foreign from"],
                          [])
 
+    def test_foreign_sender_or_resent_from_is_553(self):
+        # Sender and Resent-From name who sent the message as much as From does.
+        for field in ("Sender", "Resent-From", "Resent-Sender"):
+            with self.subTest(field=field):
+                subject = f"foreign {field}"
+                with self.starttls_client() as s:
+                    s.login(ALICE, self.send_token)
+                    msg = (f"From: {ALICE}\r\n{field}: CEO <ceo@bank.example>\r\n"
+                           f"To: {OUTSIDE}\r\nSubject: {subject}\r\n\r\nbody\r\n")
+                    with self.assertRaises(smtplib.SMTPDataError) as caught:
+                        s.sendmail(ALICE, [OUTSIDE], msg)
+                self.assertEqual(caught.exception.smtp_code, 553)
+                self.assertIn(field.encode(), caught.exception.smtp_error)
+                self.assertEqual([r for r in self.sent(self.alice_id)
+                                  if r["subject"] == subject], [])
+        # Naming the mailbox itself is fine.
+        with self.starttls_client() as s:
+            s.login(ALICE, self.send_token)
+            s.sendmail(ALICE, [OUTSIDE], f"From: {ALICE}\r\nSender: Alice <{ALICE}>\r\n"
+                                         f"To: {OUTSIDE}\r\nSubject: own sender\r\n\r\nbody\r\n")
+        self.assertTrue(self.sent_with_subject("own sender"))
+
     def test_starttls_command_injection_refused(self):
         r = Raw(self.sub)
         self.assertTrue(r.reply().startswith("220"))

@@ -67,6 +67,10 @@ struct Parsed {
 };
 
 [[nodiscard]] Result<Summary> summarize(std::string_view raw);
+
+// The addresses of an address-list header value ("A <a@x>, b@y"), parsed by GMime; groups
+// flattened, entries without an address dropped.
+std::vector<std::string> addresses_in(std::string_view value);
 [[nodiscard]] Result<Parsed> parse(std::string_view raw);
 
 struct AttachmentContent {
