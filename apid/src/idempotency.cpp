@@ -18,8 +18,8 @@ Response replay(const storage::IdempotentResponse& stored) {
 
 Response conflict() {
     return problem(409,
-                   "this Idempotency-Key was already used with another request body; use a new "
-                   "key for a different request");
+                   "this Idempotency-Key was already used with another request (another body, "
+                   "or another route or message); use a new key for a different request");
 }
 
 bool valid_key(std::string_view key) {
@@ -40,7 +40,9 @@ tl::expected<std::optional<IdempotencyKey>, Response> begin_idempotent(const Con
         return tl::unexpected(
             bad_request({{"Idempotency-Key",
                           "must be 1-255 visible ASCII characters (a UUID is a good key)"}}));
-    std::string path = c.request.target.substr(0, c.request.target.find('?'));
+    // The decoded path: "/v1/mailboxes/a%40x.test/messages" is the same request as with "@".
+    std::string path;
+    for (const auto& segment : c.target.segments) path += "/" + segment;
     IdempotencyKey k{c.token->tenant_id, c.token->id, key, std::string(route),
                      sha256_hex(c.request.method + " " + path + "\n" + c.request.body)};
     auto found = storage::find_idempotent(c.db, k.tenant_id, k.principal, k.key, c.now);

@@ -226,6 +226,10 @@ class RestSendTest(unittest.TestCase):
         self.assertEqual(s2, 202)
         self.assertEqual(d1, d2)
         self.assertEqual(h2["Idempotent-Replayed"], "true")
+        # The mailbox's address percent-encoded in the path is the same request: a replay.
+        s2b, h2b, d2b = self.send(body, key=key, mailbox=ALICE.replace("@", "%40"))
+        self.assertEqual((s2b, d2b), (202, d1))
+        self.assertEqual(h2b["Idempotent-Replayed"], "true")
         self.assertEqual(self.count("SELECT count(*) FROM deliveries") - before, 1)
         self.assertEqual(self.count("SELECT count(*) FROM messages WHERE subject = 'Only once'"), 1)
         # The same key with another body: 409, and nothing sent.
