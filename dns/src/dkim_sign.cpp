@@ -149,20 +149,22 @@ Result<std::string> sign_one(std::string_view headers, const std::vector<mime::H
     // h=: for each listed name, every field of that name, from the bottom up (RFC 6376 §5.4.2),
     // then the name once more: over-signing (§8.15). The extra entry names an instance that does
     // not exist, which hashes as nothing, so a field of that name added later (a second From or
-    // Subject, which mail clients may show instead) breaks the signature.
+    // Subject, which mail clients may show instead, or a To or Reply-To the message lacked)
+    // breaks the signature. A name the message lacks is thus listed once (§5.4 allows it).
     std::string h, header_input;
+    bool has_from = false;
     for (const char* const* name = kDkimSignedHeaders; *name != nullptr; ++name) {
-        bool present = false;
         for (auto it = fields.rbegin(); it != fields.rend(); ++it) {
             if (!iequals_ascii(it->name, *name)) continue;
             header_input += relaxed_header(mime::raw_field(headers, *it)) + "\r\n";
             if (!h.empty()) h += ':';
             h += *name;
-            present = true;
+            has_from = has_from || name == kDkimSignedHeaders;
         }
-        if (present) h += std::string(":") + *name;
+        if (!h.empty()) h += ':';
+        h += *name;
     }
-    if (!h.starts_with("From"))  // RFC 6376 §5.4: From is always signed
+    if (!has_from)  // RFC 6376 §5.4: From is always signed
         return fail(Errc::invalid_argument, "the message has no From field");
     const std::vector<std::string> tags{"v=1",
                                         std::string("a=") + key.algorithm,

@@ -1,9 +1,10 @@
 #pragma once
 // DKIM signing at dispatch (RFC 6376, RFC 8463): one DKIM-Signature field per key (rsa-sha256,
 // ed25519-sha256), relaxed/relaxed, over a fixed list of header fields (kDkimSignedHeaders;
-// fields a message lacks are left out of h=). Signed with OpenSSL and keys parsed once per
-// process; dkim_sign.cpp says why not through libopendkim. Pure CPU work with no I/O: call it
-// from a worker pool, not an io thread (an RSA-2048 signature takes about 260 µs). Thread-safe.
+// every name is in h=, those a message lacks once, so that they cannot be added later). Signed with
+// OpenSSL and keys parsed once per process; dkim_sign.cpp says why not through libopendkim. Pure
+// CPU work with no I/O: call it from a worker pool, not an io thread (an RSA-2048 signature takes
+// about 260 µs). Thread-safe.
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,19 +21,13 @@ struct DkimSigningKey {
 };
 
 // The header fields signed, in h= order: every field of each name, then the name once more
-// (over-signed, RFC 6376 §8.15, so that such a field cannot be added after signing).
-inline constexpr const char* kDkimSignedHeaders[] = {"From",
-                                                     "To",
-                                                     "Cc",
-                                                     "Subject",
-                                                     "Date",
-                                                     "Message-ID",
-                                                     "In-Reply-To",
-                                                     "References",
-                                                     "MIME-Version",
-                                                     "Content-Type",
-                                                     "Content-Transfer-Encoding",
-                                                     nullptr};
+// (over-signed, RFC 6376 §8.15, so that such a field cannot be added after signing, also where
+// the message has none). From first: it must be present.
+inline constexpr const char* kDkimSignedHeaders[] = {
+    "From",       "To",           "Cc",           "Reply-To",
+    "Subject",    "Date",         "Message-ID",   "In-Reply-To",
+    "References", "MIME-Version", "Content-Type", "Content-Transfer-Encoding",
+    nullptr};
 
 // The DKIM-Signature header fields for `message` (CRLF line ends), one per key in key order, each
 // "DKIM-Signature: …\r\n" folded with CRLF+TAB, ready to be prepended to the message.

@@ -95,13 +95,14 @@ TEST_CASE("dkim_sign adds rsa-sha256 and ed25519-sha256 signatures that dkimpy v
     // Every line ends in CRLF and continuation lines are folded.
     CHECK(sigs->find('\n') == sigs->find("\r\n") + 1);
     CHECK(sigs->ends_with("\r\n"));
-    // h= lists the headers present, not the absent ones (Cc) nor the unlisted (X-Not-Signed).
+    // h= names each field present, and every listed name once more (over-signed, RFC 6376
+    // §8.15), the absent ones (Cc, Reply-To, …) too; never an unlisted one (X-Not-Signed).
     std::string unfolded;
     for (char c : *sigs)
         if (c != '\r' && c != '\n' && c != '\t' && c != ' ') unfolded += c;
-    // Each signed name twice: over-signed (RFC 6376 §8.15).
-    CHECK(unfolded.find("h=From:From:To:To:Subject:Subject:Date:Date:Message-ID:Message-ID:"
-                        "MIME-Version:MIME-Version:Content-Type:Content-Type;") !=
+    CHECK(unfolded.find("h=From:From:To:To:Cc:Reply-To:Subject:Subject:Date:Date:Message-ID:"
+                        "Message-ID:In-Reply-To:References:MIME-Version:MIME-Version:"
+                        "Content-Type:Content-Type:Content-Transfer-Encoding;") !=
           std::string::npos);
     CHECK(unfolded.find("X-Not-Signed") == std::string::npos);
 
@@ -124,6 +125,16 @@ TEST_CASE("dkim_sign adds rsa-sha256 and ed25519-sha256 signatures that dkimpy v
     CHECK_FALSE(dkimpy_verifies(added));
     CHECK(libopendkim_verdicts(added) ==
           std::vector<std::string>{"rsa-sha256 fail", "ed25519-sha256 fail"});
+
+    // So does a field the message lacked, added afterwards: a Reply-To sending the answers
+    // elsewhere, or a Cc.
+    for (const char* field : {"Reply-To: thief@evil.example\r\n", "Cc: victim@bank.example\r\n"}) {
+        std::string lacking = signed_message;
+        lacking.insert(lacking.find("Subject: Quarterly"), field);
+        CHECK_FALSE(dkimpy_verifies(lacking));
+        CHECK(libopendkim_verdicts(lacking) ==
+              std::vector<std::string>{"rsa-sha256 fail", "ed25519-sha256 fail"});
+    }
 
     // Signing again reuses the parsed keys and gives the same verdicts.
     auto again = dns::dkim_sign(kMessage, signing);
