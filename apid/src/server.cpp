@@ -125,6 +125,9 @@ std::optional<Response> framing_refusal(const http::request_parser<http::string_
         return bad_request({{"Host", "an HTTP/1.1 request needs exactly one Host field"}});
     if (req.count(http::field::authorization) > 1)
         return bad_request({{"Authorization", "given more than once"}});
+    // Which of two keys would count is as ambiguous as which of two tokens.
+    if (req.count("Idempotency-Key") > 1)
+        return bad_request({{"Idempotency-Key", "given more than once"}});
     // HTTP/1.0 has no transfer codings: one there is faulty framing (RFC 9112 §6.1).
     if (req.count(http::field::transfer_encoding) > 0 && (!parser.chunked() || req.version() < 11))
         return bad_request(

@@ -442,6 +442,8 @@ class ApiReadTest(unittest.TestCase):
                         b"GET /v1/me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer a\r\n"
                         b"Authorization: Bearer b\r\n\r\n",
                         b"GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+                        b"GET /healthz HTTP/1.1\r\nHost: x\r\nIdempotency-Key: a\r\n"
+                        b"Idempotency-Key: b\r\n\r\n",
                         b"GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n"
                         b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"):
             with self.subTest(request=request):
