@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "common/address.hpp"
+#include "common/ascii.hpp"
 #include "common/crypto.hpp"
 
 namespace postern::api {
@@ -25,6 +26,16 @@ std::string trim(std::string_view s) {
 
 // GMime takes text as C strings: a NUL would silently end the text there.
 constexpr const char* kNoNul = "must not contain NUL characters (U+0000)";
+
+// A composite media type other than message/rfc822 (which is embedded as a message).
+bool composite(std::string_view content_type) {
+    auto starts = [&](std::string_view prefix) {
+        return content_type.size() >= prefix.size() &&
+               iequals_ascii(content_type.substr(0, prefix.size()), prefix);
+    };
+    return starts("multipart/") ||
+           (starts("message/") && !iequals_ascii(content_type, "message/rfc822"));
+}
 
 bool has_control(std::string_view s) {
     for (char ch : s)
@@ -147,6 +158,12 @@ struct Reader {
             if (slash == std::string::npos || slash == 0 || slash + 1 == a.content_type.size() ||
                 has_control(a.content_type) || a.content_type.find(' ') != std::string::npos)
                 errors.semantic.push_back({f + ".content_type", "must be a type/subtype"});
+            else if (composite(a.content_type))
+                // Attachments go out base64-encoded, which RFC 2045 §6.4 forbids for these.
+                errors.semantic.push_back(
+                    {f + ".content_type",
+                     "multipart/* and message/* (but message/rfc822) cannot be attached: use "
+                     "application/octet-stream"});
             out.push_back(std::move(a));
         }
     }

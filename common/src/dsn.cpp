@@ -16,6 +16,20 @@
 namespace postern::dsn {
 namespace {
 
+// The host of a "host:port" (a configured route), which is what the dns name type names
+// (RFC 3464 §2.3.5): "mx.example:2525" and "127.0.0.1:2525" lose the port, "[::1]:2525" the
+// brackets and the port; anything else is kept.
+std::string_view mta_name(std::string_view host) {
+    std::size_t colon = host.rfind(':');
+    if (colon == std::string_view::npos || colon + 1 == host.size()) return host;
+    for (char c : host.substr(colon + 1))
+        if (c < '0' || c > '9') return host;
+    std::string_view name = host.substr(0, colon);
+    if (name.size() > 2 && name.front() == '[' && name.back() == ']')
+        return name.substr(1, name.size() - 2);
+    return name.find(':') == std::string_view::npos ? name : host;  // a bare IPv6 address
+}
+
 using postern::detail::GObj;
 
 // A leaf part of type/subtype holding `content` as it is.
@@ -106,7 +120,7 @@ Result<std::string> build(const Request& r) {
         status += std::string("Action: ") + (r.delay ? "delayed" : "failed") + "\r\n";
         status += "Status: " + one_line(rc.status) + "\r\n";
         if (!rc.remote_mta.empty())
-            status += "Remote-MTA: dns; " + one_line(rc.remote_mta) + "\r\n";
+            status += "Remote-MTA: dns; " + one_line(mta_name(rc.remote_mta)) + "\r\n";
         if (!rc.diagnostic.empty())
             status += std::string("Diagnostic-Code: ") +
                       (r.smtp_diagnostic ? "smtp; " : "x-postern; ") + one_line(rc.diagnostic) +

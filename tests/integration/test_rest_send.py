@@ -263,6 +263,12 @@ class RestSendTest(unittest.TestCase):
         self.assertEqual(doc["errors"][0]["field"], "colour")
         status, _, doc = self.send({"to": "a@far.example", "text": 5})
         self.assertEqual(status, 400, doc)
+        # Attachments go out base64: not allowed for composite types (RFC 2045 §6.4).
+        for ct in ("multipart/mixed", "Message/Partial"):
+            status, _, doc = self.send({"to": "a@far.example", "attachments": [
+                {"content_type": ct, "content": base64.b64encode(b"x").decode()}]})
+            self.assertEqual(status, 422, doc)
+            self.assertEqual([e["field"] for e in doc["errors"]], ["attachments[0].content_type"])
         # A NUL would have cut the text short where GMime reads it: refused, not truncated.
         for field in ("subject", "text", "html"):
             status, _, doc = self.send({"to": "a@far.example", field: "a\u0000b"})

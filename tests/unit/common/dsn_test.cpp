@@ -56,6 +56,27 @@ TEST_CASE("a bounce is an RFC 3464 multipart/report with the original headers", 
     CHECK(parsed->text.find("x@dest.test") != std::string::npos);
 }
 
+TEST_CASE("Remote-MTA names the host of a configured route, without its port", "[dsn]") {
+    auto remote_mta = [](const std::string& host) {
+        dsn::Request r;
+        r.reporting_mta = "mx.example.com";
+        r.to = "agent@example.com";
+        r.original = "Subject: s\r\n\r\nb\r\n";
+        r.recipients.push_back({"x@dest.test", "5.1.1", host, "550 5.1.1 no", 0});
+        auto raw = dsn::build(r);
+        REQUIRE(raw);
+        auto at = raw->find("Remote-MTA: dns; ");
+        REQUIRE(at != std::string::npos);
+        at += 17;
+        return raw->substr(at, raw->find("\r\n", at) - at);
+    };
+    CHECK(remote_mta("mx.dest.test") == "mx.dest.test");
+    CHECK(remote_mta("127.0.0.1:2525") == "127.0.0.1");
+    CHECK(remote_mta("relay.example:587") == "relay.example");
+    CHECK(remote_mta("[2001:db8::1]:25") == "2001:db8::1");
+    CHECK(remote_mta("2001:db8::25") == "2001:db8::25");
+}
+
 TEST_CASE("a delay report says delayed and until when it is retried", "[dsn]") {
     dsn::Request r;
     r.delay = true;
