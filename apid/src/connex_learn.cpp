@@ -31,6 +31,7 @@ struct OutcomeWrite {
     // Results
     std::optional<storage::StoredConnexOutcome> earlier;
     std::string body;
+    std::optional<std::string> conflict;  // the ledger refused the transition: 409, nothing stored
     std::int64_t weights_version = 0;
     WeightsPtr weights;
 };
@@ -75,6 +76,15 @@ Result<void> record_outcome(storage::Database& db, OutcomeWrite& w) {
     auto weights = parse_weights(row->json);
     if (!weights) return tl::unexpected(weights.error());
     auto learned = connex::apply_outcome(*weights, w.request, facts);
+    if (facts.operation_matched && learned.applied_status) {
+        auto state = storage::find_connex_operation_state(db, w.tenant_id, operation_id);
+        if (!state) return tl::unexpected(state.error());
+        if (*state) {
+            w.conflict =
+                connex::ledger_refusal((*state)->bucket, (*state)->status, *learned.applied_status);
+            if (w.conflict) return {};  // the weights changed in memory only: nothing is stored
+        }
+    }
 
     storage::ConnexOutcomeRow o;
     o.id = new_id("cxo");
@@ -173,6 +183,11 @@ Response handle_connex_outcome(const Context& c) {
     return deferred([w](storage::Database& db) { return record_outcome(db, *w); },
                     [w, state](const Result<void>& r) -> Response {
                         if (!r) return storage_failure(r.error(), "integration-outcome write");
+                        if (w->conflict)
+                            return problem(
+                                409, "operation " +
+                                         std::string(str_member(w->request, "operationId")) + ": " +
+                                         *w->conflict);
                         if (w->earlier) {
                             if (w->earlier->request_hash != w->request_hash)
                                 return problem(409, "sourceOutcomeId '" + w->source_outcome_id +

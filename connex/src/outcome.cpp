@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <boost/json.hpp>
+#include <initializer_list>
 
 #include "connex/validate.hpp"
 
@@ -248,6 +249,28 @@ LearningResult apply_outcome(TenantWeights& w, const json::object& req, const Ou
         }
     }
     return r;
+}
+
+std::optional<std::string> ledger_refusal(std::string_view bucket, std::string_view from,
+                                          std::string_view to) {
+    auto in = [](std::string_view s, std::initializer_list<std::string_view> set) {
+        return std::find(set.begin(), set.end(), s) != set.end();
+    };
+    if (from == to) return std::nullopt;
+    if (in(from, {"applied", "failed", "rejected", "skipped"}))
+        return fmt::format("the operation is already {}", from);
+    if (from == "approved" && !in(to, {"applied", "failed", "skipped"}))
+        return fmt::format(
+            "the operation was approved: it can be applied, fail or be skipped, "
+            "not become {}",
+            to);
+    if (bucket == "blocked" && !in(to, {"rejected", "skipped"}))
+        return fmt::format("the operation is blocked: it can be rejected or skipped, not become {}",
+                           to);
+    if (bucket == "humanReview" && from == "recommended" && to == "applied")
+        return std::string(
+            "the operation needs a human's approval first (a human_approved outcome)");
+    return std::nullopt;
 }
 
 json::object outcome_response(std::string_view tenant_id, std::string_view outcome_id,

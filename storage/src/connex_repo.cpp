@@ -113,6 +113,18 @@ Result<std::optional<StoredConnexEvent>> find_connex_event_of_operation(
     return one_event(*st);
 }
 
+Result<std::optional<ConnexOperationState>> find_connex_operation_state(
+    Database& db, std::string_view tenant_id, std::string_view operation_id) {
+    auto st =
+        db.prepare("SELECT bucket, status FROM connex_operations WHERE tenant_id = ? AND id = ?");
+    if (!st) return tl::unexpected(st.error());
+    st->bind(1, tenant_id).bind(2, operation_id);
+    auto row = st->step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) return std::optional<ConnexOperationState>();
+    return std::optional<ConnexOperationState>(ConnexOperationState{st->text(0), st->text(1)});
+}
+
 Result<bool> set_connex_operation_status(Database& db, std::string_view tenant_id,
                                          std::string_view operation_id, std::string_view status,
                                          std::int64_t now) {

@@ -69,6 +69,14 @@ struct LearningResult {
 LearningResult apply_outcome(TenantWeights& w, const boost::json::object& outcome_request,
                              const OutcomeFacts& facts);
 
+// The ledger's rules for an outcome that moves an operation of `bucket` from status `from` to
+// `to`: nullopt when allowed, else why not (apid answers 409 and records nothing). A settled
+// operation (applied, failed, rejected, skipped) stays as it is (the same status again is
+// allowed); an approved one may only be applied, fail or be skipped; a blocked one may only be
+// rejected or skipped; one that needs a human (humanReview) is approved before it is applied.
+std::optional<std::string> ledger_refusal(std::string_view bucket, std::string_view from,
+                                          std::string_view to);
+
 // IntegrationOutcomeResponse.
 boost::json::object outcome_response(std::string_view tenant_id, std::string_view outcome_id,
                                      bool persisted, const boost::json::object& outcome_request,

@@ -77,6 +77,13 @@ struct StoredConnexEvent {
 // The event an operation id belongs to.
 [[nodiscard]] Result<std::optional<StoredConnexEvent>> find_connex_event_of_operation(
     Database& db, std::string_view tenant_id, std::string_view operation_id);
+// An operation's ledger bucket and status (autoApply|humanReview|blocked|drafts; recommended,
+// applied, …), or nullopt when the tenant has no such operation.
+struct ConnexOperationState {
+    std::string bucket, status;
+};
+[[nodiscard]] Result<std::optional<ConnexOperationState>> find_connex_operation_state(
+    Database& db, std::string_view tenant_id, std::string_view operation_id);
 // Sets the ledger status of one operation; false when the tenant has no such operation.
 [[nodiscard]] Result<bool> set_connex_operation_status(Database& db, std::string_view tenant_id,
                                                        std::string_view operation_id,

@@ -233,3 +233,53 @@ TEST_CASE("connex: outcomes update the ledger and the tenant's weights, once", "
     CHECK(trust.at("score").as_int64() < 50);  // bad classifications cost trust
     CHECK(trust.at("signals").at("badClassifications") == 3);
 }
+
+TEST_CASE("connex: outcomes follow the ledger's rules, or are refused with 409 and not recorded",
+          "[apid][connex]") {
+    ConnexFixture f;
+    auto event = json::parse(f.post(kEvent, f.key,
+                                    event_body("rules", "Can you confirm terms before we proceed?",
+                                               R"(, "sourceMailbox": {"replyPolicy": "disabled"})"))
+                                 .body);
+    auto op_in = [&](const std::string& bucket) {
+        for (const auto& op : event.at("status").at("operations").as_array()) {
+            std::string id(op.at("id").as_string());
+            if (f.count("SELECT count(*) FROM connex_operations WHERE id = '" + id +
+                        "' AND bucket = '" + bucket + "'") == 1)
+                return id;
+        }
+        return std::string();
+    };
+    const std::string blocked = op_in("blocked"), review = op_in("humanReview");
+    REQUIRE(!blocked.empty());
+    REQUIRE(!review.empty());
+    auto outcome = [&](const std::string& id, const std::string& type, const std::string& op) {
+        return f
+            .post(kOutcome, f.key, outcome_body(id, type, 0, R"(, "operationId": ")" + op + "\""))
+            .status;
+    };
+    auto status_of = [&](const std::string& op) {
+        for (const char* s :
+             {"recommended", "approved", "applied", "rejected", "failed", "skipped"})
+            if (f.count("SELECT count(*) FROM connex_operations WHERE id = '" + op +
+                        "' AND status = '" + s + "'") == 1)
+                return std::string(s);
+        return std::string("?");
+    };
+    const auto version = f.count("SELECT count(*) FROM connex_weights");
+    CHECK(outcome("r1", "operation_applied", blocked) == 409);
+    CHECK(outcome("r2", "operation_applied", review) == 409);  // a human approves first
+    CHECK(f.count("SELECT count(*) FROM connex_outcomes") == 0);
+    CHECK(f.count("SELECT count(*) FROM connex_weights") == version);  // nothing learned
+    CHECK(outcome("r3", "human_approved", review) == 200);
+    CHECK(outcome("r4", "human_rejected", review) == 409);  // approved already
+    CHECK(outcome("r5", "operation_applied", review) == 200);
+    CHECK(outcome("r6", "operation_failed", review) == 409);  // settled
+    CHECK(outcome("r7", "human_rejected", blocked) == 200);
+    CHECK(outcome("r8", "human_approved", blocked) == 409);
+    CHECK(status_of(review) == "applied");
+    CHECK(status_of(blocked) == "rejected");
+    CHECK(f.count("SELECT count(*) FROM connex_outcomes") == 3);
+    // A 409 is not stored, so the same sourceOutcomeId can be used once the request is right.
+    CHECK(outcome("r1", "manual_override", blocked) == 409);  // rejected is settled
+}
