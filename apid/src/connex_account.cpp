@@ -9,6 +9,7 @@
 #include "common/ids.hpp"
 #include "common/scopes.hpp"
 #include "common/time.hpp"
+#include "connex/validate.hpp"
 #include "connex_handlers.hpp"
 #include "storage/connex_repo.hpp"
 
@@ -21,43 +22,49 @@ namespace {
 constexpr std::size_t kMaxName = 64;
 constexpr std::size_t kMaxLabel = 1024;
 
-// The words of a task type, however it is spelled: "Send-Email", "sendEmail", " send_email "
-// and "SEND EMAIL" are all {"send", "email"}.
+// The words of a task type, however it is spelled: "Send-Email", "sendEmail", "SENDEmail",
+// " send/email " and "SEND EMAIL" are all {"send", "email"}. Any character but a letter or a
+// digit separates; so does a change from lower to upper case, and the last capital of a run
+// that is followed by a lower-case letter ("SENDEmail").
 std::vector<std::string> type_words(std::string_view type) {
+    auto upper = [](char ch) { return ch >= 'A' && ch <= 'Z'; };
+    auto lower = [](char ch) { return ch >= 'a' && ch <= 'z'; };
     std::vector<std::string> words(1);
     for (std::size_t i = 0; i < type.size(); ++i) {
         const char ch = type[i];
-        const bool upper = ch >= 'A' && ch <= 'Z';
-        if (ch == '_' || ch == '-' || ch == ' ' || ch == '.' || ch == '\t') {
+        if (!upper(ch) && !lower(ch) && !(ch >= '0' && ch <= '9')) {
             if (!words.back().empty()) words.emplace_back();
             continue;
         }
-        if (upper && i > 0 && type[i - 1] >= 'a' && type[i - 1] <= 'z' && !words.back().empty())
-            words.emplace_back();  // camelCase
-        words.back() += upper ? static_cast<char>(ch - 'A' + 'a') : ch;
+        const bool boundary = upper(ch) && i > 0 &&
+                              (lower(type[i - 1]) ||
+                               (upper(type[i - 1]) && i + 1 < type.size() && lower(type[i + 1])));
+        if (boundary && !words.back().empty()) words.emplace_back();
+        words.back() += upper(ch) ? static_cast<char>(ch - 'A' + 'a') : ch;
     }
     if (words.back().empty()) words.pop_back();
     return words;
 }
 
 // Task types that would reach someone outside: dispatch never performs them. A policy gate, so
-// it errs towards blocking: any type whose words say send, forward or SMS, or name a reply, an
-// email or a message, unless it starts with a verb that keeps the work inside (a draft a human
-// approves, a classification, a summary, a label, an archive, a read).
+// it errs towards blocking: a type that says send, forward or SMS anywhere, even run together
+// ("sendemail"), or that names a reply, an email or a message, unless it is a short "verb noun"
+// whose verb keeps the work inside (a draft a human approves, a classification, a summary, a
+// label, an archive, a read).
 bool is_external_send(std::string_view type) {
     auto words = type_words(type);
-    auto has = [&](std::initializer_list<std::string_view> any) {
-        return std::any_of(words.begin(), words.end(), [&](const std::string& w) {
-            return std::find(any.begin(), any.end(), w) != any.end();
-        });
-    };
-    if (has({"send", "forward", "sms", "external"})) return true;
+    std::string joined;
+    for (const auto& w : words) joined += w;
+    for (std::string_view stem : {"send", "forward", "sms", "external"})
+        if (joined.find(stem) != std::string::npos) return true;
     static constexpr std::string_view kInside[] = {"draft", "classify", "summarize", "summarise",
                                                    "label", "archive",  "read",      "tag"};
-    if (!words.empty() &&
+    if (words.size() <= 2 && !words.empty() &&
         std::find(std::begin(kInside), std::end(kInside), words.front()) != std::end(kInside))
         return false;
-    return has({"reply", "email", "mail", "message"});
+    for (std::string_view stem : {"reply", "email", "mail", "message"})
+        if (joined.find(stem) != std::string::npos) return true;
+    return false;
 }
 
 // Checks a string member: required or optional, at most `max` bytes.
@@ -72,12 +79,6 @@ void check_string(const json::object& o, std::string_view key, bool required, st
         errors.push_back({std::string(key), "must be a non-empty string"});
     else if (v->get_string().size() > max)
         errors.push_back({std::string(key), "is longer than " + std::to_string(max) + " bytes"});
-    else if (std::any_of(v->get_string().begin(), v->get_string().end(), [](char ch) {
-                 auto u = static_cast<unsigned char>(ch);
-                 return u < 0x20 || u == 0x7f;
-             }))
-        // Labels are printed by `postern token list`: no line breaks or terminal escapes.
-        errors.push_back({std::string(key), "must not contain control characters"});
 }
 
 void check_kind(const json::object& o, std::string_view key, json::kind kind, std::string_view what,
@@ -263,6 +264,12 @@ Response handle_connex_create_key(const Context& c) {
         if (member.key() != "label" && member.key() != "scopes" && member.key() != "expiresInDays")
             errors.push_back({std::string(member.key()), "is not a field of this request"});
     check_string(req, "label", false, kMaxLabel, errors);
+    // A key's label is printed by `postern token list`: no line breaks or terminal escapes.
+    if (auto label = str_member(req, "label"); std::any_of(label.begin(), label.end(), [](char ch) {
+            auto u = static_cast<unsigned char>(ch);
+            return u < 0x20 || u == 0x7f;
+        }))
+        errors.push_back({"label", "must not contain control characters"});
     std::vector<std::string> scopes{"status:evaluate"};
     if (auto* s = req.if_contains("scopes")) {
         scopes.clear();
@@ -279,10 +286,11 @@ Response handle_connex_create_key(const Context& c) {
     }
     std::optional<std::int64_t> expires;
     if (auto* e = req.if_contains("expiresInDays")) {
-        if (!e->is_int64() || e->get_int64() < 1 || e->get_int64() > 3650)
+        auto days = connex::json_integer(e);
+        if (!days || *days < 1 || *days > 3650)
             errors.push_back({"expiresInDays", "must be an integer from 1 to 3650"});
         else
-            expires = c.now + e->get_int64() * 86'400'000;
+            expires = c.now + *days * 86'400'000;
     }
     if (!errors.empty()) return bad_request(std::move(errors));
     std::optional<std::string> label;

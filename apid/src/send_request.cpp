@@ -27,14 +27,17 @@ std::string trim(std::string_view s) {
 // GMime takes text as C strings: a NUL would silently end the text there.
 constexpr const char* kNoNul = "must not contain NUL characters (U+0000)";
 
-// A composite media type other than message/rfc822 (which is embedded as a message).
+// A media type that may not be base64-encoded (RFC 2045 §6.4): multipart/* and message/*, but
+// message/rfc822 (embedded as a message) and message/global (RFC 6532 §3.5 allows base64).
 bool composite(std::string_view content_type) {
+    std::string_view type = content_type.substr(0, content_type.find(';'));
+    while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
     auto starts = [&](std::string_view prefix) {
-        return content_type.size() >= prefix.size() &&
-               iequals_ascii(content_type.substr(0, prefix.size()), prefix);
+        return type.size() >= prefix.size() && iequals_ascii(type.substr(0, prefix.size()), prefix);
     };
-    return starts("multipart/") ||
-           (starts("message/") && !iequals_ascii(content_type, "message/rfc822"));
+    if (starts("multipart/")) return true;
+    return starts("message/") && !iequals_ascii(type, "message/rfc822") &&
+           !iequals_ascii(type, "message/global");
 }
 
 bool has_control(std::string_view s) {

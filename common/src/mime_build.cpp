@@ -89,20 +89,46 @@ bool needs_encoding(std::string_view data) {
     return false;
 }
 
+// An attachment as a base64-encoded leaf part of `type`/`subtype`.
+GMimeObject* base64_part(const std::string& type, const std::string& subtype, std::string_view data,
+                         const std::string& filename) {
+    GMimePart* part = g_mime_part_new_with_type(type.c_str(), subtype.c_str());
+    GObj<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(data.data(), data.size()));
+    GObj<GMimeDataWrapper> content(
+        g_mime_data_wrapper_new_with_stream(stream.get(), GMIME_CONTENT_ENCODING_DEFAULT));
+    g_mime_part_set_content(part, content.get());
+    g_mime_part_set_content_encoding(part, GMIME_CONTENT_ENCODING_BASE64);
+    g_mime_object_set_disposition(GMIME_OBJECT(part), "attachment");
+    if (!filename.empty()) g_mime_part_set_filename(part, filename.c_str());
+    return GMIME_OBJECT(part);
+}
+
 // The message/rfc822 attachment: parsed, so that GMime writes it as an embedded message. RFC 2046
 // §5.2.1 forbids base64 for the message/rfc822 part itself, so its lines go out as they are, with
-// their ends made CRLF here: byte for byte, signatures intact. Only a message that could not go
-// out that way (a body line over 998 octets, a NUL) has its parts re-encoded (quoted-printable or
-// base64, as GMime finds best); a header line with no place to fold is still refused by
-// build_message.
+// their ends made CRLF here: byte for byte, signatures intact. A message that could not go out
+// that way (a line over 998 octets, a NUL) has its parts re-encoded (quoted-printable or base64,
+// as GMime finds best). GMime leaves alone what it takes for safe already (base64 or
+// quoted-printable parts, a part declared 7bit), so what it writes is checked again; when that
+// still cannot go out, the message is attached as application/octet-stream (base64) instead.
 GMimeObject* message_part(const OutgoingAttachment& a) {
     const std::string data = crlf_lines(a.data);
     GObj<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(data.data(), data.size()));
     GObj<GMimeParser> parser(g_mime_parser_new_with_stream(stream.get()));
     GObj<GMimeMessage> inner(g_mime_parser_construct_message(parser.get(), nullptr));
     if (!inner) return nullptr;
-    if (needs_encoding(data))
-        g_mime_object_encode(GMIME_OBJECT(inner.get()), GMIME_ENCODING_CONSTRAINT_7BIT);
+    if (needs_encoding(data)) {
+        GMimeObject* object = GMIME_OBJECT(inner.get());
+        g_mime_object_encode(object, GMIME_ENCODING_CONSTRAINT_7BIT);
+        if (g_mime_object_get_header(object, "MIME-Version") == nullptr)
+            g_mime_object_set_header(object, "MIME-Version", "1.0", nullptr);
+        std::unique_ptr<GMimeFormatOptions, FormatFree> format(g_mime_format_options_new());
+        g_mime_format_options_set_newline_format(format.get(), GMIME_NEWLINE_FORMAT_DOS);
+        std::unique_ptr<char, decltype(&g_free)> written(
+            g_mime_object_to_string(object, format.get()), &g_free);
+        if (written == nullptr || needs_encoding(written.get()))
+            return base64_part("application", "octet-stream", a.data,
+                               a.filename.empty() ? "message.eml" : a.filename);
+    }
     GMimeMessagePart* part = g_mime_message_part_new_with_message("rfc822", inner.get());
     g_mime_object_set_disposition(GMIME_OBJECT(part), "attachment");
     if (!a.filename.empty())
@@ -120,15 +146,7 @@ Result<GMimeObject*> attachment_part(const OutgoingAttachment& a) {
         if (part == nullptr) return fail(Errc::invalid_argument, "not a message");
         return part;
     }
-    GMimePart* part = g_mime_part_new_with_type(type.c_str(), subtype.c_str());
-    GObj<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(a.data.data(), a.data.size()));
-    GObj<GMimeDataWrapper> content(
-        g_mime_data_wrapper_new_with_stream(stream.get(), GMIME_CONTENT_ENCODING_DEFAULT));
-    g_mime_part_set_content(part, content.get());
-    g_mime_part_set_content_encoding(part, GMIME_CONTENT_ENCODING_BASE64);
-    g_mime_object_set_disposition(GMIME_OBJECT(part), "attachment");
-    if (!a.filename.empty()) g_mime_part_set_filename(part, a.filename.c_str());
-    return GMIME_OBJECT(part);
+    return base64_part(type, subtype, a.data, a.filename);
 }
 
 std::string new_message_id(const std::string& hostname) {

@@ -150,17 +150,26 @@ Result<std::string> sign_one(std::string_view headers, const std::vector<mime::H
     // then the name once more: over-signing (§8.15). The extra entry names an instance that does
     // not exist, which hashes as nothing, so a field of that name added later (a second From or
     // Subject, which mail clients may show instead, or a To or Reply-To the message lacked)
-    // breaks the signature. A name the message lacks is thus listed once (§5.4 allows it).
+    // breaks the signature. The names of kDkimSignedEvenIfAbsent are listed once even when the
+    // message lacks them (§5.4 allows it).
+    auto even_if_absent = [](const char* name) {
+        for (const char* const* n = kDkimSignedEvenIfAbsent; *n != nullptr; ++n)
+            if (iequals_ascii(*n, name)) return true;
+        return false;
+    };
     std::string h, header_input;
     bool has_from = false;
     for (const char* const* name = kDkimSignedHeaders; *name != nullptr; ++name) {
+        bool present = false;
         for (auto it = fields.rbegin(); it != fields.rend(); ++it) {
             if (!iequals_ascii(it->name, *name)) continue;
             header_input += relaxed_header(mime::raw_field(headers, *it)) + "\r\n";
             if (!h.empty()) h += ':';
             h += *name;
+            present = true;
             has_from = has_from || name == kDkimSignedHeaders;
         }
+        if (!present && !even_if_absent(*name)) continue;
         if (!h.empty()) h += ':';
         h += *name;
     }

@@ -211,6 +211,16 @@ class RetryAndBounceTest(OutboundBase):
             self.assertIn(b"Status: 5.3.4", reports)
             self.assertIn(b"Status: 5.6.7", reports)
 
+    def test_an_idn_domain_goes_as_its_a_label_without_smtputf8(self):
+        # Only the domain is UTF-8: its A-label is the downgrade (no SMTPUTF8 needed).
+        with fake_smtp.FakeSmtp(extensions=["PIPELINING"]) as dest:
+            outbound_config(self.p.data, routes={"*": f"127.0.0.1:{dest.port}"})
+            self.p.start_smtpd()
+            mid = self.send(message("idn domain", to="user@bücher.test"), "user@bücher.test")
+            self.wait_state(mid, {"delivered"})
+            self.assertEqual([m[1] for m in dest.messages], [["user@xn--bcher-kva.test"]])
+            self.assertNotIn("SMTPUTF8", dest.mail_commands[0])
+
     def test_delay_dsn_once_then_delivery(self):
         def replies(stage, arg, n):
             return "451 4.3.0 busy" if stage == "rcpt" and n <= 3 else None

@@ -21,13 +21,19 @@ struct DkimSigningKey {
 };
 
 // The header fields signed, in h= order: every field of each name, then the name once more
-// (over-signed, RFC 6376 §8.15, so that such a field cannot be added after signing, also where
-// the message has none). From first: it must be present.
+// (over-signed, RFC 6376 §8.15, so that such a field cannot be added after signing). From first:
+// it must be present.
 inline constexpr const char* kDkimSignedHeaders[] = {
     "From",       "To",           "Cc",           "Reply-To",
     "Subject",    "Date",         "Message-ID",   "In-Reply-To",
     "References", "MIME-Version", "Content-Type", "Content-Transfer-Encoding",
     nullptr};
+
+// Of those, the names also listed when the message has no such field: who it is from and to,
+// where replies go, what it is about and which thread it is in cannot be added later either.
+// (The MIME fields are not: a gateway may add them to a message that lacked them.)
+inline constexpr const char* kDkimSignedEvenIfAbsent[] = {
+    "From", "To", "Cc", "Reply-To", "Subject", "In-Reply-To", "References", nullptr};
 
 // The DKIM-Signature header fields for `message` (CRLF line ends), one per key in key order, each
 // "DKIM-Signature: …\r\n" folded with CRLF+TAB, ready to be prepended to the message.

@@ -16,6 +16,9 @@
 #include <charconv>
 #include <memory>
 #include <optional>
+#include <tl/expected.hpp>
+
+#include "common/address.hpp"
 
 namespace postern::smtp::outbound {
 namespace {
@@ -283,33 +286,66 @@ asio::awaitable<Opened> open_session(tcp::endpoint endpoint, std::string host,
 // Nothing was accepted for any recipient, so another connection is tried.
 static bool stale_reply(const Reply& r) { return r.code == 0 || r.code == 421 || r.code == 503; }
 
-// What this server would refuse, or take only against the standards, is not sent: a UTF-8
-// address needs SMTPUTF8 (RFC 6531 §3.2: no downgrade exists for it), and a message over the
-// SIZE the server announced would only be refused after its data (RFC 1870 §6). Both are
-// permanent: the sender gets a DSN with this reply.
-std::optional<Reply> unsendable(const Capabilities& caps, const Transaction& t,
-                                const std::string& host) {
-    bool utf8_envelope = has_8bit(t.mail_from);
-    for (const auto& r : t.recipients) utf8_envelope = utf8_envelope || has_8bit(r);
-    if (utf8_envelope && !caps.smtputf8)
-        return Reply{553, "553 5.6.7 not sent: " + host +
-                              " does not offer SMTPUTF8, which a UTF-8 address needs"};
+// An address as it goes to a server: as it is when the server offers SMTPUTF8 or the address is
+// ASCII; with its domain as an A-label when only the domain is UTF-8 (the one downgrade there
+// is); nullopt when the local part is UTF-8, which only SMTPUTF8 can carry (RFC 6531 §3.2).
+std::optional<std::string> wire_address(const std::string& address, bool smtputf8) {
+    if (smtputf8 || !has_8bit(address)) return address;
+    const std::size_t at = address.rfind('@');
+    if (at == std::string::npos || has_8bit(std::string_view(address).substr(0, at)))
+        return std::nullopt;
+    auto alabel = normalize_domain(std::string_view(address).substr(at + 1));
+    if (!alabel) return std::nullopt;
+    return address.substr(0, at + 1) + *alabel;
+}
+
+struct Envelope {
+    std::string mail_from;
+    std::vector<std::string> recipients;
+};
+
+// The envelope as this server can take it, or the reason it cannot have the message at all: a
+// UTF-8 local part needs SMTPUTF8, and a message over the SIZE the server announced would only
+// be refused after its data (RFC 1870 §6). Both are permanent: the sender gets a DSN with the
+// reply.
+tl::expected<Envelope, Reply> envelope_for(const Capabilities& caps, const Transaction& t,
+                                           const std::string& host) {
+    Envelope e;
+    bool ok = true;
+    if (auto from = wire_address(t.mail_from, caps.smtputf8))
+        e.mail_from = std::move(*from);
+    else
+        ok = false;
+    for (const auto& r : t.recipients) {
+        auto wire = wire_address(r, caps.smtputf8);
+        ok = ok && wire.has_value();
+        e.recipients.push_back(wire.value_or(r));
+    }
+    if (!ok)
+        return tl::unexpected(Reply{
+            553, "553 5.6.7 not sent: " + host +
+                     " does not offer SMTPUTF8, which an address with a UTF-8 local part needs"});
     if (caps.max_size != 0 && t.message->size() > caps.max_size)
-        return Reply{552, "552 5.3.4 not sent: the message (" + std::to_string(t.message->size()) +
-                              " octets) is larger than " + host + " accepts (SIZE " +
-                              std::to_string(caps.max_size) + ")"};
-    return std::nullopt;
+        return tl::unexpected(Reply{552, "552 5.3.4 not sent: the message (" +
+                                             std::to_string(t.message->size()) +
+                                             " octets) is larger than " + host + " accepts (SIZE " +
+                                             std::to_string(caps.max_size) + ")"});
+    return e;
 }
 
 asio::awaitable<TransactionResult> transact(std::shared_ptr<Session> s, const Transaction& t,
                                             const ClientOptions& o) {
     const auto& c = s->conn;
     const auto& caps = s->caps;
-    if (auto refusal = unsendable(caps, t, s->host)) {
-        TransactionResult r;  // nothing was sent: the session stays as it was
+    auto envelope = envelope_for(caps, t, s->host);
+    if (!envelope) {
+        // Nothing was sent, and the server still waits for MAIL. Counted as a transaction, so
+        // that the next one on this session is probed as on any cached connection.
+        ++s->transactions;
+        TransactionResult r;
         r.tls = c->tls;
         r.reached = true;
-        r.rcpt.assign(t.recipients.size(), *refusal);
+        r.rcpt.assign(t.recipients.size(), envelope.error());
         co_return r;
     }
     const auto timeout = o.command_timeout;
@@ -327,20 +363,20 @@ asio::awaitable<TransactionResult> transact(std::shared_ptr<Session> s, const Tr
     const auto n = t.recipients.size();
     result.rcpt.assign(n, Reply{});
 
-    std::string mail = "MAIL FROM:<" + t.mail_from + ">";
+    std::string mail = "MAIL FROM:<" + envelope->mail_from + ">";
     if (caps.size) mail += " SIZE=" + std::to_string(t.message->size());
     // RFC 6152 / RFC 6531: declare 8-bit content and UTF-8 addresses when the server takes
     // them (otherwise the message goes as it is, as most MTAs do).
     if (caps.eightbit && has_8bit(*t.message)) mail += " BODY=8BITMIME";
-    bool utf8_envelope = has_8bit(t.mail_from);
-    for (const auto& r : t.recipients) utf8_envelope = utf8_envelope || has_8bit(r);
-    if (utf8_envelope) mail += " SMTPUTF8";  // offered: see unsendable
+    bool utf8_envelope = has_8bit(envelope->mail_from);
+    for (const auto& r : envelope->recipients) utf8_envelope = utf8_envelope || has_8bit(r);
+    if (utf8_envelope) mail += " SMTPUTF8";  // offered: see envelope_for
     Reply mail_reply, data_reply;
     std::vector<Reply> rcpt_replies(n);
     if (caps.pipelining) {
         // RFC 2920: MAIL, every RCPT and DATA in one write; then the replies in order.
         std::string batch = mail + "\r\n";
-        for (const auto& r : t.recipients) batch += "RCPT TO:<" + r + ">\r\n";
+        for (const auto& r : envelope->recipients) batch += "RCPT TO:<" + r + ">\r\n";
         batch += "DATA\r\n";
         auto write_op = write_all(c, batch, timeout);
         if (!co_await std::move(write_op)) {
@@ -378,7 +414,7 @@ asio::awaitable<TransactionResult> transact(std::shared_ptr<Session> s, const Tr
         if (mail_reply.code == 250) {
             bool any = false;
             for (std::size_t i = 0; i < n; ++i) {
-                auto rcpt_op = command(c, "RCPT TO:<" + t.recipients[i] + ">", timeout);
+                auto rcpt_op = command(c, "RCPT TO:<" + envelope->recipients[i] + ">", timeout);
                 rcpt_replies[i] = co_await std::move(rcpt_op);
                 if (rcpt_replies[i].code == 0) break;
                 any = any || rcpt_replies[i].code / 100 == 2;

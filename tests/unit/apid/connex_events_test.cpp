@@ -153,8 +153,10 @@ TEST_CASE("connex: materialize_safe stores internal dispatch records, never a se
         REQUIRE(r.status == 200);
         return std::string(json::parse(r.body).at("status").as_string());
     };
-    for (const char* type : {"SEND_EMAIL", "Send-Email", "sendEmail", "send_email ", "reply_email",
-                             "send_sms", "forwardMessage", "Email"})
+    for (const char* type :
+         {"SEND_EMAIL", "Send-Email", "sendEmail", "send_email ", "reply_email", "send_sms",
+          "forwardMessage", "Email", "send/email", "send:email", "SENDEmail", "SMSSend",
+          "sendemail", "read_and_reply", "archive_then_email_customer"})
         CHECK(status_of(type) == "blocked");
     for (const char* type : {"draft_reply", "classify_email", "create_task", "summarizeThread"})
         CHECK(status_of(type) == "pending_approval");
