@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "common/address.hpp"
+#include "common/ascii.hpp"
 #include "common/config.hpp"
 #include "common/scopes.hpp"
 #include "common/time.hpp"
@@ -229,10 +230,7 @@ void cmd_token_add(Context& c, const std::string& mailbox, std::vector<std::stri
     if (kind == "connex" && !mailbox.empty())
         throw CliError(
             "Connex API keys are tenant-wide: --mailbox cannot be used with --kind connex");
-    if (std::any_of(label.begin(), label.end(), [](char ch) {
-            auto u = static_cast<unsigned char>(ch);
-            return u < 0x20 || u == 0x7f;
-        }))
+    if (has_control(label))
         throw CliError("--label must not contain control characters (it is printed by token list)");
     std::vector<std::string> flat;
     for (const auto& s : scopes)

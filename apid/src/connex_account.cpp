@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "apid/problem.hpp"
+#include "common/ascii.hpp"
 #include "common/ids.hpp"
 #include "common/scopes.hpp"
 #include "common/time.hpp"
@@ -265,10 +266,7 @@ Response handle_connex_create_key(const Context& c) {
             errors.push_back({std::string(member.key()), "is not a field of this request"});
     check_string(req, "label", false, kMaxLabel, errors);
     // A key's label is printed by `postern token list`: no line breaks or terminal escapes.
-    if (auto label = str_member(req, "label"); std::any_of(label.begin(), label.end(), [](char ch) {
-            auto u = static_cast<unsigned char>(ch);
-            return u < 0x20 || u == 0x7f;
-        }))
+    if (has_control(str_member(req, "label")))
         errors.push_back({"label", "must not contain control characters"});
     std::vector<std::string> scopes{"status:evaluate"};
     if (auto* s = req.if_contains("scopes")) {

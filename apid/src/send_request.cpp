@@ -40,12 +40,6 @@ bool composite(std::string_view content_type) {
            !iequals_ascii(type, "message/global");
 }
 
-bool has_control(std::string_view s) {
-    for (char ch : s)
-        if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7F) return true;
-    return false;
-}
-
 struct Reader {
     SendErrors errors;
 

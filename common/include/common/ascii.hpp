@@ -23,6 +23,14 @@ constexpr bool is_ascii(std::string_view s) {
     return true;
 }
 
+// A C0 control character or DEL: what may not stand in a header value, a label or a name
+// printed to a terminal (line ends, NUL, escapes).
+constexpr bool has_control(std::string_view s) {
+    for (char c : s)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return true;
+    return false;
+}
+
 // RFC 5234 WSP: space or horizontal tab (the blank that folds a header line).
 constexpr bool is_wsp(char c) { return c == ' ' || c == '\t'; }
 
