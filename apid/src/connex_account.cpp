@@ -41,7 +41,7 @@ std::vector<std::string> type_words(std::string_view type) {
                               (lower(type[i - 1]) ||
                                (upper(type[i - 1]) && i + 1 < type.size() && lower(type[i + 1])));
         if (boundary && !words.back().empty()) words.emplace_back();
-        words.back() += upper(ch) ? static_cast<char>(ch - 'A' + 'a') : ch;
+        words.back() += ascii_lower(ch);
     }
     if (words.back().empty()) words.pop_back();
     return words;

@@ -19,6 +19,7 @@
 #include <tl/expected.hpp>
 
 #include "common/address.hpp"
+#include "common/ascii.hpp"
 
 namespace postern::smtp::outbound {
 namespace {
@@ -131,11 +132,6 @@ struct Capabilities {
     std::uint64_t max_size = 0;  // "SIZE n" (RFC 1870): the largest message taken; 0: no limit
 };
 
-bool has_8bit(std::string_view s) {
-    for (unsigned char c : s)
-        if (c >= 0x80) return true;
-    return false;
-}
 Capabilities parse_ehlo(const std::string& text) {
     // text is "250 host greeting KEYWORD KEYWORD…" (lines joined by spaces): look for keywords.
     Capabilities caps;
@@ -290,9 +286,9 @@ static bool stale_reply(const Reply& r) { return r.code == 0 || r.code == 421 ||
 // ASCII; with its domain as an A-label when only the domain is UTF-8 (the one downgrade there
 // is); nullopt when the local part is UTF-8, which only SMTPUTF8 can carry (RFC 6531 §3.2).
 std::optional<std::string> wire_address(const std::string& address, bool smtputf8) {
-    if (smtputf8 || !has_8bit(address)) return address;
+    if (smtputf8 || is_ascii(address)) return address;
     const std::size_t at = address.rfind('@');
-    if (at == std::string::npos || has_8bit(std::string_view(address).substr(0, at)))
+    if (at == std::string::npos || !is_ascii(std::string_view(address).substr(0, at)))
         return std::nullopt;
     auto alabel = normalize_domain(std::string_view(address).substr(at + 1));
     if (!alabel) return std::nullopt;
@@ -367,9 +363,9 @@ asio::awaitable<TransactionResult> transact(std::shared_ptr<Session> s, const Tr
     if (caps.size) mail += " SIZE=" + std::to_string(t.message->size());
     // RFC 6152 / RFC 6531: declare 8-bit content and UTF-8 addresses when the server takes
     // them (otherwise the message goes as it is, as most MTAs do).
-    if (caps.eightbit && has_8bit(*t.message)) mail += " BODY=8BITMIME";
-    bool utf8_envelope = has_8bit(envelope->mail_from);
-    for (const auto& r : envelope->recipients) utf8_envelope = utf8_envelope || has_8bit(r);
+    if (caps.eightbit && !is_ascii(*t.message)) mail += " BODY=8BITMIME";
+    bool utf8_envelope = !is_ascii(envelope->mail_from);
+    for (const auto& r : envelope->recipients) utf8_envelope = utf8_envelope || !is_ascii(r);
     if (utf8_envelope) mail += " SMTPUTF8";  // offered: see envelope_for
     Reply mail_reply, data_reply;
     std::vector<Reply> rcpt_replies(n);
