@@ -73,21 +73,28 @@ GMimeObject* text_part(const char* subtype, const std::string& text) {
     return GMIME_OBJECT(part);
 }
 
-// A line over 998 octets or a NUL: CRLF-ended `data` that cannot go out as it is (RFC 5322 §2.1.1,
-// §2.3).
-bool needs_encoding(std::string_view data) {
+// Why `data` cannot go out as it is (RFC 5322 §2.1.1, §2.3: CRLF line ends only, no NUL, no
+// line over 998 octets), the first such fault found.
+enum class WireFault { none, bare_line_end_or_nul, long_line };
+
+WireFault wire_fault(std::string_view data) {
     std::size_t line = 0;
     for (std::size_t i = 0; i < data.size(); ++i) {
-        if (data[i] == '\0') return true;
-        if (data[i] == '\r' && i + 1 < data.size() && data[i + 1] == '\n') {
-            line = 0;
+        const char c = data[i];
+        if (c == '\r' && i + 1 < data.size() && data[i + 1] == '\n') {
             ++i;
-        } else if (++line > 998) {
-            return true;
+            line = 0;
+            continue;
         }
+        if (c == '\r' || c == '\n' || c == '\0') return WireFault::bare_line_end_or_nul;
+        if (++line > 998) return WireFault::long_line;
     }
-    return false;
+    return WireFault::none;
 }
+
+// Text whose line ends are CRLF already (crlf_lines, or GMime's DOS newlines) needs encoding for
+// a NUL or a long line, the only faults it can have.
+bool needs_encoding(std::string_view data) { return wire_fault(data) != WireFault::none; }
 
 // An attachment as a base64-encoded leaf part of `type`/`subtype`.
 GMimeObject* base64_part(const std::string& type, const std::string& subtype, std::string_view data,
@@ -251,21 +258,16 @@ Result<Built> build_message(const Outgoing& m) {
     // RFC 5322 §2.1.1 and §2.3: what goes out has CRLF line ends only, no NUL, and no line over
     // 998 octets. GMime folds what it can; a header value with no place to fold, or a line of a
     // message/rfc822 attachment (sent as it is), can still break this.
-    std::size_t line = 0;
-    for (std::size_t i = 0; i < out.raw.size(); ++i) {
-        const char c = out.raw[i];
-        if (c == '\r' && i + 1 < out.raw.size() && out.raw[i + 1] == '\n') {
-            ++i;
-            line = 0;
-            continue;
-        }
-        if (c == '\r' || c == '\n' || c == '\0')
+    switch (wire_fault(out.raw)) {
+        case WireFault::bare_line_end_or_nul:
             return fail(Errc::invalid_argument,
                         "the message would contain a bare CR, LF or a NUL byte");
-        if (++line > 998)
+        case WireFault::long_line:
             return fail(Errc::invalid_argument,
                         "the message would have a line over 998 octets (a header value with "
                         "no space to fold at, or a long line in a message/rfc822 attachment)");
+        case WireFault::none:
+            break;
     }
     return out;
 }
