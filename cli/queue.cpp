@@ -115,21 +115,16 @@ void send(const Config& config, storage::Database& db, const storage::Tenant& te
 
     // Recipients and Bcc removal, as `sendmail -t` does.
     std::vector<std::string> recipients = to;
-    std::string kept;
     bool has_from = false, has_date = false, has_mid = false;
-    std::size_t copied = 0;
-    for (const auto& f : mime::header_fields(headers)) {
-        const bool bcc = iequals_ascii(f.name, "Bcc");
-        if (to.empty() && (bcc || iequals_ascii(f.name, "To") || iequals_ascii(f.name, "Cc")))
+    mime::for_each_header_field(headers, [&](const mime::HeaderField& f) {
+        if (to.empty() && (iequals_ascii(f.name, "Bcc") || iequals_ascii(f.name, "To") ||
+                           iequals_ascii(f.name, "Cc")))
             for (auto& a : mime::addresses_in(f.value)) recipients.push_back(std::move(a));
         has_from = has_from || iequals_ascii(f.name, "From");
         has_date = has_date || iequals_ascii(f.name, "Date");
         has_mid = has_mid || iequals_ascii(f.name, "Message-ID");
-        kept += headers.substr(copied, f.begin - copied);
-        if (!bcc) kept += headers.substr(f.begin, f.end - f.begin);
-        copied = f.end;
-    }
-    kept += headers.substr(copied);
+    });
+    const std::string kept = mime::without_fields(headers, {"Bcc"});
     if (recipients.empty())
         throw std::runtime_error("no recipients: give --to, or To/Cc/Bcc headers");
     const std::int64_t now = now_ms();
