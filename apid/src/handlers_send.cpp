@@ -12,6 +12,7 @@
 
 #include "apid/problem.hpp"
 #include "apid/serialize.hpp"
+#include "common/ascii.hpp"
 #include "common/ids.hpp"
 #include "common/log.hpp"
 #include "common/time.hpp"
@@ -33,20 +34,7 @@ constexpr std::string_view kForwardRoute = "POST /v1/messages/{id}/forward";
 // trimming); this bounds the header.
 constexpr std::size_t kMaxReferences = 30;
 
-std::string lower_ascii(std::string s) {
-    for (char& ch : s)
-        if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-    return s;
-}
-
-bool same_address(std::string_view a, std::string_view b) {
-    return lower_ascii(std::string(a)) == lower_ascii(std::string(b));
-}
-
-bool has_prefix_ci(std::string_view s, std::string_view prefix) {
-    return s.size() >= prefix.size() &&
-           lower_ascii(std::string(s.substr(0, prefix.size()))) == prefix;
-}
+bool same_address(std::string_view a, std::string_view b) { return iequals_ascii(a, b); }
 
 // Sending from a domain needs ownership, SPF and DKIM verified ([outbound]
 // require_verified_domain). 403: the request is fine, the policy forbids it.
@@ -268,7 +256,7 @@ Response handle_reply(const Context& c) {
     if (out.to.empty() && out.cc.empty() && req.bcc.empty())
         return problem(422, "the message has no one to reply to",
                        {{"to", "the original names no recipient other than this mailbox"}});
-    out.subject = has_prefix_ci(s.subject, "re:") ? s.subject : "Re: " + s.subject;
+    out.subject = istarts_with(s.subject, "re:") ? s.subject : "Re: " + s.subject;
     out.text = req.text;
     out.html = req.html;
     out.attachments = std::move(req.attachments);
@@ -286,7 +274,7 @@ Response handle_forward(const Context& c) {
     auto& [key, req, mailbox, raw, s] = *o;
     mime::Outgoing out = outgoing_of(req);  // reply_to is not a forward field: it stays empty
     if (out.subject.empty())
-        out.subject = has_prefix_ci(s.subject, "fwd:") ? s.subject : "Fwd: " + s.subject;
+        out.subject = istarts_with(s.subject, "fwd:") ? s.subject : "Fwd: " + s.subject;
     std::string name = s.subject.empty() ? "forwarded.eml" : s.subject + ".eml";
     out.attachments.push_back({name, "message/rfc822", std::move(raw)});
     return send_built(c, mailbox, std::move(out), req.bcc, std::move(key), kForwardRoute);

@@ -32,11 +32,8 @@ constexpr const char* kNoNul = "must not contain NUL characters (U+0000)";
 bool composite(std::string_view content_type) {
     std::string_view type = content_type.substr(0, content_type.find(';'));
     while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
-    auto starts = [&](std::string_view prefix) {
-        return type.size() >= prefix.size() && iequals_ascii(type.substr(0, prefix.size()), prefix);
-    };
-    if (starts("multipart/")) return true;
-    return starts("message/") && !iequals_ascii(type, "message/rfc822") &&
+    if (istarts_with(type, "multipart/")) return true;
+    return istarts_with(type, "message/") && !iequals_ascii(type, "message/rfc822") &&
            !iequals_ascii(type, "message/global");
 }
 

@@ -26,10 +26,6 @@ struct GFree {
     void operator()(char* p) const { g_free(p); }
 };
 
-bool istarts_with(std::string_view s, std::string_view prefix) {
-    return s.size() >= prefix.size() && iequals_ascii(s.substr(0, prefix.size()), prefix);
-}
-
 // RFC 5322 §3.6.8 field-name: printable ASCII except ':'.
 bool valid_field_name(std::string_view name) {
     if (name.empty() || name.size() > 76) return false;

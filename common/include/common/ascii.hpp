@@ -16,6 +16,11 @@ constexpr bool iequals_ascii(std::string_view a, std::string_view b) {
     return true;
 }
 
+// `s` begins with `prefix`, ASCII case ignored.
+constexpr bool istarts_with(std::string_view s, std::string_view prefix) {
+    return s.size() >= prefix.size() && iequals_ascii(s.substr(0, prefix.size()), prefix);
+}
+
 // Every byte below 0x80.
 constexpr bool is_ascii(std::string_view s) {
     for (char c : s)

@@ -111,8 +111,7 @@ Command parse_command(std::string_view line) {
 
 tl::expected<PathArgument, ArgError> parse_path_argument(std::string_view arg,
                                                          std::string_view prefix) {
-    if (arg.size() < prefix.size() || !iequals_ascii(arg.substr(0, prefix.size()), prefix))
-        return tl::unexpected(ArgError::syntax);
+    if (!istarts_with(arg, prefix)) return tl::unexpected(ArgError::syntax);
     std::string_view s = arg.substr(prefix.size());
     while (!s.empty() && s.front() == ' ') s.remove_prefix(1);  // "FROM: <a@b>" is common
     if (s.empty() || s.front() != '<') return tl::unexpected(ArgError::path);
