@@ -113,21 +113,54 @@ GMimeObject* base64_part(const std::string& type, const std::string& subtype, st
 // as GMime finds best). GMime leaves alone what it takes for safe already (base64 or
 // quoted-printable parts, a part declared 7bit), so what it writes is checked again; when that
 // still cannot go out, the message is attached as application/octet-stream (base64) instead.
-GMimeObject* message_part(const OutgoingAttachment& a) {
-    const std::string data = crlf_lines(a.data);
+GObj<GMimeMessage> parse_crlf_message(const std::string& data) {
     GObj<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(data.data(), data.size()));
     GObj<GMimeParser> parser(g_mime_parser_new_with_stream(stream.get()));
-    GObj<GMimeMessage> inner(g_mime_parser_construct_message(parser.get(), nullptr));
+    return GObj<GMimeMessage>(g_mime_parser_construct_message(parser.get(), nullptr));
+}
+
+// Re-encodes every leaf under `object` that is not 7-bit safe, inside embedded messages too
+// (g_mime_object_encode stops at a message/rfc822 part): an embedded message gets a
+// MIME-Version if it had none, and its part, which may only be 7bit, 8bit or binary (RFC 2046
+// §5.2.1), is declared 7bit if it declared anything.
+void encode_7bit(GMimeObject* object) {
+    if (GMIME_IS_MESSAGE_PART(object)) {
+        GMimeMessage* inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(object));
+        if (inner == nullptr) return;
+        GMimeObject* body = g_mime_message_get_mime_part(inner);
+        if (body != nullptr) encode_7bit(body);
+        if (g_mime_object_get_header(GMIME_OBJECT(inner), "MIME-Version") == nullptr)
+            g_mime_object_set_header(GMIME_OBJECT(inner), "MIME-Version", "1.0", nullptr);
+        if (g_mime_object_get_header(object, "Content-Transfer-Encoding") != nullptr)
+            g_mime_object_set_header(object, "Content-Transfer-Encoding", "7bit", nullptr);
+    } else if (GMIME_IS_MULTIPART(object)) {
+        GMimeMultipart* multipart = GMIME_MULTIPART(object);
+        for (int i = 0; i < g_mime_multipart_get_count(multipart); ++i)
+            encode_7bit(g_mime_multipart_get_part(multipart, i));
+    } else {
+        g_mime_object_encode(object, GMIME_ENCODING_CONSTRAINT_7BIT);
+    }
+}
+
+// `message` with every part that is not 7-bit safe re-encoded (quoted-printable or base64, as
+// GMime finds best) and MIME-Version added if it had none, written with CRLF line ends; null if
+// GMime could not write it.
+std::unique_ptr<char, GFree> reencoded_7bit(GMimeMessage* message) {
+    GMimeObject* object = GMIME_OBJECT(message);
+    if (GMimeObject* body = g_mime_message_get_mime_part(message)) encode_7bit(body);
+    if (g_mime_object_get_header(object, "MIME-Version") == nullptr)
+        g_mime_object_set_header(object, "MIME-Version", "1.0", nullptr);
+    std::unique_ptr<GMimeFormatOptions, FormatFree> format(g_mime_format_options_new());
+    g_mime_format_options_set_newline_format(format.get(), GMIME_NEWLINE_FORMAT_DOS);
+    return std::unique_ptr<char, GFree>(g_mime_object_to_string(object, format.get()));
+}
+
+GMimeObject* message_part(const OutgoingAttachment& a) {
+    const std::string data = crlf_lines(a.data);
+    GObj<GMimeMessage> inner = parse_crlf_message(data);
     if (!inner) return nullptr;
     if (needs_encoding(data)) {
-        GMimeObject* object = GMIME_OBJECT(inner.get());
-        g_mime_object_encode(object, GMIME_ENCODING_CONSTRAINT_7BIT);
-        if (g_mime_object_get_header(object, "MIME-Version") == nullptr)
-            g_mime_object_set_header(object, "MIME-Version", "1.0", nullptr);
-        std::unique_ptr<GMimeFormatOptions, FormatFree> format(g_mime_format_options_new());
-        g_mime_format_options_set_newline_format(format.get(), GMIME_NEWLINE_FORMAT_DOS);
-        std::unique_ptr<char, decltype(&g_free)> written(
-            g_mime_object_to_string(object, format.get()), &g_free);
+        auto written = reencoded_7bit(inner.get());
         if (written == nullptr || needs_encoding(written.get()))
             return base64_part("application", "octet-stream", a.data,
                                a.filename.empty() ? "message.eml" : a.filename);
@@ -288,6 +321,20 @@ std::string crlf_lines(std::string_view in) {
             out += in[i];
         }
     }
+    return out;
+}
+
+std::optional<std::string> seven_bit(const std::string& raw) {
+    const std::size_t end = raw.starts_with("\r\n") ? 0 : raw.find("\r\n\r\n");
+    if (end == std::string::npos || !is_ascii(std::string_view(raw).substr(0, end)))
+        return std::nullopt;
+    init();
+    GObj<GMimeMessage> message = parse_crlf_message(raw);
+    if (!message) return std::nullopt;
+    auto written = reencoded_7bit(message.get());
+    if (written == nullptr) return std::nullopt;
+    std::string out(written.get());
+    if (!is_ascii(out) || needs_encoding(out)) return std::nullopt;
     return out;
 }
 

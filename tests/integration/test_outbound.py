@@ -211,12 +211,66 @@ class RetryAndBounceTest(OutboundBase):
             self.assertIn(b"Status: 5.3.4", reports)
             self.assertIn(b"Status: 5.6.7", reports)
 
+    def test_8bit_content_is_converted_for_a_server_without_8bitmime(self):
+        # RFC 6152 §3: convert or return. 8-bit parts are re-encoded (and signed after the
+        # conversion, so both DKIM signatures verify); a UTF-8 header field needs SMTPUTF8
+        # (RFC 6532 §3); a part declared 7bit with 8-bit content cannot be converted.
+        import dkim
+        txt = {}
+        for r in self.p.cli("domain", "records", "example.com").stdout.splitlines():
+            if "._domainkey." in r:
+                txt[r.split()[0].rstrip(".")] = "".join(re.findall(r'"([^"]*)"', r)).encode()
+        self.assertEqual(len(txt), 2)
+
+        def dnsfunc(name, timeout=5):
+            return txt.get(name.decode().rstrip("."))
+
+        def mime(subject, cte, body):
+            return (f"From: Agent <{SENDER}>\nTo: user@dest.test\nSubject: {subject}\n"
+                    f"MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
+                    f"Content-Transfer-Encoding: {cte}\n\n{body}")
+
+        text = "Grüße aus dem Test, ça va?\n.a line with a leading dot\n"
+        with fake_smtp.FakeSmtp(extensions=["PIPELINING"]) as dest:
+            outbound_config(self.p.data, routes={"dest.test": f"127.0.0.1:{dest.port}"})
+            self.p.start_smtpd()
+            converted = self.send(mime("eight bit", "8bit", text), "user@dest.test")
+            header = self.send(mime("Grüße", "8bit", "ascii body\n"), "user@dest.test")
+            declared = self.send(mime("declared 7bit", "7bit", text), "user@dest.test")
+            self.wait_state(converted, {"delivered"})
+            header_row = self.wait_state(header, {"bounced"})[0]
+            self.assertIn("553 5.6.7 not sent", header_row["last_reply"])
+            self.assertIn("UTF-8 header fields", header_row["last_reply"])
+            declared_row = self.wait_state(declared, {"bounced"})[0]
+            self.assertIn("554 5.6.3 not sent", declared_row["last_reply"])
+            self.assertEqual(len(dest.messages), 1, dest.messages)
+            self.assertTrue(all("BODY=" not in c and "SMTPUTF8" not in c
+                                for c in dest.mail_commands), dest.mail_commands)
+            data = dest.messages[0][2]
+            self.assertTrue(data.isascii(), data[:2000])
+            got = email.message_from_bytes(data, policy=email.policy.default)
+            self.assertEqual(got["Subject"], "eight bit")
+            self.assertIn(got["Content-Transfer-Encoding"], ("quoted-printable", "base64"))
+            self.assertEqual(got.get_content().replace("\r\n", "\n"), text)
+            count = len(re.findall(rb"(?m)^DKIM-Signature:", data))
+            self.assertEqual(count, 2, data[:3000])
+            d = dkim.DKIM(data)
+            for i in range(count):
+                self.assertTrue(d.verify(idx=i, dnsfunc=dnsfunc), f"signature {i} fails")
+            self.assertTrue(harness.wait_for(lambda: len(self.inbox()) == 2, timeout=20))
+            reports = b"\n".join(self.inbox())
+            self.assertIn(b"Status: 5.6.7", reports)
+            self.assertIn(b"Status: 5.6.3", reports)
+
     def test_an_idn_domain_goes_as_its_a_label_without_smtputf8(self):
-        # Only the domain is UTF-8: its A-label is the downgrade (no SMTPUTF8 needed).
+        # Only the domain is UTF-8: its A-label is the downgrade (no SMTPUTF8 needed). The
+        # header names it as an A-label too, as REST-built messages do: a UTF-8 header field
+        # would need SMTPUTF8 (see the 8BITMIME test).
         with fake_smtp.FakeSmtp(extensions=["PIPELINING"]) as dest:
             outbound_config(self.p.data, routes={"*": f"127.0.0.1:{dest.port}"})
             self.p.start_smtpd()
-            mid = self.send(message("idn domain", to="user@bücher.test"), "user@bücher.test")
+            mid = self.send(message("idn domain", to="user@xn--bcher-kva.test"),
+                            "user@bücher.test")
             self.wait_state(mid, {"delivered"})
             self.assertEqual([m[1] for m in dest.messages], [["user@xn--bcher-kva.test"]])
             self.assertNotIn("SMTPUTF8", dest.mail_commands[0])

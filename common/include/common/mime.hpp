@@ -133,4 +133,11 @@ bool is_structural_header(std::string_view name);
 // For messages written elsewhere (an attached or piped .eml); build_message's own output is CRLF.
 std::string crlf_lines(std::string_view in);
 
+// `raw` (a whole message, CRLF line ends) for a server without 8BITMIME (RFC 6152 §3: convert,
+// or do not send): every part with 8-bit content re-encoded as quoted-printable or base64, the
+// rest as it was. nullopt when that cannot make it 7-bit: 8-bit in the header section (that
+// needs SMTPUTF8), or in a part declared 7bit, base64 or quoted-printable, which GMime leaves
+// as it is.
+std::optional<std::string> seven_bit(const std::string& raw);
+
 }  // namespace postern::mime

@@ -18,7 +18,9 @@
 #include <unordered_set>
 
 #include "common/address.hpp"
+#include "common/ascii.hpp"
 #include "common/dsn.hpp"
+#include "common/mime.hpp"
 #include "common/time.hpp"
 #include "destinations.hpp"
 #include "dns/dkim_sign.hpp"
@@ -196,14 +198,18 @@ void release(const std::shared_ptr<Impl>& impl, const std::string& key,
 }
 
 struct Prepared {
-    std::string error;  // non-empty: could not prepare (deferred with this reason)
-    std::string raw;    // as stored
-    std::string wire;   // DKIM-Signature fields + raw
+    std::string error;      // non-empty: could not prepare (deferred with this reason)
+    std::string raw;        // as stored
+    std::string wire;       // DKIM-Signature fields + raw
+    std::string wire_7bit;  // the same for raw's 7-bit version; empty when raw is ASCII, or
+                            // when it cannot be converted (mime::seven_bit)
     std::size_t signatures = 0;
 };
 
-// On the pool: loads the message and signs it with the sending domain's keys. Each pool thread
-// keeps its own read connection.
+// On the pool: loads the message and signs it with the sending domain's keys; a message with
+// 8-bit content is converted to 7 bits and signed again, for servers without 8BITMIME (a
+// signature does not survive a conversion made after it). Each pool thread keeps its own read
+// connection.
 asio::awaitable<Prepared> prepare(std::string db_path, std::string sha, std::string from) {
     Prepared p;
     thread_local std::unique_ptr<storage::Database> db;
@@ -234,17 +240,25 @@ asio::awaitable<Prepared> prepare(std::string db_path, std::string sha, std::str
                     keys.push_back({(*domain)->name, k.selector, k.algorithm, k.private_pem});
         }
     }
-    if (keys.empty()) {
-        p.wire = p.raw;
-        co_return p;
-    }
-    auto sigs = dns::dkim_sign(p.raw, keys);
-    if (!sigs) {
-        p.error = "451 4.3.0 DKIM signing failed: " + sigs.error().message();
-        co_return p;
-    }
+    auto signed_ = [&](const std::string& message) -> std::optional<std::string> {
+        if (keys.empty()) return message;
+        auto sigs = dns::dkim_sign(message, keys);
+        if (!sigs) {
+            p.error = "451 4.3.0 DKIM signing failed: " + sigs.error().message();
+            return std::nullopt;
+        }
+        return std::move(*sigs) + message;
+    };
+    auto wire = signed_(p.raw);
+    if (!wire) co_return p;
+    p.wire = std::move(*wire);
     p.signatures = keys.size();
-    p.wire = std::move(*sigs) + p.raw;
+    if (!is_ascii(p.raw))
+        if (auto seven = mime::seven_bit(p.raw)) {
+            auto wire_7bit = signed_(*seven);
+            if (!wire_7bit) co_return p;
+            p.wire_7bit = std::move(*wire_7bit);
+        }
     co_return p;
 }
 
@@ -403,6 +417,7 @@ asio::awaitable<void> deliver_group(std::shared_ptr<Impl> impl,
     tx.mail_from = rows.front().envelope_from;
     for (const auto& r : rows) tx.recipients.push_back(r.recipient);
     tx.message = &p.wire;
+    if (!p.wire_7bit.empty()) tx.message_7bit = &p.wire_7bit;
     ClientOptions copts;
     copts.helo_name = impl->config.hostname;
     copts.connect_timeout = std::chrono::milliseconds(o.connect_timeout_ms);

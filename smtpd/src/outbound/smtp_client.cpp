@@ -298,12 +298,16 @@ std::optional<std::string> wire_address(const std::string& address, bool smtputf
 struct Envelope {
     std::string mail_from;
     std::vector<std::string> recipients;
+    const std::string* message = nullptr;  // the version this server can take
+    bool eightbit = false;                 // BODY=8BITMIME
+    bool smtputf8 = false;                 // SMTPUTF8: a UTF-8 address or header field
 };
 
-// The envelope as this server can take it, or the reason it cannot have the message at all: a
-// UTF-8 local part needs SMTPUTF8, and a message over the SIZE the server announced would only
-// be refused after its data (RFC 1870 §6). Both are permanent: the sender gets a DSN with the
-// reply.
+// The envelope and message as this server can take them, or the reason it cannot have the
+// message at all. A UTF-8 local part or a UTF-8 header field needs SMTPUTF8 (RFC 6531 §3.2,
+// RFC 6532 §3); 8-bit content needs 8BITMIME, or else the message's 7-bit version (RFC 6152 §3:
+// convert or return it); a message over the SIZE the server announced would only be refused
+// after its data (RFC 1870 §6). All are permanent: the sender gets a DSN with the reply.
 tl::expected<Envelope, Reply> envelope_for(const Capabilities& caps, const Transaction& t,
                                            const std::string& host) {
     Envelope e;
@@ -321,9 +325,29 @@ tl::expected<Envelope, Reply> envelope_for(const Capabilities& caps, const Trans
         return tl::unexpected(Reply{
             553, "553 5.6.7 not sent: " + host +
                      " does not offer SMTPUTF8, which an address with a UTF-8 local part needs"});
-    if (caps.max_size != 0 && t.message->size() > caps.max_size)
+    const std::string& m = *t.message;
+    const std::size_t head_end = m.starts_with("\r\n") ? 0 : m.find("\r\n\r\n");
+    const bool utf8_header = !is_ascii(std::string_view(m).substr(0, head_end));
+    if (utf8_header && !caps.smtputf8)
+        return tl::unexpected(Reply{
+            553, "553 5.6.7 not sent: " + host +
+                     " does not offer SMTPUTF8, which the message's UTF-8 header fields need"});
+    e.message = t.message;
+    e.eightbit = !is_ascii(m);
+    if (e.eightbit && !caps.eightbit) {
+        if (t.message_7bit == nullptr)
+            return tl::unexpected(Reply{
+                554, "554 5.6.3 not sent: " + host +
+                         " does not offer 8BITMIME, and the message's 8-bit content could not "
+                         "be converted to 7 bits"});
+        e.message = t.message_7bit;
+        e.eightbit = false;
+    }
+    e.smtputf8 = utf8_header || !is_ascii(e.mail_from);
+    for (const auto& r : e.recipients) e.smtputf8 = e.smtputf8 || !is_ascii(r);
+    if (caps.max_size != 0 && e.message->size() > caps.max_size)
         return tl::unexpected(Reply{552, "552 5.3.4 not sent: the message (" +
-                                             std::to_string(t.message->size()) +
+                                             std::to_string(e.message->size()) +
                                              " octets) is larger than " + host + " accepts (SIZE " +
                                              std::to_string(caps.max_size) + ")"});
     return e;
@@ -360,13 +384,11 @@ asio::awaitable<TransactionResult> transact(std::shared_ptr<Session> s, const Tr
     result.rcpt.assign(n, Reply{});
 
     std::string mail = "MAIL FROM:<" + envelope->mail_from + ">";
-    if (caps.size) mail += " SIZE=" + std::to_string(t.message->size());
-    // RFC 6152 / RFC 6531: declare 8-bit content and UTF-8 addresses when the server takes
-    // them (otherwise the message goes as it is, as most MTAs do).
-    if (caps.eightbit && !is_ascii(*t.message)) mail += " BODY=8BITMIME";
-    bool utf8_envelope = !is_ascii(envelope->mail_from);
-    for (const auto& r : envelope->recipients) utf8_envelope = utf8_envelope || !is_ascii(r);
-    if (utf8_envelope) mail += " SMTPUTF8";  // offered: see envelope_for
+    if (caps.size) mail += " SIZE=" + std::to_string(envelope->message->size());
+    // RFC 6152 / RFC 6531: declare 8-bit content and UTF-8 addresses or header fields (both
+    // offered by the server: see envelope_for).
+    if (envelope->eightbit) mail += " BODY=8BITMIME";
+    if (envelope->smtputf8) mail += " SMTPUTF8";
     Reply mail_reply, data_reply;
     std::vector<Reply> rcpt_replies(n);
     if (caps.pipelining) {
@@ -443,7 +465,7 @@ asio::awaitable<TransactionResult> transact(std::shared_ptr<Session> s, const Tr
         if (any) {
             Reply final_reply = data_reply;
             if (data_reply.code == 354) {
-                const std::string body = dot_stuff(*t.message) + ".\r\n";
+                const std::string body = dot_stuff(*envelope->message) + ".\r\n";
                 // The body may be large: one command timeout per MiB on top of one.
                 auto budget = timeout * (1 + body.size() / (1024 * 1024));
                 auto body_op = write_all(c, body, budget);

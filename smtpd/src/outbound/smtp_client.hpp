@@ -35,6 +35,9 @@ struct Transaction {
     std::vector<std::string> recipients;
     // The message as it goes on the wire after DATA: CRLF line ends, NOT yet dot-stuffed.
     const std::string* message = nullptr;
+    // The same message with no 8-bit content (mime::seven_bit, then signed), for a server
+    // without 8BITMIME; null when `message` is ASCII or could not be converted.
+    const std::string* message_7bit = nullptr;
 };
 
 struct TransactionResult {

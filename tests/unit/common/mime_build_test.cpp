@@ -1,5 +1,6 @@
 // build_message: the bytes it writes are read back with our own GMime parser (mime::parse) and
 // checked for the structure and headers a receiver relies on.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <string>
 
@@ -281,4 +282,39 @@ TEST_CASE("crlf_lines makes every line end CRLF, once", "[mime]") {
     CHECK(crlf_lines("a\rb\r\rc") == "a\r\nb\r\n\r\nc");    // lone CRs each end a line
     CHECK(crlf_lines("a\n\nb\r") == "a\r\n\r\nb\r\n");      // blank line kept; final CR
     CHECK(crlf_lines("\r\n\n\r") == "\r\n\r\n\r\n");
+}
+
+TEST_CASE("seven_bit re-encodes 8-bit parts and keeps what was 7-bit", "[mime]") {
+    const std::string raw =
+        "From: a@example.com\r\nSubject: s\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
+        "--b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+        "Gr\xc3\xbc\xc3\x9f"
+        "e\r\n--b\r\nContent-Type: text/plain\r\n\r\nplain ascii stays\r\n"
+        "--b\r\nContent-Type: message/rfc822\r\n\r\n"
+        "Subject: inner\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\xc3\xa9t\xc3\xa9\r\n"
+        "--b--\r\n";
+    auto seven = seven_bit(raw);
+    REQUIRE(seven);
+    CHECK(std::all_of(seven->begin(), seven->end(),
+                      [](char c) { return static_cast<unsigned char>(c) < 0x80; }));
+    CHECK(seven->find("plain ascii stays\r\n") != std::string::npos);
+    CHECK(seven->starts_with("From: a@example.com\r\nSubject: s\r\n"));
+    auto parsed = parse(*seven);
+    REQUIRE(parsed);
+    CHECK(parsed->text.find("Grüße\n") != std::string::npos);
+    auto inner = seven->find("Subject: inner");
+    REQUIRE(inner != std::string::npos);
+    CHECK(seven->find("Content-Transfer-Encoding", inner) != std::string::npos);
+}
+
+TEST_CASE("seven_bit refuses what only SMTPUTF8 or nothing can carry", "[mime]") {
+    // A UTF-8 header field.
+    CHECK_FALSE(
+        seven_bit("Subject: Gr\xc3\xbc\xc3\x9f"
+                  "e\r\n\r\nbody\r\n"));
+    // 8-bit content in a part declared base64 or 7bit: GMime leaves it, so it stays 8-bit.
+    CHECK_FALSE(
+        seven_bit("Subject: s\r\nMIME-Version: 1.0\r\nContent-Transfer-Encoding: 7bit\r\n"
+                  "\r\n\xc3\xa9\r\n"));
 }
