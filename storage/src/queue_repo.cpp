@@ -1,6 +1,7 @@
 // The outbound queue: leased claims, outcomes with events and DSNs, retry schedule, admin ops.
 #include <algorithm>
 #include <boost/json.hpp>
+#include <map>
 
 #include "common/crypto.hpp"
 #include "common/mime.hpp"
@@ -51,24 +52,40 @@ Result<std::string> store_dsn(Database& db, const DeliveryRow& row, const std::s
 
 }  // namespace
 
-Result<std::vector<DeliveryRow>> claim_due(Database& db, std::int64_t now, std::int64_t lease_ms,
-                                           std::size_t limit) {
+Result<std::vector<std::vector<DeliveryRow>>> claim_due(Database& db, std::int64_t now,
+                                                        std::int64_t lease_ms,
+                                                        const ClaimLimits& limits) {
+    std::vector<std::vector<DeliveryRow>> groups;
+    if (limits.groups == 0 || limits.per_group == 0 || limits.scan == 0) return groups;
     auto st = db.prepare(std::string("SELECT ") + kDeliveryColumns +
                          " FROM deliveries WHERE next_attempt_at IS NOT NULL AND "
                          "next_attempt_at <= ? AND state IN ('queued','deferred') AND "
                          "(lease_until IS NULL OR lease_until <= ?) "
-                         "ORDER BY next_attempt_at LIMIT ?");
+                         "ORDER BY next_attempt_at, id LIMIT ?");
     if (!st) return tl::unexpected(st.error());
-    st->bind(1, now).bind(2, now).bind(3, static_cast<std::int64_t>(limit));
+    st->bind(1, now).bind(2, now).bind(3, static_cast<std::int64_t>(limits.scan));
     auto rows = read_rows(*st);
-    if (!rows) return rows;
+    if (!rows) return tl::unexpected(rows.error());
+    // The group each (message, domain) is filling; a full one makes way for the next.
+    std::map<std::pair<std::string, std::string>, std::size_t> filling;
     for (auto& r : *rows) {
-        auto up = db.prepare("UPDATE deliveries SET lease_until = ? WHERE id = ?");
-        if (!up) return tl::unexpected(up.error());
-        POSTERN_TRY(up->bind(1, now + lease_ms).bind(2, r.id).run());
-        r.lease_until = now + lease_ms;
+        auto key = std::make_pair(r.message_id, r.domain);
+        auto it = filling.find(key);
+        if (it == filling.end() || groups[it->second].size() >= limits.per_group) {
+            if (groups.size() >= limits.groups) continue;  // not leased: left for a later claim
+            it = filling.insert_or_assign(std::move(key), groups.size()).first;
+            groups.emplace_back();
+        }
+        groups[it->second].push_back(std::move(r));
     }
-    return rows;
+    for (auto& g : groups)
+        for (auto& r : g) {
+            auto up = db.prepare("UPDATE deliveries SET lease_until = ? WHERE id = ?");
+            if (!up) return tl::unexpected(up.error());
+            POSTERN_TRY(up->bind(1, now + lease_ms).bind(2, r.id).run());
+            r.lease_until = now + lease_ms;
+        }
+    return groups;
 }
 
 RetryDecision decide_retry(const DeliveryRow& row, AttemptKind kind, const OutboundConfig& config,

@@ -262,6 +262,21 @@ class RetryAndBounceTest(OutboundBase):
             self.assertIn(b"Status: 5.6.7", reports)
             self.assertIn(b"Status: 5.6.3", reports)
 
+    def test_many_recipients_go_100_per_transaction_whatever_the_slots(self):
+        # max_concurrent counts transactions, not recipients: with 2 slots, 250 recipients at
+        # one domain still go as 100 + 100 + 50 (RFC 5321 §4.5.3.1.8).
+        with fake_smtp.FakeSmtp() as dest:
+            outbound_config(self.p.data, ["max_concurrent = 2"],
+                            {"dest.test": f"127.0.0.1:{dest.port}"})
+            self.p.start_smtpd()
+            rcpts = [f"user{i:03}@dest.test" for i in range(250)]
+            mid = self.send(message("many"), *rcpts)
+            rows = self.wait_state(mid, {"delivered"})
+            self.assertEqual(len(rows), 250)
+            self.assertEqual(sorted(len(m[1]) for m in dest.messages), [50, 100, 100])
+            self.assertEqual(sorted(r for m in dest.messages for r in m[1]), rcpts)
+            self.assertEqual(len(dest.mail_commands), 3, dest.mail_commands)
+
     def test_an_idn_domain_goes_as_its_a_label_without_smtputf8(self):
         # Only the domain is UTF-8: its A-label is the downgrade (no SMTPUTF8 needed). The
         # header names it as an A-label too, as REST-built messages do: a UTF-8 header field

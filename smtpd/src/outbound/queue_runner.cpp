@@ -13,7 +13,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <map>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -34,7 +33,7 @@ namespace {
 
 namespace asio = boost::asio;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
-constexpr std::size_t kMaxClaim = 500;            // rows per claim
+constexpr std::size_t kMaxClaim = 500;            // due rows looked at per claim
 constexpr std::size_t kMaxRecipientsPerTx = 100;  // RFC 5321 §4.5.3.1.8: servers take 100
 
 void log_failure(std::exception_ptr e) {
@@ -80,7 +79,7 @@ struct QueueRunner::Impl {
     bool draining = false;
     bool claiming = true;  // the claim loop runs (it may have a claim in the writer)
     std::function<void()> drained;
-    std::size_t in_flight = 0;  // rows claimed and not yet recorded
+    std::size_t in_flight = 0;  // transactions (groups) claimed and not yet recorded
     std::unordered_set<std::string> active_ids;
     std::unordered_map<std::string, unsigned> per_destination;
 
@@ -88,7 +87,7 @@ struct QueueRunner::Impl {
 
     void finished(const std::vector<std::string>& ids) {
         const bool was_full = in_flight >= config.outbound.max_concurrent;
-        in_flight -= ids.size();
+        --in_flight;
         for (const auto& id : ids) active_ids.erase(id);
         if (was_full) wake.cancel();
         maybe_drained();
@@ -508,17 +507,18 @@ asio::awaitable<void> claim_loop(std::shared_ptr<Impl> impl) {
     while (!impl->draining) {
         const std::size_t room =
             o.max_concurrent > impl->in_flight ? o.max_concurrent - impl->in_flight : 0;
-        const std::size_t limit = std::min(room, kMaxClaim);
-        std::size_t claimed = 0;
-        if (limit > 0) {
-            auto rows = std::make_shared<std::vector<storage::DeliveryRow>>();
+        std::size_t started = 0, claimed = 0;
+        if (room > 0) {
+            using Groups = std::vector<std::vector<storage::DeliveryRow>>;
+            auto groups = std::make_shared<Groups>();
             const std::int64_t now = now_ms();
             const std::int64_t lease = impl->lease_ms;
-            storage::Writer::Job job = [rows, now, lease,
-                                        limit](storage::Database& db) -> Result<void> {
-                auto claimed_rows = storage::claim_due(db, now, lease, limit);
-                if (!claimed_rows) return tl::unexpected(claimed_rows.error());
-                *rows = std::move(*claimed_rows);
+            const storage::ClaimLimits limits{room, kMaxRecipientsPerTx, kMaxClaim};
+            storage::Writer::Job job = [groups, now, lease,
+                                        limits](storage::Database& db) -> Result<void> {
+                auto claimed_groups = storage::claim_due(db, now, lease, limits);
+                if (!claimed_groups) return tl::unexpected(claimed_groups.error());
+                *groups = std::move(*claimed_groups);
                 return {};
             };
             Result<void> ok =
@@ -526,29 +526,21 @@ asio::awaitable<void> claim_loop(std::shared_ptr<Impl> impl) {
             if (!ok) {
                 spdlog::error("outbound: cannot claim deliveries: {}", ok.error().message());
             } else {
-                claimed = rows->size();
-                // Group by (message, domain), keeping claim order; rows already being tried
-                // here (a lease that ran out during a slow attempt) are left to that attempt.
-                std::map<std::pair<std::string, std::string>, std::size_t> index;
-                std::vector<std::vector<storage::DeliveryRow>> groups;
-                for (auto& r : *rows) {
-                    if (impl->active_ids.count(r.id)) continue;
-                    auto key = std::make_pair(r.message_id, r.domain);
-                    auto it = index.find(key);
-                    if (it == index.end() || groups[it->second].size() >= kMaxRecipientsPerTx) {
-                        index[key] = groups.size();
-                        groups.emplace_back();
-                        it = index.find(key);
-                    }
-                    impl->active_ids.insert(r.id);
+                for (auto& g : *groups) {
+                    claimed += g.size();
+                    // Rows already being tried here (a lease that ran out during a slow
+                    // attempt) are left to that attempt.
+                    std::erase_if(g, [&](const auto& r) { return impl->active_ids.count(r.id); });
+                    if (g.empty()) continue;
+                    for (const auto& r : g) impl->active_ids.insert(r.id);
                     ++impl->in_flight;
-                    groups[it->second].push_back(std::move(r));
-                }
-                for (auto& g : groups)
+                    ++started;
                     asio::co_spawn(impl->io, deliver_group(impl, std::move(g)), log_failure);
+                }
+                // More may be due right now: every free slot was filled, or the scan was full.
+                if (started == room || claimed == kMaxClaim) continue;
             }
         }
-        if (limit > 0 && claimed == limit) continue;  // more may be due right now
         if (impl->draining) break;
         impl->wake.expires_after(std::chrono::milliseconds(o.poll_ms));
         co_await impl->wake.async_wait(kTuple);

@@ -23,10 +23,20 @@
 
 namespace postern::storage {
 
-// Up to `limit` deliveries that are due at `now` (queued or deferred, next_attempt_at <= now,
-// no live lease), oldest due first, each leased until now + lease_ms.
-[[nodiscard]] Result<std::vector<DeliveryRow>> claim_due(Database& db, std::int64_t now,
-                                                         std::int64_t lease_ms, std::size_t limit);
+struct ClaimLimits {
+    std::size_t groups = 1;       // transactions: the runner's free slots
+    std::size_t per_group = 100;  // recipients in one transaction
+    std::size_t scan = 500;       // due rows looked at
+};
+
+// Due deliveries (queued or deferred, next_attempt_at <= now, no live lease) as transactions:
+// of the `scan` oldest due, the rows of one message to one domain in groups of at most
+// `per_group`, at most `groups` groups, each group in claim order. Only the rows returned are
+// leased (until now + lease_ms); the others stay due.
+[[nodiscard]] Result<std::vector<std::vector<DeliveryRow>>> claim_due(Database& db,
+                                                                      std::int64_t now,
+                                                                      std::int64_t lease_ms,
+                                                                      const ClaimLimits& limits);
 
 // What one attempt at one recipient came to.
 enum class AttemptKind { delivered, deferred, bounced };

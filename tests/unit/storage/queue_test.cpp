@@ -47,6 +47,16 @@ std::int64_t count(Database& db, const char* sql) {
     return st->int64(0);
 }
 
+// Every claimed row, in claim order (the tests that do not look at the groups).
+Result<std::vector<DeliveryRow>> claim(Database& db, std::int64_t now, std::size_t groups = 10) {
+    auto claimed = claim_due(db, now, 10'000, {groups, 100, 500});
+    if (!claimed) return tl::unexpected(claimed.error());
+    std::vector<DeliveryRow> rows;
+    for (auto& g : *claimed)
+        for (auto& r : g) rows.push_back(std::move(r));
+    return rows;
+}
+
 OutboundConfig schedule() {
     OutboundConfig c;
     c.retry_schedule_seconds = {60, 300};
@@ -62,21 +72,61 @@ TEST_CASE("claim_due leases rows so that a second claim skips them until the lea
           "[storage][queue]") {
     TempDb t;
     auto q = queue_one(*t.db, {"a@dest.test", "b@dest.test"});
-    auto first = claim_due(*t.db, 2000, 10'000, 10);
+    auto first = claim(*t.db, 2000);
     REQUIRE(first);
     REQUIRE(first->size() == 2);
     CHECK(first->front().lease_until == 12'000);
-    auto second = claim_due(*t.db, 5000, 10'000, 10);
+    auto second = claim(*t.db, 5000);
     REQUIRE(second);
     CHECK(second->empty());
     // The runner died: after the lease the rows are due again (nothing is dropped).
-    auto after = claim_due(*t.db, 12'000, 10'000, 10);
+    auto after = claim(*t.db, 12'000);
     REQUIRE(after);
     CHECK(after->size() == 2);
     // Not yet due rows are not claimed.
-    auto early = claim_due(*t.db, 500, 10'000, 10);
+    auto early = claim(*t.db, 500);
     REQUIRE(early);
     CHECK(early->empty());
+}
+
+TEST_CASE(
+    "claim_due groups a message's rows per domain, at most per_group each, and leases only "
+    "the groups it returns",
+    "[storage][queue]") {
+    TempDb t;
+    std::vector<std::string> rcpts;
+    for (int i = 0; i < 7; ++i) rcpts.push_back("r" + std::to_string(i) + "@dest.test");
+    rcpts.push_back("x@other.test");
+    auto q = queue_one(*t.db, rcpts);
+    // Two slots: dest.test's 7 rows in groups of 3 fill them; other.test waits, unleased.
+    auto first = claim_due(*t.db, 2000, 10'000, {2, 3, 500});
+    REQUIRE(first);
+    REQUIRE(first->size() == 2);
+    for (const auto& g : *first) {
+        CHECK(g.size() == 3);
+        for (const auto& r : g) {
+            CHECK(r.domain == "dest.test");
+            CHECK(r.message_id == q.enqueued.message_id);
+        }
+    }
+    CHECK(count(*t.db, "SELECT count(*) FROM deliveries WHERE lease_until IS NOT NULL") == 6);
+    // The rest: dest.test's last row and other.test's, as two groups.
+    auto second = claim_due(*t.db, 2000, 10'000, {5, 3, 500});
+    REQUIRE(second);
+    REQUIRE(second->size() == 2);
+    CHECK(second->at(0).size() == 1);
+    CHECK(second->at(1).size() == 1);
+    CHECK(count(*t.db, "SELECT count(*) FROM deliveries WHERE lease_until IS NULL") == 0);
+    // One slot, 100 per group: all 8 rows of a fresh claim (after the leases) make 2 groups
+    // (one per domain), so only the first domain's 7 are taken.
+    auto third = claim_due(*t.db, 20'000, 10'000, {1, 100, 500});
+    REQUIRE(third);
+    REQUIRE(third->size() == 1);
+    CHECK(third->front().size() == 7);
+    // No slot: nothing is claimed.
+    auto none = claim_due(*t.db, 40'000, 10'000, {0, 100, 500});
+    REQUIRE(none);
+    CHECK(none->empty());
 }
 
 TEST_CASE("decide_retry follows the schedule, then the interval, then bounces at expiry",
@@ -112,7 +162,7 @@ TEST_CASE("record_outcomes writes states, events and a DSN into the sender's inb
           "[storage][queue]") {
     TempDb t;
     auto q = queue_one(*t.db, {"a@dest.test", "b@dest.test"});
-    auto rows = claim_due(*t.db, 2000, 10'000, 10);
+    auto rows = claim(*t.db, 2000);
     REQUIRE(rows);
     REQUIRE(rows->size() == 2);
     auto c = schedule();
@@ -146,7 +196,7 @@ TEST_CASE("record_outcomes writes states, events and a DSN into the sender's inb
     CHECK(count(*t.db, "SELECT count(*) FROM events WHERE type = 'message.bounced'") == 1);
     CHECK(count(*t.db, "SELECT count(*) FROM messages WHERE folder = 'inbox'") == 1);
     // Final rows are never claimed again.
-    auto again = claim_due(*t.db, 100'000, 10'000, 10);
+    auto again = claim(*t.db, 100'000);
     REQUIRE(again);
     CHECK(again->empty());
 }
@@ -156,7 +206,7 @@ TEST_CASE("admin operations: retry now, cancel, and no outcome over a cancelled 
     TempDb t;
     auto q = queue_one(*t.db, {"a@dest.test"});
     const auto id = q.enqueued.deliveries.front().id;
-    auto rows = claim_due(*t.db, 2000, 10'000, 10);
+    auto rows = claim(*t.db, 2000);
     REQUIRE(rows);
     auto c = schedule();
     std::vector<OutcomeUpdate> u{{id, decide_retry(rows->front(), AttemptKind::deferred, c, 3000),
@@ -167,7 +217,7 @@ TEST_CASE("admin operations: retry now, cancel, and no outcome over a cancelled 
     CHECK((*row)->state == "deferred");
     CHECK((*row)->next_attempt_at == 63'000);
     REQUIRE(retry_now(*t.db, q.tenant.id, id, 4000));
-    auto due = claim_due(*t.db, 4000, 10'000, 10);
+    auto due = claim(*t.db, 4000);
     REQUIRE(due);
     CHECK(due->size() == 1);
     REQUIRE(cancel_delivery(*t.db, q.tenant.id, id, 5000));
