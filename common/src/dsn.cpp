@@ -123,7 +123,7 @@ Result<std::string> build(const Request& r) {
             status += "Remote-MTA: dns; " + one_line(mta_name(rc.remote_mta)) + "\r\n";
         if (!rc.diagnostic.empty())
             status += std::string("Diagnostic-Code: ") +
-                      (r.smtp_diagnostic ? "smtp; " : "x-postern; ") + one_line(rc.diagnostic) +
+                      (rc.smtp_diagnostic ? "smtp; " : "x-postern; ") + one_line(rc.diagnostic) +
                       "\r\n";
         if (rc.last_attempt_ms > 0)
             status += "Last-Attempt-Date: " + rfc5322_date(rc.last_attempt_ms) + "\r\n";

@@ -261,6 +261,10 @@ class RetryAndBounceTest(OutboundBase):
             reports = b"\n".join(self.inbox())
             self.assertIn(b"Status: 5.6.7", reports)
             self.assertIn(b"Status: 5.6.3", reports)
+            # Our own reasons, not the server's replies (RFC 3464 §2.3.6).
+            self.assertIn(b"Diagnostic-Code: x-postern; 553 5.6.7 not sent", reports)
+            self.assertIn(b"Diagnostic-Code: x-postern; 554 5.6.3 not sent", reports)
+            self.assertNotIn(b"Diagnostic-Code: smtp;", reports)
 
     def test_many_recipients_go_100_per_transaction_whatever_the_slots(self):
         # max_concurrent counts transactions, not recipients: with 2 slots, 250 recipients at

@@ -18,6 +18,8 @@ struct Recipient {
     std::string remote_mta;  // host name or address, "" when no server was reached
     std::string diagnostic;  // the remote reply ("550 5.1.1 no such user") or our own reason
     std::int64_t last_attempt_ms = 0;
+    bool smtp_diagnostic = true;  // Diagnostic-Code: "smtp;" (the server's reply) or
+                                  // "x-postern;" (our own reason, RFC 3464 §2.3.6)
 };
 
 struct Request {
@@ -29,8 +31,6 @@ struct Request {
     std::int64_t now_ms = 0;          // Date of the report
     std::int64_t retry_until_ms = 0;  // delay reports: Will-Retry-Until
     std::vector<Recipient> recipients;
-    bool smtp_diagnostic =
-        true;  // Diagnostic-Code is an SMTP reply ("smtp;") or text ("x-postern;")
 };
 
 // The enhanced status code (RFC 3463) of an SMTP reply ("550 5.1.1 …" → "5.1.1"), or the

@@ -268,7 +268,7 @@ storage::AttemptKind kind_of(const Reply& r) {
 }
 
 // "451 4.4.1 text" for our own reasons, so that every stored reply reads like SMTP.
-Reply local(int code, std::string text) { return Reply{code, std::move(text)}; }
+Reply local(int code, std::string text) { return Reply{code, std::move(text), true}; }
 
 std::optional<std::string> make_dsn(const Impl& impl, bool delay,
                                     const std::vector<const storage::DeliveryRow*>& rows,
@@ -291,6 +291,7 @@ std::optional<std::string> make_dsn(const Impl& impl, bool delay,
         rc.status = dsn::status_of(replies[i].text, delay ? '4' : '5');
         rc.remote_mta = hosts[i];
         rc.diagnostic = replies[i].text;
+        rc.smtp_diagnostic = !replies[i].ours;
         rc.last_attempt_ms = now;
         req.recipients.push_back(std::move(rc));
     }

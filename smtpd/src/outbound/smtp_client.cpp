@@ -295,6 +295,9 @@ std::optional<std::string> wire_address(const std::string& address, bool smtputf
     return address.substr(0, at + 1) + *alabel;
 }
 
+// A reason of ours not to send the message to this server.
+Reply not_sent(int code, std::string text) { return Reply{code, std::move(text), true}; }
+
 struct Envelope {
     std::string mail_from;
     std::vector<std::string> recipients;
@@ -322,34 +325,34 @@ tl::expected<Envelope, Reply> envelope_for(const Capabilities& caps, const Trans
         e.recipients.push_back(wire.value_or(r));
     }
     if (!ok)
-        return tl::unexpected(Reply{
+        return tl::unexpected(not_sent(
             553, "553 5.6.7 not sent: " + host +
-                     " does not offer SMTPUTF8, which an address with a UTF-8 local part needs"});
+                     " does not offer SMTPUTF8, which an address with a UTF-8 local part needs"));
     const std::string& m = *t.message;
     const std::size_t head_end = m.starts_with("\r\n") ? 0 : m.find("\r\n\r\n");
     const bool utf8_header = !is_ascii(std::string_view(m).substr(0, head_end));
     if (utf8_header && !caps.smtputf8)
-        return tl::unexpected(Reply{
+        return tl::unexpected(not_sent(
             553, "553 5.6.7 not sent: " + host +
-                     " does not offer SMTPUTF8, which the message's UTF-8 header fields need"});
+                     " does not offer SMTPUTF8, which the message's UTF-8 header fields need"));
     e.message = t.message;
     e.eightbit = !is_ascii(m);
     if (e.eightbit && !caps.eightbit) {
         if (t.message_7bit == nullptr)
-            return tl::unexpected(Reply{
+            return tl::unexpected(not_sent(
                 554, "554 5.6.3 not sent: " + host +
                          " does not offer 8BITMIME, and the message's 8-bit content could not "
-                         "be converted to 7 bits"});
+                         "be converted to 7 bits"));
         e.message = t.message_7bit;
         e.eightbit = false;
     }
     e.smtputf8 = utf8_header || !is_ascii(e.mail_from);
     for (const auto& r : e.recipients) e.smtputf8 = e.smtputf8 || !is_ascii(r);
     if (caps.max_size != 0 && e.message->size() > caps.max_size)
-        return tl::unexpected(Reply{552, "552 5.3.4 not sent: the message (" +
-                                             std::to_string(e.message->size()) +
-                                             " octets) is larger than " + host + " accepts (SIZE " +
-                                             std::to_string(caps.max_size) + ")"});
+        return tl::unexpected(
+            not_sent(552, "552 5.3.4 not sent: the message (" + std::to_string(e.message->size()) +
+                              " octets) is larger than " + host + " accepts (SIZE " +
+                              std::to_string(caps.max_size) + ")"));
     return e;
 }
 

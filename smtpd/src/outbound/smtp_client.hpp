@@ -19,8 +19,9 @@ class context;
 namespace postern::smtp::outbound {
 
 struct Reply {
-    int code = 0;      // 0: no reply (connection failure, timeout, our own error)
-    std::string text;  // "550 5.1.1 user unknown" (lines of a multi-line reply joined by spaces)
+    int code = 0;       // 0: no reply (connection failure, timeout, our own error)
+    std::string text;   // "550 5.1.1 user unknown" (lines of a multi-line reply joined by spaces)
+    bool ours = false;  // written here (a reason not to send, a failure), not the server's words
 };
 
 struct ClientOptions {
