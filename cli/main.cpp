@@ -216,10 +216,7 @@ void cmd_mailbox_set(Context& c, const std::string& address, const std::string& 
     auto m = in_tx(c, [&] {
         auto m = must(storage::find_mailbox(*c.db, c.tenant.id, address));
         if (!m) throw CliError("no mailbox " + address);
-        must(storage::set_mailbox_auto_evaluate(*c.db, c.tenant.id, m->id, on, now_ms()));
-        auto detail = fmt::format(R"({{"connex_auto_evaluate":{}}})", on);
-        must(storage::append_audit(*c.db, c.tenant.id, "cli", "mailbox.update", m->id, detail));
-        must(storage::append_event(*c.db, c.tenant.id, m->id, "mailbox.updated", detail, now_ms()));
+        must(storage::update_mailbox_auto_evaluate(*c.db, c.tenant.id, m->id, on, "cli", now_ms()));
         return *m;
     });
     std::cerr << "Connex auto-evaluation " << (on ? "on" : "off") << " for " << m.address << ".\n";

@@ -60,14 +60,11 @@ Response handle_patch_mailbox(const Context& c) {
     std::int64_t now = c.now;
     return deferred(
         [=](storage::Database& db) -> Result<void> {
-            POSTERN_TRY(
-                storage::set_mailbox_auto_evaluate(db, mailbox->tenant_id, mailbox->id, on, now));
-            json::object detail{{"connex_auto_evaluate", on}};
-            POSTERN_TRY(storage::append_audit(db, mailbox->tenant_id, actor, "mailbox.update",
-                                              mailbox->id, json::serialize(detail)));
-            detail["mailbox_id"] = mailbox->id;
-            return storage::append_event(db, mailbox->tenant_id, mailbox->id, "mailbox.updated",
-                                         json::serialize(detail), now);
+            // A PATCH that changes nothing writes nothing (no audit entry, no event).
+            auto changed = storage::update_mailbox_auto_evaluate(db, mailbox->tenant_id,
+                                                                 mailbox->id, on, actor, now);
+            if (!changed) return tl::unexpected(changed.error());
+            return {};
         },
         [mailbox, on](const Result<void>& r) -> Response {
             if (!r) return storage_failure(r.error(), "mailbox settings write");

@@ -1,8 +1,14 @@
 // The mail side of Connex: per-mailbox settings and stored message evaluations.
+#include <boost/json.hpp>
+
 #include "common/ids.hpp"
 #include "storage/connex_repo.hpp"
+#include "storage/events.hpp"
+#include "storage/repos.hpp"
 
 namespace postern::storage {
+
+namespace json = boost::json;
 
 Result<bool> mailbox_auto_evaluate(Database& db, std::string_view mailbox_id) {
     auto st = db.prepare("SELECT connex_auto_evaluate FROM mailbox_settings WHERE mailbox_id = ?");
@@ -25,6 +31,22 @@ Result<void> set_mailbox_auto_evaluate(Database& db, std::string_view tenant_id,
     POSTERN_TRY(st->bind(1, mailbox_id).bind(2, tenant_id).bind(3, on ? 1 : 0).bind(4, now).run());
     if (db.changes() == 0) return fail(Errc::not_found, "no mailbox " + std::string(mailbox_id));
     return {};
+}
+
+Result<bool> update_mailbox_auto_evaluate(Database& db, std::string_view tenant_id,
+                                          std::string_view mailbox_id, bool on,
+                                          std::string_view actor, std::int64_t now) {
+    auto current = mailbox_auto_evaluate(db, mailbox_id);
+    if (!current) return tl::unexpected(current.error());
+    if (*current == on) return false;
+    POSTERN_TRY(set_mailbox_auto_evaluate(db, tenant_id, mailbox_id, on, now));
+    json::object detail{{"connex_auto_evaluate", on}};
+    POSTERN_TRY(
+        append_audit(db, tenant_id, actor, "mailbox.update", mailbox_id, json::serialize(detail)));
+    detail["mailbox_id"] = mailbox_id;
+    POSTERN_TRY(append_event(db, tenant_id, std::string(mailbox_id), "mailbox.updated",
+                             json::serialize(detail), now));
+    return true;
 }
 
 Result<std::vector<std::string>> auto_evaluate_mailboxes(Database& db, std::string_view tenant_id) {

@@ -224,6 +224,12 @@ class ConnexApiTest(unittest.TestCase):
         self.assertEqual(self.p.count(
             "SELECT count(*) FROM events WHERE type = 'message.evaluated' AND data LIKE ?",
             f"%{alice_id}%"), 1)
+        # `postern mailbox set` recorded its change like the API does: the event names the
+        # mailbox (a repeat would have changed nothing and written nothing).
+        self.assertEqual(self.p.count(
+            "SELECT count(*) FROM events e JOIN mailboxes m ON m.id = e.mailbox_id "
+            "WHERE e.type = 'mailbox.updated' AND m.address = ? "
+            "AND json_extract(e.data, '$.mailbox_id') = m.id", ALICE), 1)
         # The setting over the API too; the evaluator passes Bob's mail while it is off.
         status, _, mbx = self.call("PATCH", f"/v1/mailboxes/{BOB}", self.admin,
                                    {"connex_auto_evaluate": True},

@@ -175,6 +175,11 @@ struct ConnexCounts {
 [[nodiscard]] Result<void> set_mailbox_auto_evaluate(Database& db, std::string_view tenant_id,
                                                      std::string_view mailbox_id, bool on,
                                                      std::int64_t now);
+// The setting as an actor's change: written with its audit entry (mailbox.update, by `actor`)
+// and its mailbox.updated event only when it changes. True when it changed.
+[[nodiscard]] Result<bool> update_mailbox_auto_evaluate(Database& db, std::string_view tenant_id,
+                                                        std::string_view mailbox_id, bool on,
+                                                        std::string_view actor, std::int64_t now);
 // The tenant's mailboxes with auto-evaluation on.
 [[nodiscard]] Result<std::vector<std::string>> auto_evaluate_mailboxes(Database& db,
                                                                        std::string_view tenant_id);

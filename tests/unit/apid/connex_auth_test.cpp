@@ -241,4 +241,13 @@ TEST_CASE("connex: PATCH /v1/mailboxes/{mailbox} sets auto-evaluation", "[apid][
     for (const auto& m : list.at("data").as_array())
         CHECK(m.at("connex_auto_evaluate").as_bool() == (m.at("id").as_string() == f.alice.id));
     CHECK(f.count("SELECT count(*) FROM events WHERE type = 'mailbox.updated'") == 1);
+    CHECK(f.count("SELECT count(*) FROM events WHERE type = 'mailbox.updated' AND "
+                  "json_extract(data, '$.mailbox_id') = '" +
+                  f.alice.id + "'") == 1);
+    // The same value again: 200 with the mailbox, and no audit entry or event.
+    auto again = f.call(f.api, "PATCH", path, f.admin, R"({"connex_auto_evaluate": true})");
+    CHECK(again.status == 200);
+    CHECK(json::parse(again.body).at("connex_auto_evaluate") == true);
+    CHECK(f.count("SELECT count(*) FROM events WHERE type = 'mailbox.updated'") == 1);
+    CHECK(f.count("SELECT count(*) FROM audit_log WHERE action = 'mailbox.update'") == 1);
 }
