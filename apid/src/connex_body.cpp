@@ -5,6 +5,7 @@
 #include "apid/problem.hpp"
 #include "common/crypto.hpp"
 #include "connex_handlers.hpp"
+#include "json_body.hpp"
 
 namespace postern::api {
 
@@ -20,13 +21,12 @@ tl::expected<json::value, Response> parse_object_body(const Context& c, std::siz
         if (allow_empty) return json::value(json::object(sp));
         return tl::unexpected(bad_request({{"body", "a JSON object is required"}}));
     }
-    boost::system::error_code ec;
     json::parse_options opt;
     opt.max_depth = 64;
-    json::value v = json::parse(body, ec, sp, opt);
-    if (ec) return tl::unexpected(bad_request({{"body", "is not valid JSON: " + ec.message()}}));
-    if (!v.is_object()) return tl::unexpected(bad_request({{"body", "must be a JSON object"}}));
-    return v;
+    auto v = parse_json(body, std::move(sp), opt);
+    if (!v) return tl::unexpected(bad_request({{"body", v.error()}}));
+    if (!v->is_object()) return tl::unexpected(bad_request({{"body", "must be a JSON object"}}));
+    return std::move(*v);
 }
 
 Response invalid_body(const std::vector<connex::FieldError>& errors) {

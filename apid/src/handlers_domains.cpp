@@ -16,6 +16,7 @@
 #include "dns/onboarding.hpp"
 #include "handlers.hpp"
 #include "idempotency.hpp"
+#include "json_body.hpp"
 #include "storage/events.hpp"
 
 namespace postern::api {
@@ -89,9 +90,10 @@ Response handle_create_domain(const Context& c) {
     auto key = begin_idempotent(c, kCreateRoute);
     if (!key) return std::move(key.error());
     if (c.request.body.size() > 64 * 1024) return problem(413, "the request body is too large");
-    boost::system::error_code ec;
-    json::value body = json::parse(c.request.body, ec);
-    if (ec || !body.is_object()) return bad_request({{"body", "must be a JSON object"}});
+    auto parsed = parse_json(c.request.body);
+    if (!parsed) return bad_request({{"body", parsed.error()}});
+    json::value body = std::move(*parsed);
+    if (!body.is_object()) return bad_request({{"body", "must be a JSON object"}});
     std::string name, selector = "postern";
     std::vector<FieldError> shape, semantic;
     for (const auto& kv : body.get_object()) {

@@ -8,6 +8,7 @@
 #include "common/time.hpp"
 #include "connex_plan.hpp"
 #include "handlers.hpp"
+#include "json_body.hpp"
 #include "settings.hpp"
 #include "storage/connex_repo.hpp"
 
@@ -35,9 +36,10 @@ Result<json::value> message_connex_json(storage::Database& db, std::string_view 
 Response handle_patch_mailbox(const Context& c) {
     if (auto errors = reject_params(c.target.query); !errors.empty()) return bad_request(errors);
     if (c.request.body.size() > 64 * 1024) return problem(413, "the request body is too large");
-    boost::system::error_code ec;
-    json::value body = json::parse(c.request.body, ec);
-    if (ec || !body.is_object()) return bad_request({{"body", "must be a JSON object"}});
+    auto parsed = parse_json(c.request.body);
+    if (!parsed) return bad_request({{"body", parsed.error()}});
+    json::value body = std::move(*parsed);
+    if (!body.is_object()) return bad_request({{"body", "must be a JSON object"}});
     std::vector<FieldError> errors;
     std::optional<bool> auto_evaluate;
     for (const auto& kv : body.get_object()) {

@@ -5,6 +5,7 @@
 #include "common/address.hpp"
 #include "common/ascii.hpp"
 #include "common/crypto.hpp"
+#include "json_body.hpp"
 
 namespace postern::api {
 
@@ -240,10 +241,10 @@ std::optional<mime::Mailbox> parse_mailbox_text(std::string_view text) {
 }
 
 tl::expected<SendRequest, Response> parse_send_request(std::string_view body, SendKind kind) {
-    boost::system::error_code ec;
-    json::value v = json::parse(body, ec);
-    if (ec || !v.is_object())
-        return tl::unexpected(bad_request({{"body", "must be a JSON object"}}));
+    auto parsed = parse_json(body);
+    if (!parsed) return tl::unexpected(bad_request({{"body", parsed.error()}}));
+    json::value v = std::move(*parsed);
+    if (!v.is_object()) return tl::unexpected(bad_request({{"body", "must be a JSON object"}}));
     SendRequest r;
     Reader rd;
     for (const auto& kv : v.get_object()) {

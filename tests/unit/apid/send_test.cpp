@@ -129,6 +129,15 @@ TEST_CASE("bad input queues nothing and names the field", "[apid][send]") {
     CHECK(error_fields(r) == std::vector<std::string>{"cc[0].address"});
     r = f.send("{nope");
     CHECK(r.status == 400);
+    CHECK(r.body.find("is not valid JSON") != std::string::npos);
+    // A name twice in one object, even nested: which one counts is not for us to guess.
+    r = f.send(R"({"to": "a@far.example", "subject": "one", "subject": "two"})");
+    CHECK(r.status == 400);
+    CHECK(error_fields(r) == std::vector<std::string>{"body"});
+    CHECK(r.body.find(R"(names \"subject\" twice)") != std::string::npos);
+    r = f.send(
+        R"({"to": "a@far.example", "cc": [{"address": "b@far.example", "address": "c@x"}]})");
+    CHECK(r.status == 400);
     r = f.send(R"({"to": "a@far.example", "subjet": "typo"})");
     CHECK(r.status == 400);
     CHECK(error_fields(r) == std::vector<std::string>{"subjet"});
@@ -138,6 +147,9 @@ TEST_CASE("bad input queues nothing and names the field", "[apid][send]") {
     r = f.send(R"({"to": "a@far.example", "attachments": [{"content": ")" + big + R"("}]})");
     CHECK(r.status == 413);
     CHECK(f.count("deliveries") == before);
+    // The same name in two objects is fine.
+    r = f.send(R"({"to": [{"address": "b@far.example"}], "cc": [{"address": "c@far.example"}]})");
+    CHECK(r.status == 202);
 }
 
 TEST_CASE("an unverified domain may not send when the policy says so", "[apid][send]") {
