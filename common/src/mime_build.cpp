@@ -22,9 +22,6 @@ struct FormatFree {
 struct DateUnref {
     void operator()(GDateTime* d) const { g_date_time_unref(d); }
 };
-struct GFree {
-    void operator()(char* p) const { g_free(p); }
-};
 
 // RFC 5322 §3.6.8 field-name: printable ASCII except ':'.
 bool valid_field_name(std::string_view name) {
@@ -124,6 +121,10 @@ GObj<GMimeMessage> parse_crlf_message(const std::string& data) {
 // MIME-Version if it had none, and its part, which may only be 7bit, 8bit or binary (RFC 2046
 // §5.2.1), is declared 7bit if it declared anything.
 void encode_7bit(GMimeObject* object) {
+    // Signed or encrypted content is left as it is: re-encoding it would break the signature
+    // (RFC 1847 §2.1 has the signer make it 7-bit), so what 8-bit it has keeps the message from
+    // being converted.
+    if (GMIME_IS_MULTIPART_SIGNED(object) || GMIME_IS_MULTIPART_ENCRYPTED(object)) return;
     if (GMIME_IS_MESSAGE_PART(object)) {
         GMimeMessage* inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(object));
         if (inner == nullptr) return;
@@ -142,17 +143,25 @@ void encode_7bit(GMimeObject* object) {
     }
 }
 
-// `message` with every part that is not 7-bit safe re-encoded (quoted-printable or base64, as
-// GMime finds best) and MIME-Version added if it had none, written with CRLF line ends; null if
+// `object` as GMime writes it with CRLF line ends, every octet (a NUL included); nullopt if
 // GMime could not write it.
-std::unique_ptr<char, GFree> reencoded_7bit(GMimeMessage* message) {
+std::optional<std::string> written_crlf(GMimeObject* object) {
+    std::unique_ptr<GMimeFormatOptions, FormatFree> format(g_mime_format_options_new());
+    g_mime_format_options_set_newline_format(format.get(), GMIME_NEWLINE_FORMAT_DOS);
+    GObj<GMimeStream> stream(g_mime_stream_mem_new());
+    if (g_mime_object_write_to_stream(object, format.get(), stream.get()) < 0) return std::nullopt;
+    GByteArray* bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(stream.get()));
+    return std::string(reinterpret_cast<const char*>(bytes->data), bytes->len);
+}
+
+// `message` with every part that is not 7-bit safe re-encoded (quoted-printable or base64, as
+// GMime finds best) and MIME-Version added if it had none, as written_crlf writes it.
+std::optional<std::string> reencoded_7bit(GMimeMessage* message) {
     GMimeObject* object = GMIME_OBJECT(message);
     if (GMimeObject* body = g_mime_message_get_mime_part(message)) encode_7bit(body);
     if (g_mime_object_get_header(object, "MIME-Version") == nullptr)
         g_mime_object_set_header(object, "MIME-Version", "1.0", nullptr);
-    std::unique_ptr<GMimeFormatOptions, FormatFree> format(g_mime_format_options_new());
-    g_mime_format_options_set_newline_format(format.get(), GMIME_NEWLINE_FORMAT_DOS);
-    return std::unique_ptr<char, GFree>(g_mime_object_to_string(object, format.get()));
+    return written_crlf(object);
 }
 
 GMimeObject* message_part(const OutgoingAttachment& a) {
@@ -161,7 +170,7 @@ GMimeObject* message_part(const OutgoingAttachment& a) {
     if (!inner) return nullptr;
     if (needs_encoding(data)) {
         auto written = reencoded_7bit(inner.get());
-        if (written == nullptr || needs_encoding(written.get()))
+        if (!written || needs_encoding(*written))
             return base64_part("application", "octet-stream", a.data,
                                a.filename.empty() ? "message.eml" : a.filename);
     }
@@ -277,13 +286,9 @@ Result<Built> build_message(const Outgoing& m) {
     }
     g_mime_message_set_mime_part(msg.get(), body.get());
 
-    std::unique_ptr<GMimeFormatOptions, FormatFree> format(g_mime_format_options_new());
-    g_mime_format_options_set_newline_format(format.get(), GMIME_NEWLINE_FORMAT_DOS);
-    GObj<GMimeStream> written(g_mime_stream_mem_new());
-    if (g_mime_object_write_to_stream(obj, format.get(), written.get()) < 0)
-        return fail(Errc::internal, "GMime could not write the message");
-    GByteArray* bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(written.get()));
-    out.raw.assign(reinterpret_cast<const char*>(bytes->data), bytes->len);
+    auto written = written_crlf(obj);
+    if (!written) return fail(Errc::internal, "GMime could not write the message");
+    out.raw = std::move(*written);
     // RFC 5322 §2.1.1 and §2.3: what goes out has CRLF line ends only, no NUL, and no line over
     // 998 octets. GMime folds what it can; a header value with no place to fold, or a line of a
     // message/rfc822 attachment (sent as it is), can still break this.
@@ -331,10 +336,8 @@ std::optional<std::string> seven_bit(const std::string& raw) {
     init();
     GObj<GMimeMessage> message = parse_crlf_message(raw);
     if (!message) return std::nullopt;
-    auto written = reencoded_7bit(message.get());
-    if (written == nullptr) return std::nullopt;
-    std::string out(written.get());
-    if (!is_ascii(out) || needs_encoding(out)) return std::nullopt;
+    auto out = reencoded_7bit(message.get());
+    if (!out || !is_ascii(*out) || needs_encoding(*out)) return std::nullopt;  // a NUL too
     return out;
 }
 

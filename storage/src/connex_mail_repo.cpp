@@ -36,6 +36,10 @@ Result<void> set_mailbox_auto_evaluate(Database& db, std::string_view tenant_id,
 Result<bool> update_mailbox_auto_evaluate(Database& db, std::string_view tenant_id,
                                           std::string_view mailbox_id, bool on,
                                           std::string_view actor, std::int64_t now) {
+    // The mailbox must be the tenant's, changed or not.
+    auto mailbox = find_mailbox(db, tenant_id, mailbox_id);
+    if (!mailbox) return tl::unexpected(mailbox.error());
+    if (!*mailbox) return fail(Errc::not_found, "no mailbox " + std::string(mailbox_id));
     auto current = mailbox_auto_evaluate(db, mailbox_id);
     if (!current) return tl::unexpected(current.error());
     if (*current == on) return false;

@@ -239,7 +239,7 @@ class RetryAndBounceTest(OutboundBase):
             declared = self.send(mime("declared 7bit", "7bit", text), "user@dest.test")
             self.wait_state(converted, {"delivered"})
             header_row = self.wait_state(header, {"bounced"})[0]
-            self.assertIn("553 5.6.7 not sent", header_row["last_reply"])
+            self.assertIn("553 5.6.9 not sent", header_row["last_reply"])
             self.assertIn("UTF-8 header fields", header_row["last_reply"])
             declared_row = self.wait_state(declared, {"bounced"})[0]
             self.assertIn("554 5.6.3 not sent", declared_row["last_reply"])
@@ -259,10 +259,10 @@ class RetryAndBounceTest(OutboundBase):
                 self.assertTrue(d.verify(idx=i, dnsfunc=dnsfunc), f"signature {i} fails")
             self.assertTrue(harness.wait_for(lambda: len(self.inbox()) == 2, timeout=20))
             reports = b"\n".join(self.inbox())
-            self.assertIn(b"Status: 5.6.7", reports)
+            self.assertIn(b"Status: 5.6.9", reports)
             self.assertIn(b"Status: 5.6.3", reports)
             # Our own reasons, not the server's replies (RFC 3464 §2.3.6).
-            self.assertIn(b"Diagnostic-Code: x-postern; 553 5.6.7 not sent", reports)
+            self.assertIn(b"Diagnostic-Code: x-postern; 553 5.6.9 not sent", reports)
             self.assertIn(b"Diagnostic-Code: x-postern; 554 5.6.3 not sent", reports)
             self.assertNotIn(b"Diagnostic-Code: smtp;", reports)
 

@@ -105,7 +105,7 @@ struct OutboundConfig {
     std::uint16_t mx_port = 25;                        // the port MX hosts are tried on
     // Transport map: recipient domain (or "*" for a smarthost) -> host:port; beats the MX lookup.
     std::map<std::string, Endpoint> routes;
-    std::uint32_t max_concurrent = 100;      // deliveries in flight
+    std::uint32_t max_concurrent = 100;      // transactions (delivery attempts) in flight
     std::uint32_t max_per_destination = 10;  // connections per destination host
     std::uint32_t connect_timeout_ms = 30000;
     std::uint32_t command_timeout_ms = 300000;  // RFC 5321 §4.5.3.2 allows 5 min (10 for DATA)

@@ -239,25 +239,24 @@ asio::awaitable<Prepared> prepare(std::string db_path, std::string sha, std::str
                     keys.push_back({(*domain)->name, k.selector, k.algorithm, k.private_pem});
         }
     }
-    auto signed_ = [&](const std::string& message) -> std::optional<std::string> {
+    auto signed_ = [&](const std::string& message) -> Result<std::string> {
         if (keys.empty()) return message;
         auto sigs = dns::dkim_sign(message, keys);
-        if (!sigs) {
-            p.error = "451 4.3.0 DKIM signing failed: " + sigs.error().message();
-            return std::nullopt;
-        }
+        if (!sigs) return tl::unexpected(sigs.error());
         return std::move(*sigs) + message;
     };
     auto wire = signed_(p.raw);
-    if (!wire) co_return p;
+    if (!wire) {
+        p.error = "451 4.3.0 DKIM signing failed: " + wire.error().message();
+        co_return p;
+    }
     p.wire = std::move(*wire);
     p.signatures = keys.size();
+    // Only a server without 8BITMIME needs it: if it cannot be signed, such a server bounces
+    // the message (5.6.3) and the others still get it.
     if (!is_ascii(p.raw))
-        if (auto seven = mime::seven_bit(p.raw)) {
-            auto wire_7bit = signed_(*seven);
-            if (!wire_7bit) co_return p;
-            p.wire_7bit = std::move(*wire_7bit);
-        }
+        if (auto seven = mime::seven_bit(p.raw))
+            if (auto wire_7bit = signed_(*seven)) p.wire_7bit = std::move(*wire_7bit);
     co_return p;
 }
 
@@ -527,19 +526,25 @@ asio::awaitable<void> claim_loop(std::shared_ptr<Impl> impl) {
             if (!ok) {
                 spdlog::error("outbound: cannot claim deliveries: {}", ok.error().message());
             } else {
+                bool skipped = false;
                 for (auto& g : *groups) {
                     claimed += g.size();
                     // Rows already being tried here (a lease that ran out during a slow
                     // attempt) are left to that attempt.
                     std::erase_if(g, [&](const auto& r) { return impl->active_ids.count(r.id); });
-                    if (g.empty()) continue;
+                    if (g.empty()) {
+                        skipped = true;  // its slot stays free; the claim leased its rows again
+                        continue;
+                    }
                     for (const auto& r : g) impl->active_ids.insert(r.id);
                     ++impl->in_flight;
                     ++started;
                     asio::co_spawn(impl->io, deliver_group(impl, std::move(g)), log_failure);
                 }
-                // More may be due right now: every free slot was filled, or the scan was full.
-                if (started == room || claimed == kMaxClaim) continue;
+                // More may be due right now: every free slot was filled, a slot went to rows
+                // already in flight (the next claim passes them), or every row scanned was
+                // taken (the scan was full).
+                if (started == room || skipped || claimed == kMaxClaim) continue;
             }
         }
         if (impl->draining) break;

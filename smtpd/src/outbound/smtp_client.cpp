@@ -307,8 +307,8 @@ struct Envelope {
 };
 
 // The envelope and message as this server can take them, or the reason it cannot have the
-// message at all. A UTF-8 local part or a UTF-8 header field needs SMTPUTF8 (RFC 6531 §3.2,
-// RFC 6532 §3); 8-bit content needs 8BITMIME, or else the message's 7-bit version (RFC 6152 §3:
+// message at all. A UTF-8 local part (5.6.7) or a UTF-8 field in the message's header section
+// (5.6.9) needs SMTPUTF8 (RFC 6531 §3.2, §3.7.4; RFC 6532 §3); 8-bit content needs 8BITMIME, or else the message's 7-bit version (RFC 6152 §3:
 // convert or return it); a message over the SIZE the server announced would only be refused
 // after its data (RFC 1870 §6). All are permanent: the sender gets a DSN with the reply.
 tl::expected<Envelope, Reply> envelope_for(const Capabilities& caps, const Transaction& t,
@@ -333,7 +333,7 @@ tl::expected<Envelope, Reply> envelope_for(const Capabilities& caps, const Trans
     const bool utf8_header = !is_ascii(std::string_view(m).substr(0, head_end));
     if (utf8_header && !caps.smtputf8)
         return tl::unexpected(not_sent(
-            553, "553 5.6.7 not sent: " + host +
+            553, "553 5.6.9 not sent: " + host +
                      " does not offer SMTPUTF8, which the message's UTF-8 header fields need"));
     e.message = t.message;
     e.eightbit = !is_ascii(m);

@@ -176,7 +176,8 @@ struct ConnexCounts {
                                                      std::string_view mailbox_id, bool on,
                                                      std::int64_t now);
 // The setting as an actor's change: written with its audit entry (mailbox.update, by `actor`)
-// and its mailbox.updated event only when it changes. True when it changed.
+// and its mailbox.updated event only when it changes. True when it changed; Errc::not_found
+// when the tenant has no such mailbox.
 [[nodiscard]] Result<bool> update_mailbox_auto_evaluate(Database& db, std::string_view tenant_id,
                                                         std::string_view mailbox_id, bool on,
                                                         std::string_view actor, std::int64_t now);

@@ -138,6 +138,8 @@ TEST_CASE("bad input queues nothing and names the field", "[apid][send]") {
     r = f.send(
         R"({"to": "a@far.example", "cc": [{"address": "b@far.example", "address": "c@x"}]})");
     CHECK(r.status == 400);
+    CHECK(error_fields(r) == std::vector<std::string>{"body"});
+    CHECK(r.body.find(R"(names \"address\" twice)") != std::string::npos);
     r = f.send(R"({"to": "a@far.example", "subjet": "typo"})");
     CHECK(r.status == 400);
     CHECK(error_fields(r) == std::vector<std::string>{"subjet"});

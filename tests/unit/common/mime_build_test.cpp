@@ -317,4 +317,19 @@ TEST_CASE("seven_bit refuses what only SMTPUTF8 or nothing can carry", "[mime]")
     CHECK_FALSE(
         seven_bit("Subject: s\r\nMIME-Version: 1.0\r\nContent-Transfer-Encoding: 7bit\r\n"
                   "\r\n\xc3\xa9\r\n"));
+    // A NUL that GMime leaves (in a part declared 7bit) beside an 8-bit part it converts: the
+    // message is refused whole, not cut at the NUL.
+    using namespace std::string_literals;
+    CHECK_FALSE(
+        seven_bit("Subject: s\r\nMIME-Version: 1.0\r\n"
+                  "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+                  "Content-Transfer-Encoding: 7bit\r\n\r\nbefore\0after\r\n--b\r\n"
+                  "Content-Transfer-Encoding: 8bit\r\n\r\n\xc3\xa9\r\n--b--\r\n"s));
+    // Signed content is not re-encoded (that would break its signature).
+    CHECK_FALSE(
+        seven_bit("Subject: s\r\nMIME-Version: 1.0\r\nContent-Type: multipart/signed; "
+                  "protocol=\"application/pgp-signature\"; micalg=pgp-sha256; boundary=b\r\n"
+                  "\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                  "Content-Transfer-Encoding: 8bit\r\n\r\n\xc3\xa9\r\n--b\r\n"
+                  "Content-Type: application/pgp-signature\r\n\r\nsig\r\n--b--\r\n"));
 }
