@@ -308,9 +308,10 @@ struct Envelope {
 
 // The envelope and message as this server can take them, or the reason it cannot have the
 // message at all. A UTF-8 local part (5.6.7) or a UTF-8 field in the message's header section
-// (5.6.9) needs SMTPUTF8 (RFC 6531 §3.2, §3.7.4; RFC 6532 §3); 8-bit content needs 8BITMIME, or else the message's 7-bit version (RFC 6152 §3:
-// convert or return it); a message over the SIZE the server announced would only be refused
-// after its data (RFC 1870 §6). All are permanent: the sender gets a DSN with the reply.
+// (5.6.9) needs SMTPUTF8 (RFC 6531 §3.2, RFC 6532 §3); 8-bit content needs 8BITMIME, or else
+// the message's 7-bit version (RFC 6152 §3: convert or return it); a message over the SIZE the
+// server announced would only be refused after its data (RFC 1870 §6). All are permanent: the
+// sender gets a DSN with the reply.
 tl::expected<Envelope, Reply> envelope_for(const Capabilities& caps, const Transaction& t,
                                            const std::string& host) {
     Envelope e;
