@@ -248,6 +248,7 @@ class RetryAndBounceTest(OutboundBase):
                                 for c in dest.mail_commands), dest.mail_commands)
             data = dest.messages[0][2]
             self.assertTrue(data.isascii(), data[:2000])
+            self.assertIn("made a 7-bit version", self.logs())
             got = email.message_from_bytes(data, policy=email.policy.default)
             self.assertEqual(got["Subject"], "eight bit")
             self.assertIn(got["Content-Transfer-Encoding"], ("quoted-printable", "base64"))
@@ -380,9 +381,11 @@ class RetryAndBounceTest(OutboundBase):
                 self.assertNotIn(b"hidden@", data)
                 self.assertNotIn(b"Bcc:", data)
                 self.assertIn("Grüße".encode(), data)
-            # 8-bit content is declared to a server that offers 8BITMIME (RFC 6152).
+            # 8-bit content is declared to a server that offers 8BITMIME (RFC 6152), and no
+            # 7-bit version is made for it.
             self.assertTrue(all("BODY=8BITMIME" in c for c in dest.mail_commands),
                             dest.mail_commands)
+            self.assertNotIn("made a 7-bit version", self.logs())
 
 
 class ConnectionReuseTest(OutboundBase):

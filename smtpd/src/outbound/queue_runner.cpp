@@ -17,7 +17,6 @@
 #include <unordered_set>
 
 #include "common/address.hpp"
-#include "common/ascii.hpp"
 #include "common/dsn.hpp"
 #include "common/mime.hpp"
 #include "common/time.hpp"
@@ -197,18 +196,39 @@ void release(const std::shared_ptr<Impl>& impl, const std::string& key,
 }
 
 struct Prepared {
-    std::string error;      // non-empty: could not prepare (deferred with this reason)
-    std::string raw;        // as stored
-    std::string wire;       // DKIM-Signature fields + raw
-    std::string wire_7bit;  // the same for raw's 7-bit version; empty when raw is ASCII, or
-                            // when it cannot be converted (mime::seven_bit)
-    std::size_t signatures = 0;
+    std::string error;  // non-empty: could not prepare (deferred with this reason)
+    std::string raw;    // as stored
+    std::string wire;   // DKIM-Signature fields + raw
+    std::vector<dns::DkimSigningKey> keys;
 };
 
-// On the pool: loads the message and signs it with the sending domain's keys; a message with
-// 8-bit content is converted to 7 bits and signed again, for servers without 8BITMIME (a
-// signature does not survive a conversion made after it). Each pool thread keeps its own read
-// connection.
+// `message` with the DKIM-Signature fields of `keys` before it.
+Result<std::string> signed_message(const std::string& message,
+                                   const std::vector<dns::DkimSigningKey>& keys) {
+    if (keys.empty()) return message;
+    auto sigs = dns::dkim_sign(message, keys);
+    if (!sigs) return tl::unexpected(sigs.error());
+    return std::move(*sigs) + message;
+}
+
+// On the pool, for a server without 8BITMIME: `raw` converted to 7 bits and signed (a signature
+// does not survive a conversion made after it); nullopt when either cannot be done.
+asio::awaitable<std::optional<std::string>> seven_bit_wire(
+    const std::string& raw, const std::vector<dns::DkimSigningKey>& keys) {
+    auto seven = mime::seven_bit(raw);
+    if (!seven) co_return std::nullopt;
+    auto wire = signed_message(*seven, keys);
+    if (!wire) {
+        spdlog::warn("outbound: cannot sign the 7-bit version: {}", wire.error().message());
+        co_return std::nullopt;
+    }
+    spdlog::info("outbound: made a 7-bit version ({} octets) for a server without 8BITMIME",
+                 wire->size());
+    co_return std::move(*wire);
+}
+
+// On the pool: loads the message and signs it with the sending domain's keys. Each pool thread
+// keeps its own read connection.
 asio::awaitable<Prepared> prepare(std::string db_path, std::string sha, std::string from) {
     Prepared p;
     thread_local std::unique_ptr<storage::Database> db;
@@ -228,7 +248,7 @@ asio::awaitable<Prepared> prepare(std::string db_path, std::string sha, std::str
         co_return p;
     }
     p.raw = std::move(*raw);
-    std::vector<dns::DkimSigningKey> keys;
+    auto& keys = p.keys;
     auto addr = parse_address(from);
     if (addr && !addr->domain.empty()) {
         auto domain = storage::find_domain(*db, addr->domain);
@@ -239,24 +259,12 @@ asio::awaitable<Prepared> prepare(std::string db_path, std::string sha, std::str
                     keys.push_back({(*domain)->name, k.selector, k.algorithm, k.private_pem});
         }
     }
-    auto signed_ = [&](const std::string& message) -> Result<std::string> {
-        if (keys.empty()) return message;
-        auto sigs = dns::dkim_sign(message, keys);
-        if (!sigs) return tl::unexpected(sigs.error());
-        return std::move(*sigs) + message;
-    };
-    auto wire = signed_(p.raw);
+    auto wire = signed_message(p.raw, keys);
     if (!wire) {
         p.error = "451 4.3.0 DKIM signing failed: " + wire.error().message();
         co_return p;
     }
     p.wire = std::move(*wire);
-    p.signatures = keys.size();
-    // Only a server without 8BITMIME needs it: if it cannot be signed, such a server bounces
-    // the message (5.6.3) and the others still get it.
-    if (!is_ascii(p.raw))
-        if (auto seven = mime::seven_bit(p.raw))
-            if (auto wire_7bit = signed_(*seven)) p.wire_7bit = std::move(*wire_7bit);
     co_return p;
 }
 
@@ -416,7 +424,19 @@ asio::awaitable<void> deliver_group(std::shared_ptr<Impl> impl,
     tx.mail_from = rows.front().envelope_from;
     for (const auto& r : rows) tx.recipients.push_back(r.recipient);
     tx.message = &p.wire;
-    if (!p.wire_7bit.empty()) tx.message_7bit = &p.wire_7bit;
+    // Made once, and only if a server without 8BITMIME is reached (rare): the others take the
+    // message as it is.
+    std::optional<std::string> wire_7bit;
+    bool converted = false;
+    tx.message_7bit = [&]() -> asio::awaitable<const std::string*> {
+        if (!converted) {
+            converted = true;
+            auto converting =
+                asio::co_spawn(impl->pool, seven_bit_wire(p.raw, p.keys), asio::use_awaitable);
+            wire_7bit = co_await std::move(converting);
+        }
+        co_return wire_7bit ? &*wire_7bit : nullptr;
+    };
     ClientOptions copts;
     copts.helo_name = impl->config.hostname;
     copts.connect_timeout = std::chrono::milliseconds(o.connect_timeout_ms);

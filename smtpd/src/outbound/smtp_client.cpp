@@ -313,6 +313,7 @@ struct Envelope {
 // server announced would only be refused after its data (RFC 1870 §6). All are permanent: the
 // sender gets a DSN with the reply.
 tl::expected<Envelope, Reply> envelope_for(const Capabilities& caps, const Transaction& t,
+                                           const std::string* message_7bit,
                                            const std::string& host) {
     Envelope e;
     bool ok = true;
@@ -339,12 +340,12 @@ tl::expected<Envelope, Reply> envelope_for(const Capabilities& caps, const Trans
     e.message = t.message;
     e.eightbit = !is_ascii(m);
     if (e.eightbit && !caps.eightbit) {
-        if (t.message_7bit == nullptr)
+        if (message_7bit == nullptr)
             return tl::unexpected(not_sent(
                 554, "554 5.6.3 not sent: " + host +
                          " does not offer 8BITMIME, and the message's 8-bit content could not "
                          "be converted to 7 bits"));
-        e.message = t.message_7bit;
+        e.message = message_7bit;
         e.eightbit = false;
     }
     e.smtputf8 = utf8_header || !is_ascii(e.mail_from);
@@ -361,7 +362,12 @@ asio::awaitable<TransactionResult> transact(std::shared_ptr<Session> s, const Tr
                                             const ClientOptions& o) {
     const auto& c = s->conn;
     const auto& caps = s->caps;
-    auto envelope = envelope_for(caps, t, s->host);
+    const std::string* message_7bit = nullptr;
+    if (!caps.eightbit && t.message_7bit && !is_ascii(*t.message)) {
+        auto converting = t.message_7bit();
+        message_7bit = co_await std::move(converting);
+    }
+    auto envelope = envelope_for(caps, t, message_7bit, s->host);
     if (!envelope) {
         // Nothing was sent, and the server still waits for MAIL. Counted as a transaction, so
         // that the next one on this session is probed as on any cached connection.

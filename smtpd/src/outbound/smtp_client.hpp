@@ -8,6 +8,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,9 +37,10 @@ struct Transaction {
     std::vector<std::string> recipients;
     // The message as it goes on the wire after DATA: CRLF line ends, NOT yet dot-stuffed.
     const std::string* message = nullptr;
-    // The same message with no 8-bit content (mime::seven_bit, then signed), for a server
-    // without 8BITMIME; null when `message` is ASCII or could not be converted.
-    const std::string* message_7bit = nullptr;
+    // For a server without 8BITMIME, when `message` has 8-bit content: the same message with
+    // none (mime::seven_bit, then signed), made on first call; null when it cannot be made.
+    // Unset: such a server cannot have the message.
+    std::function<boost::asio::awaitable<const std::string*>()> message_7bit;
 };
 
 struct TransactionResult {
