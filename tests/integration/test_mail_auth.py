@@ -252,6 +252,24 @@ class MailAuthTest(MailAuthBase):
         self.assertNotIn(b"bank.example", stored)
         self.assertIn(theirs.encode(), stored)  # another authserv-id's results stay
         self.assertIn("dmarc=pass", self.our_results(stored))  # ours, and only ours
+        # With the root dot it is the same authserv-id.
+        dotted = forged.replace("MX.postern.test;", "mx.postern.test.;")
+        raw = message("ceo@aligned.test", subject + " dotted", extra_headers=(dotted,))
+        self.assertIsNone(self.send(raw, "x@aligned.test"))
+        stored, _, _ = self.stored(subject + " dotted")
+        self.assertNotIn(b"bank.example", stored)
+
+    def test_e_a_folded_first_line_cannot_continue_our_results(self):
+        # Placed under our Authentication-Results, a first line that starts with a blank would
+        # read as more of our results: the message is refused instead.
+        subject = "folded first line"
+        raw = (b" dkim=pass header.d=bank.example header.s=s1;\r\n"
+               b" dmarc=pass (p=reject) header.from=bank.example\r\n"
+               + message("ceo@aligned.test", subject))
+        code, text = self.send(raw, "x@aligned.test")
+        self.assertEqual(code, 554, text)
+        self.assertIn("5.6.0", text)
+        self.assertIsNone(self.stored(subject))
 
     def test_g_one_dkim_entry_per_signature(self):
         subject = "three signatures"

@@ -67,9 +67,13 @@ std::string authserv_id_of(std::string_view value) {
 }
 
 std::size_t remove_forged_results(std::string& message, std::string_view authserv_id) {
-    auto forged = [authserv_id](const HeaderField& f) {
+    // A host name with its root dot ("mx.example.") is the same name (RFC 1034 §3.1).
+    auto without_root = [](std::string_view id) {
+        return id.ends_with('.') ? id.substr(0, id.size() - 1) : id;
+    };
+    auto forged = [&](const HeaderField& f) {
         return iequals_ascii(f.name, "Authentication-Results") &&
-               iequals_ascii(authserv_id_of(f.value), authserv_id);
+               iequals_ascii(without_root(authserv_id_of(f.value)), without_root(authserv_id));
     };
     std::size_t count = 0;
     for_each_header_field(message, [&](const HeaderField& f) { count += forged(f) ? 1 : 0; });

@@ -435,7 +435,7 @@ void Session::refuse_data(Actions& out) {
     if (data_.too_big())
         return reply(out, 552, "5.3.4 Message size exceeds fixed maximum message size");
     if (data_.bare_line_ending())
-        return reply(out, 554, "5.6.0 Message refused: bare CR or LF in data (RFC 5321 §2.3.8)");
+        return reply(out, 554, "5.6.0 Message refused: bare CR or LF in data (RFC 5321 2.3.8)");
     reply(out, 554, "5.6.0 Message refused: text line longer than 1000 octets");
 }
 
@@ -455,6 +455,14 @@ std::string Session::protocol_name() const {
 }
 
 void Session::store_transaction(Actions& out) {
+    // A first line that starts with a blank is a continuation of no field (RFC 5322 §2.2.3).
+    // Below the trace fields this server adds it would continue the last of them, its
+    // Authentication-Results, with whatever results the sender wrote there.
+    if (!txn_.body.empty() && (txn_.body.front() == ' ' || txn_.body.front() == '\t')) {
+        reset_transaction();
+        return reply(out, 554,
+                     "5.6.0 Message refused: the header section starts with a folded line");
+    }
     StoreMessage msg;
     msg.reverse_path = std::move(txn_.reverse_path);
     msg.body = std::move(txn_.body);

@@ -60,10 +60,11 @@ TEST_CASE("auth headers: forged results claiming our authserv-id are removed, ot
         "  mx.postern.test;\r\n"
         "  dmarc=pass\r\n"
         "Authentication-Results: mx.postern.test.evil.example; spf=pass\r\n"
+        "Authentication-Results: mx.postern.test.; dkim=pass (the root dot)\r\n"
         "Subject: hi\r\n"
         "\r\n"
         "Authentication-Results: mx.postern.test; in the body, not a field\r\n";
-    CHECK(remove_forged_results(m, "mx.postern.test") == 2);
+    CHECK(remove_forged_results(m, "mx.postern.test") == 3);
     CHECK(m ==
           "Received: from x\r\n"
           "Authentication-Results: other.example; spf=fail\r\n"
