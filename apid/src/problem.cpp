@@ -92,6 +92,7 @@ Response method_not_allowed(const std::vector<std::string_view>& allowed) {
     for (auto m : allowed) {
         if (!allow.empty()) allow += ", ";
         allow += m;
+        if (m == "GET") allow += ", HEAD";  // answered as GET without content
     }
     Response r = problem(405, "this resource supports " + allow);
     r.add_header("Allow", allow);

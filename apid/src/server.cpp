@@ -77,7 +77,10 @@ std::string http_date() {
     return buf;
 }
 
-http::response<http::string_body> to_beast(Response r, unsigned version, bool keep_alive) {
+// `head`: the answer to a HEAD request, the GET's fields and Content-Length without its content
+// (RFC 9110 §9.3.2).
+http::response<http::string_body> to_beast(Response r, unsigned version, bool keep_alive,
+                                           bool head = false) {
     http::response<http::string_body> res{static_cast<http::status>(r.status), version};
     res.set(http::field::server, "postern");
     res.set(http::field::date, http_date());
@@ -85,8 +88,12 @@ http::response<http::string_body> to_beast(Response r, unsigned version, bool ke
     res.set("X-Content-Type-Options", "nosniff");
     if (!r.content_type.empty()) res.set(http::field::content_type, r.content_type);
     for (auto& [name, value] : r.headers) res.insert(name, value);
-    res.body() = std::move(r.body);
     res.keep_alive(keep_alive);
+    if (head) {
+        res.content_length(r.body.size());
+        return res;
+    }
+    res.body() = std::move(r.body);
     res.prepare_payload();
     return res;
 }
@@ -138,7 +145,8 @@ std::optional<Response> framing_refusal(const http::request_parser<http::string_
 // What the request line and header fields say; no body.
 Request head_of(const http::request<http::string_body>& req, const std::string& remote) {
     Request r;
-    r.method = std::string(req.method_string());
+    // HEAD is answered as GET (the same route, scope and status), without the content.
+    r.method = req.method() == http::verb::head ? "GET" : std::string(req.method_string());
     r.target = std::string(req.target());
     if (auto it = req.find(http::field::authorization); it != req.end())
         r.authorization = std::string(it->value());
@@ -344,7 +352,8 @@ asio::awaitable<void> run_session(Server::Impl& server, tcp::socket socket,
                 refusal = server.admit(head_of(parser.get(), remote));
             }
             if (refusal) {
-                auto res = to_beast(std::move(*refusal), parser.get().version(), false);
+                auto res = to_beast(std::move(*refusal), parser.get().version(), false,
+                                    parser.get().method() == http::verb::head);
                 stream.expires_after(kWriteTimeout);
                 auto [wec, wn] = co_await http::async_write(stream, res, kTuple);
                 if (!wec) co_await linger_close(stream);
@@ -384,7 +393,8 @@ asio::awaitable<void> run_session(Server::Impl& server, tcp::socket socket,
         if (response.blocking) response = co_await complete_blocking(server, std::move(response));
         if (response.deferred) response = co_await complete_write(server, std::move(response));
         bool keep_alive = req.keep_alive() && !server.draining.load();
-        auto res = to_beast(std::move(response), req.version(), keep_alive);
+        auto res = to_beast(std::move(response), req.version(), keep_alive,
+                            req.method() == http::verb::head);
         stream.expires_after(kWriteTimeout);
         auto [wec, wn] = co_await http::async_write(stream, res, kTuple);
         if (wec || !keep_alive) break;

@@ -377,7 +377,37 @@ class ApiReadTest(unittest.TestCase):
         self.assertProblem("/v1/mailboxes/nobody@example.com/messages", self.alice_token, 404)
         self.assertProblem("/v1/nothing-here", self.alice_token, 404)
         _, h = self.assertProblem("/v1/mailboxes", self.alice_token, 405, method="DELETE")
-        self.assertEqual(h["Allow"], "GET")
+        self.assertEqual(h["Allow"], "GET, HEAD")
+
+    def test_head_is_get_without_content(self):
+        # RFC 9110 §9.3.2: the GET's status and fields, Content-Length included, and no
+        # content; the next response on the connection is read where it starts.
+        auth = {"Authorization": f"Bearer {self.alice_token}"}
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=10)
+        conn.request("GET", "/v1/mailboxes", headers=auth)
+        got = conn.getresponse()
+        body = got.read()
+        for path, token, status in (("/v1/mailboxes", auth, 200), ("/v1/mailboxes", {}, 401),
+                                    ("/v1/nothing-here", auth, 404)):
+            with self.subTest(path=path, status=status):
+                conn.request("HEAD", path, headers=token)
+                head = conn.getresponse()
+                self.assertEqual(head.status, status)
+                self.assertEqual(head.read(), b"")
+                if status == 200:
+                    self.assertEqual(int(head.getheader("Content-Length")), len(body))
+                    self.assertEqual(head.getheader("Content-Type"), got.getheader("Content-Type"))
+        # The connection is still in step: raw bytes after a HEAD reply would break this.
+        with socket.create_connection((self.host, self.port), timeout=10) as s:
+            s.sendall(b"HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                      b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            reply = b""
+            while chunk := s.recv(65536):
+                reply += chunk
+        first, rest = reply.split(b"\r\n\r\n", 1)
+        self.assertTrue(first.startswith(b"HTTP/1.1 200 "), reply[:200])
+        self.assertTrue(rest.startswith(b"HTTP/1.1 200 "), reply[:400])
+        conn.close()
 
     def test_400_bad_query(self):
         base = f"/v1/mailboxes/{ALICE}/messages"

@@ -73,7 +73,7 @@ TEST_CASE("api: 401, 403, 404, 405 before any handler runs", "[apid][api]") {
     CHECK(f.get("/v1/nothing", f.alice_token).status == 404);
     auto post = f.get("/v1/me", f.alice_token, "POST");
     CHECK(post.status == 405);
-    CHECK(*post.header("Allow") == "GET");
+    CHECK(*post.header("Allow") == "GET, HEAD");
     // The query is checked after auth: an unauthenticated client learns nothing more.
     CHECK(f.get("/v1/mailboxes?bogus=1", std::nullopt).status == 401);
     CHECK(f.get("/v1/mailboxes?bogus=1", f.alice_token).status == 400);

@@ -55,7 +55,7 @@ TEST_CASE("403 names the scope, 405 lists Allow, 500 hides internals", "[apid][p
     Response m = method_not_allowed({"GET", "POST"});
     CHECK(m.status == 405);
     REQUIRE(m.header("Allow"));
-    CHECK(*m.header("Allow") == "GET, POST");
+    CHECK(*m.header("Allow") == "GET, HEAD, POST");
     Response i = internal_error();
     CHECK(i.status == 500);
     CHECK(json::parse(i.body).at("detail").as_string().find("logged") != json::string::npos);
