@@ -59,8 +59,10 @@ asio::awaitable<StoreOutcome> submit(StoreMessage message, Services& services) {
     const AuthIdentity who = *message.submitter;
 
     // As Postfix's message_drop_headers: a Bcc field must not reach the recipients it hides
-    // them from (the envelope already names them), and Content-Length means nothing here.
-    message.body = mime::without_fields(message.body, {"Bcc", "Resent-Bcc", "Content-Length"});
+    // them from (the envelope already names them), Content-Length means nothing here, and
+    // Return-Path is written by the final delivery (RFC 5321 §4.4).
+    message.body =
+        mime::without_fields(message.body, {"Bcc", "Resent-Bcc", "Content-Length", "Return-Path"});
     // A header section alone is a whole message (RFC 5322 §3.5: the body is optional); the
     // empty line that ends it is what DKIM signing and every reader look for.
     if (message.body.find("\r\n\r\n") == std::string::npos && !message.body.starts_with("\r\n"))

@@ -215,7 +215,8 @@ class ApiReadTest(unittest.TestCase):
         self.assertEqual(full["text"].replace("\r\n", "\n").strip(), TEXT_BODY.strip())
         self.assertIn("<b>aus</b>", full["html"])
         names = [h["name"].lower() for h in full["headers"]]
-        self.assertEqual(names[0], "received")
+        self.assertEqual(names[:2], ["return-path", "received"])
+        self.assertEqual(full["headers"][0]["value"], "<sender@remote.example>")
         subject_hdr = [h["value"] for h in full["headers"] if h["name"].lower() == "subject"]
         self.assertEqual(subject_hdr, [SUBJECT])
         self.assertEqual(len(full["attachments"]), 1)
@@ -239,7 +240,8 @@ class ApiReadTest(unittest.TestCase):
         self.assertEqual(headers["Content-Type"], "message/rfc822")
         self.assertTrue(raw.endswith(self.report_bytes))
         added = raw[: len(raw) - len(self.report_bytes)]
-        self.assertTrue(added.startswith(b"Received: "), added[:80])
+        self.assertTrue(added.startswith(b"Return-Path: <sender@remote.example>\r\nReceived: "),
+                        added[:80])
         self.assertEqual(len(raw), item["size"])
 
     def test_attachment_bytes(self):

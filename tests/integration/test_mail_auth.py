@@ -158,8 +158,10 @@ class MailAuthTest(MailAuthBase):
         self.assertEqual(auth["dmarc"]["result"], "pass")
         self.assertEqual(auth["dmarc"]["policy"], "reject")
         self.assertEqual(auth["action"], "accept")
-        # Our Received first, then our Authentication-Results, then the message as sent.
-        self.assertTrue(stored.startswith(b"Received: from mail.aligned.test ([127.0.0.1])"))
+        # Return-Path, our Received, then our Authentication-Results, then the message as sent.
+        self.assertTrue(stored.startswith(b"Return-Path: <bounces@aligned.test>\r\n"
+                                          b"Received: from mail.aligned.test ([127.0.0.1])"),
+                        stored[:200])
         self.assertLess(stored.index(b"\r\nAuthentication-Results: "), stored.index(b"DKIM-Sig"))
         self.assertTrue(stored.endswith(raw))
         for line in header_section(stored).split("\r\n"):
@@ -189,7 +191,8 @@ class MailAuthTest(MailAuthBase):
             s.ehlo("bücher.aligned.test")
             s.sendmail("", [AGENT], raw)
         stored, flags, auth = self.stored(subject)
-        self.assertTrue(stored.startswith(b"Received: from xn--bcher-kva.aligned.test ([127.0.0.1])"),
+        self.assertTrue(stored.startswith(b"Return-Path: <>\r\n"
+                                          b"Received: from xn--bcher-kva.aligned.test ([127.0.0.1])"),
                         stored[:200])
         self.assertIn("spf=pass smtp.helo=xn--bcher-kva.aligned.test", self.our_results(stored))
         self.assertEqual(auth["spf"]["result"], "pass", auth)

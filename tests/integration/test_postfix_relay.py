@@ -54,10 +54,11 @@ class PostfixRelayTest(harness.PosternTestCase):
         self.assertEqual(item["subject"], "Relayed through Postfix: déjà vu")
         self.assertEqual(item["from"]["address"], "sender@client.test")
         raw = get(f"/v1/messages/{item['id']}/raw")
-        # Our Received header on top, then Postfix's own trace header.
+        # Return-Path and our Received header on top, then Postfix's own trace header.
         headers = raw.split(b"\r\n\r\n", 1)[0]
         received = [h for h in headers.split(b"\r\nReceived:")]
-        self.assertTrue(raw.startswith(b"Received: from "))
+        self.assertTrue(raw.startswith(b"Return-Path: <sender@client.test>\r\nReceived: from "),
+                        raw[:200])
         self.assertIn(b"by peer.test (Postfix)", raw)
         self.assertGreaterEqual(len(received), 2)
         full = json.loads(get(f"/v1/messages/{item['id']}"))

@@ -122,10 +122,15 @@ class IngressTest(harness.PosternTestCase):
             self.assertTrue(s.has_extn(ext), ext)
         self.assertFalse(s.has_extn("auth"))  # never on the MX (test_submission.py)
         self.assertEqual(s.esmtp_features["size"], "100000")
-        self.assertEqual(s.send_message(message("One")), {})
+        one = message("One")
+        one["Return-Path"] = "<forged@bank.example>"  # not the sender's to write
+        self.assertEqual(s.send_message(one), {})
         self.assertEqual(self.stored(AGENT), 1)
         raw = self.raw_of(AGENT)
-        self.assertTrue(raw.startswith(b"Received: from client.test ([127.0.0.1])\r\n"), raw[:200])
+        # RFC 5321 §4.4: the envelope sender as the first field, then our Received.
+        self.assertTrue(raw.startswith(b"Return-Path: <sender@client.test>\r\n"
+                                       b"Received: from client.test ([127.0.0.1])\r\n"), raw[:200])
+        self.assertNotIn(b"forged@bank.example", raw)
         header = raw.split(b"\r\n\r\n", 1)[0]
         self.assertIn(b"by mx.postern.test (Postern) with ESMTP id ", header)
         self.assertIn(b"for <agent@example.test>;", header)

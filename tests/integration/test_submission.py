@@ -237,12 +237,13 @@ class SubmissionTest(unittest.TestCase):
             s.login(ALICE, self.send_token)
             msg = (f"From: {ALICE}\r\nTo: {OUTSIDE}\r\nBcc: hidden@far.example\r\n"
                    "Resent-bcc: also@far.example\r\nContent-Length: 3\r\n"
+                   "Return-Path: <forged@far.example>\r\n"
                    "Subject: with bcc\r\n\r\nbody\r\nBcc: in the body stays\r\n")
             s.sendmail(ALICE, [OUTSIDE, "hidden@far.example"], msg)
         row = self.sent_with_subject("with bcc")
         raw = self.raw_of(row)
         head, body = raw.split("\r\n\r\n", 1)
-        self.assertNotRegex(head, r"(?im)^(bcc|resent-bcc|content-length):")
+        self.assertNotRegex(head, r"(?im)^(bcc|resent-bcc|content-length|return-path):")
         self.assertIn(f"To: {OUTSIDE}", head)
         self.assertEqual(body, "body\r\nBcc: in the body stays\r\n")
         with self.p.db() as conn:
