@@ -95,7 +95,11 @@ bool disposition_is(GMimeObject* obj, const char* value) {
 }
 
 void collect(GMimeObject* obj, Leaves& out, int depth) {
-    if (obj == nullptr || depth > kMaxDepth) return;
+    if (obj == nullptr) return;
+    if (depth > kMaxDepth) {  // deeper than we walk: one attachment, so that nothing vanishes
+        out.attachments.push_back(obj);
+        return;
+    }
     if (GMIME_IS_MULTIPART(obj)) {
         auto* multipart = GMIME_MULTIPART(obj);
         int count = g_mime_multipart_get_count(multipart);
@@ -353,8 +357,9 @@ std::vector<Header> all_headers(GMimeMessage* message) {
     return headers;
 }
 
-// The bytes of an attachment: the decoded content of a part, or the embedded message written
-// out again (GMime re-serializes it from its parsed form, with CRLF line ends).
+// The bytes of an attachment: the decoded content of a part, the embedded message written out
+// again, or a multipart nested too deep written out whole with its header fields (GMime
+// re-serializes from the parsed form, with CRLF line ends).
 std::string attachment_bytes(GMimeObject* obj) {
     std::string data;
     if (GMIME_IS_PART(obj)) {
@@ -362,14 +367,16 @@ std::string attachment_bytes(GMimeObject* obj) {
             data.append(chunk);
             return true;
         });
-    } else if (GMIME_IS_MESSAGE_PART(obj)) {
-        GMimeMessage* inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
-        if (inner == nullptr) return data;
-        GObj<GMimeStream> out(g_mime_stream_mem_new());
-        g_mime_object_write_to_stream(GMIME_OBJECT(inner), g_format, out.get());
-        GByteArray* bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(out.get()));
-        data.assign(reinterpret_cast<const char*>(bytes->data), bytes->len);
+        return data;
     }
+    GMimeObject* written = obj;
+    if (GMIME_IS_MESSAGE_PART(obj))
+        written = GMIME_OBJECT(g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj)));
+    if (written == nullptr) return data;
+    GObj<GMimeStream> out(g_mime_stream_mem_new());
+    g_mime_object_write_to_stream(written, g_format, out.get());
+    GByteArray* bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(out.get()));
+    data.assign(reinterpret_cast<const char*>(bytes->data), bytes->len);
     return data;
 }
 

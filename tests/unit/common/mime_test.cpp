@@ -751,3 +751,31 @@ TEST_CASE("header fields are read as written, folds and all", "[mime]") {
           "not a field\r\nX-Empty:\r\n\r\nBody: no\r\n");
     CHECK(postern::mime::without_fields(m, {"To"}) == m);
 }
+
+TEST_CASE("parts nested deeper than the walk are one attachment, not lost", "[mime]") {
+    // 100 levels of multipart/mixed, then a text part and an executable.
+    std::string raw = "From: a@example.com\r\nSubject: deep\r\nMIME-Version: 1.0\r\n"
+                      "Content-Type: multipart/mixed; boundary=b0\r\n\r\n";
+    std::string tail;
+    for (int i = 0; i < 100; ++i) {
+        raw += "--b" + std::to_string(i) + "\r\nContent-Type: multipart/mixed; boundary=b" +
+               std::to_string(i + 1) + "\r\n\r\n";
+        tail = "--b" + std::to_string(i) + "--\r\n" + tail;
+    }
+    raw += "--b100\r\nContent-Type: text/plain\r\n\r\ndeep text\r\n"
+           "--b100\r\nContent-Type: application/x-msdownload; name=payload.exe\r\n"
+           "Content-Transfer-Encoding: base64\r\n\r\nTVqQAA==\r\n--b100--\r\n" +
+           tail;
+    auto summary = summarize(raw);
+    REQUIRE(summary);
+    CHECK(summary->has_attachments);
+    auto parsed = parse(raw);
+    REQUIRE(parsed);
+    REQUIRE(parsed->attachments.size() == 1);
+    CHECK(parsed->attachments[0].content_type == "multipart/mixed");
+    auto content = attachment(raw, 0);
+    REQUIRE(content);
+    CHECK(content->data.find("payload.exe") != std::string::npos);
+    CHECK(content->data.find("deep text") != std::string::npos);
+    CHECK(parsed->attachments[0].size == content->data.size());
+}
