@@ -103,13 +103,7 @@ GMimeObject* base64_part(const std::string& type, const std::string& subtype, st
     return GMIME_OBJECT(part);
 }
 
-// The message/rfc822 attachment: parsed, so that GMime writes it as an embedded message. RFC 2046
-// §5.2.1 forbids base64 for the message/rfc822 part itself, so its lines go out as they are, with
-// their ends made CRLF here: byte for byte, signatures intact. A message that could not go out
-// that way (a line over 998 octets, a NUL) has its parts re-encoded (quoted-printable or base64,
-// as GMime finds best). GMime leaves alone what it takes for safe already (base64 or
-// quoted-printable parts, a part declared 7bit), so what it writes is checked again; when that
-// still cannot go out, the message is attached as application/octet-stream (base64) instead.
+// `data` (CRLF line ends) parsed as a message; null when GMime finds none.
 GObj<GMimeMessage> parse_crlf_message(const std::string& data) {
     GObj<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(data.data(), data.size()));
     GObj<GMimeParser> parser(g_mime_parser_new_with_stream(stream.get()));
@@ -164,6 +158,13 @@ std::optional<std::string> reencoded_7bit(GMimeMessage* message) {
     return written_crlf(object);
 }
 
+// The message/rfc822 attachment: parsed, so that GMime writes it as an embedded message. RFC 2046
+// §5.2.1 forbids base64 for the message/rfc822 part itself, so its lines go out as they are, with
+// their ends made CRLF here: byte for byte, signatures intact. A message that could not go out
+// that way (a line over 998 octets, a NUL) has its parts re-encoded (quoted-printable or base64,
+// as GMime finds best). GMime leaves alone what it takes for safe already (base64 or
+// quoted-printable parts, a part declared 7bit), so what it writes is checked again; when that
+// still cannot go out, the message is attached as application/octet-stream (base64) instead.
 GMimeObject* message_part(const OutgoingAttachment& a) {
     const std::string data = crlf_lines(a.data);
     GObj<GMimeMessage> inner = parse_crlf_message(data);
