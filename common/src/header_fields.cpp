@@ -47,22 +47,43 @@ std::vector<HeaderField> header_fields(std::string_view m) {
     return out;
 }
 
+namespace {
+
+// `message` without the fields `drop` picks, written to `kept` only when there is one (a copy
+// per field would be quadratic); returns how many there were.
+std::size_t copy_without(std::string_view message,
+                         const std::function<bool(const HeaderField&)>& drop, std::string& kept) {
+    std::size_t count = 0, copied = 0;
+    for_each_header_field(message, [&](const HeaderField& f) {
+        if (!drop(f)) return;
+        if (count++ == 0) kept.reserve(message.size());
+        kept.append(message.substr(copied, f.begin - copied));
+        copied = f.end;
+    });
+    if (count > 0) kept.append(message.substr(copied));
+    return count;
+}
+
+}  // namespace
+
 std::string without_fields(std::string_view message,
                            std::initializer_list<std::string_view> names) {
-    std::string out;
-    std::size_t copied = 0;
-    for_each_header_field(message, [&](const HeaderField& f) {
-        for (std::string_view name : names) {
-            if (!iequals_ascii(f.name, name)) continue;
-            if (out.empty()) out.reserve(message.size());
-            out.append(message.substr(copied, f.begin - copied));
-            copied = f.end;
-            break;
-        }
-    });
-    if (copied == 0) return std::string(message);
-    out.append(message.substr(copied));
-    return out;
+    std::string kept;
+    auto named = [names](const HeaderField& f) {
+        for (std::string_view name : names)
+            if (iequals_ascii(f.name, name)) return true;
+        return false;
+    };
+    if (copy_without(message, named, kept) == 0) return std::string(message);
+    return kept;
+}
+
+std::size_t erase_fields_if(std::string& message,
+                            const std::function<bool(const HeaderField&)>& drop) {
+    std::string kept;
+    const std::size_t count = copy_without(message, drop, kept);
+    if (count > 0) message = std::move(kept);
+    return count;
 }
 
 std::string unfold(std::string_view value) {

@@ -62,12 +62,10 @@ asio::awaitable<StoreOutcome> ingest(StoreMessage message, Services& services,
     if (std::size_t forged = auth::remove_forged_results(inbound->raw, authserv_id))
         spdlog::info("smtpd: {}: removed {} forged Authentication-Results field(s)", id, forged);
     // RFC 5321 §4.4: final delivery records the envelope sender in Return-Path, the first
-    // field; one the message brought is not ours to keep (only copied when there is one).
-    bool has_return_path = false;
-    mime::for_each_header_field(inbound->raw, [&](const mime::HeaderField& f) {
-        has_return_path = has_return_path || iequals_ascii(f.name, "Return-Path");
+    // field; one the message brought is not ours to keep.
+    mime::erase_fields_if(inbound->raw, [](const mime::HeaderField& f) {
+        return iequals_ascii(f.name, "Return-Path");
     });
-    if (has_return_path) inbound->raw = mime::without_fields(inbound->raw, {"Return-Path"});
     std::string trace = "Return-Path: <" + message.reverse_path + ">\r\n" +
                         format_received(message.received, id, rfc5322_date(now));
     if (config.add_authentication_results)

@@ -45,4 +45,10 @@ std::string unfold(std::string_view value);
 // everything else byte for byte.
 std::string without_fields(std::string_view message, std::initializer_list<std::string_view> names);
 
+// Removes from `message`, in one pass, the header fields `drop` picks; everything else byte for
+// byte. The message is rewritten only when something is removed (the usual case copies
+// nothing). Returns how many fields were.
+std::size_t erase_fields_if(std::string& message,
+                            const std::function<bool(const HeaderField&)>& drop);
+
 }  // namespace postern::mime

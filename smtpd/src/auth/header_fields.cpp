@@ -75,21 +75,7 @@ std::size_t remove_forged_results(std::string& message, std::string_view authser
         return iequals_ascii(f.name, "Authentication-Results") &&
                iequals_ascii(without_root(authserv_id_of(f.value)), without_root(authserv_id));
     };
-    std::size_t count = 0;
-    for_each_header_field(message, [&](const HeaderField& f) { count += forged(f) ? 1 : 0; });
-    if (count == 0) return 0;  // the usual case: nothing copied
-    // One pass: copy what stays (erasing field by field would be quadratic).
-    std::string kept;
-    kept.reserve(message.size());
-    std::size_t from = 0;
-    for_each_header_field(message, [&](const HeaderField& f) {
-        if (!forged(f)) return;
-        kept.append(message, from, f.begin - from);
-        from = f.end;
-    });
-    kept.append(message, from, std::string::npos);
-    message = std::move(kept);
-    return count;
+    return mime::erase_fields_if(message, forged);
 }
 
 }  // namespace postern::smtp::auth

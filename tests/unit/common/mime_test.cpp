@@ -6,6 +6,7 @@
 #include <tuple>
 #include <vector>
 
+#include "common/ascii.hpp"
 #include "common/header_fields.hpp"
 
 using namespace postern;
@@ -750,22 +751,35 @@ TEST_CASE("header fields are read as written, folds and all", "[mime]") {
     CHECK(postern::mime::without_fields(m, {"bcc", "SUBJECT"}) ==
           "not a field\r\nX-Empty:\r\n\r\nBody: no\r\n");
     CHECK(postern::mime::without_fields(m, {"To"}) == m);
+    // In place, by predicate: the count, and nothing touched when nothing matches.
+    std::string in_place(m);
+    auto named = [](std::string_view name) {
+        return [name](const postern::mime::HeaderField& f) {
+            return postern::iequals_ascii(f.name, name);
+        };
+    };
+    CHECK(postern::mime::erase_fields_if(in_place, named("To")) == 0);
+    CHECK(in_place == m);
+    CHECK(postern::mime::erase_fields_if(in_place, named("bcc")) == 1);
+    CHECK(in_place == "Subject: one\r\n two\r\nnot a field\r\nX-Empty:\r\n\r\nBody: no\r\n");
 }
 
 TEST_CASE("parts nested deeper than the walk are one attachment, not lost", "[mime]") {
     // 100 levels of multipart/mixed, then a text part and an executable.
-    std::string raw = "From: a@example.com\r\nSubject: deep\r\nMIME-Version: 1.0\r\n"
-                      "Content-Type: multipart/mixed; boundary=b0\r\n\r\n";
+    std::string raw =
+        "From: a@example.com\r\nSubject: deep\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/mixed; boundary=b0\r\n\r\n";
     std::string tail;
     for (int i = 0; i < 100; ++i) {
         raw += "--b" + std::to_string(i) + "\r\nContent-Type: multipart/mixed; boundary=b" +
                std::to_string(i + 1) + "\r\n\r\n";
         tail = "--b" + std::to_string(i) + "--\r\n" + tail;
     }
-    raw += "--b100\r\nContent-Type: text/plain\r\n\r\ndeep text\r\n"
-           "--b100\r\nContent-Type: application/x-msdownload; name=payload.exe\r\n"
-           "Content-Transfer-Encoding: base64\r\n\r\nTVqQAA==\r\n--b100--\r\n" +
-           tail;
+    raw +=
+        "--b100\r\nContent-Type: text/plain\r\n\r\ndeep text\r\n"
+        "--b100\r\nContent-Type: application/x-msdownload; name=payload.exe\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\nTVqQAA==\r\n--b100--\r\n" +
+        tail;
     auto summary = summarize(raw);
     REQUIRE(summary);
     CHECK(summary->has_attachments);
