@@ -8,6 +8,7 @@
 
 #include "common/ascii.hpp"
 #include "common/crypto.hpp"
+#include "common/header_fields.hpp"
 #include "common/mime.hpp"
 #include "gobj.hpp"
 
@@ -331,7 +332,7 @@ std::string crlf_lines(std::string_view in) {
 }
 
 std::optional<std::string> seven_bit(const std::string& raw) {
-    const std::size_t end = raw.starts_with("\r\n") ? 0 : raw.find("\r\n\r\n");
+    const std::size_t end = header_section_end(raw);
     if (end == std::string::npos || !is_ascii(std::string_view(raw).substr(0, end)))
         return std::nullopt;
     init();

@@ -65,7 +65,7 @@ asio::awaitable<StoreOutcome> submit(StoreMessage message, Services& services) {
         mime::without_fields(message.body, {"Bcc", "Resent-Bcc", "Content-Length", "Return-Path"});
     // A header section alone is a whole message (RFC 5322 §3.5: the body is optional); the
     // empty line that ends it is what DKIM signing and every reader look for.
-    if (message.body.find("\r\n\r\n") == std::string::npos && !message.body.starts_with("\r\n"))
+    if (mime::header_section_end(message.body) == std::string::npos)
         message.body +=
             message.body.ends_with("\r\n") || message.body.empty() ? "\r\n" : "\r\n\r\n";
 

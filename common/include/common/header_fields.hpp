@@ -38,6 +38,12 @@ inline std::string_view raw_field(std::string_view message, const HeaderField& f
     return raw;
 }
 
+// Where the header section of `message` (CRLF line ends) ends: the offset of the empty line that
+// ends it (0 when the message starts with one), or npos when it has none.
+inline std::size_t header_section_end(std::string_view message) {
+    return message.starts_with("\r\n") ? 0 : message.find("\r\n\r\n");
+}
+
 // The value with folding removed (CRLF before a blank dropped, RFC 5322 §2.2.3).
 std::string unfold(std::string_view value);
 

@@ -20,6 +20,7 @@
 
 #include "common/address.hpp"
 #include "common/ascii.hpp"
+#include "common/header_fields.hpp"
 
 namespace postern::smtp::outbound {
 namespace {
@@ -311,9 +312,10 @@ struct Envelope {
 // (5.6.9) needs SMTPUTF8 (RFC 6531 §3.2, RFC 6532 §3); 8-bit content needs 8BITMIME, or else
 // the message's 7-bit version (RFC 6152 §3: convert or return it); a message over the SIZE the
 // server announced would only be refused after its data (RFC 1870 §6). All are permanent: the
-// sender gets a DSN with the reply.
+// sender gets a DSN with the reply. `eightbit`: t.message has 8-bit content; `message_7bit`: its
+// 7-bit version, when one was made.
 tl::expected<Envelope, Reply> envelope_for(const Capabilities& caps, const Transaction& t,
-                                           const std::string* message_7bit,
+                                           bool eightbit, const std::string* message_7bit,
                                            const std::string& host) {
     Envelope e;
     bool ok = true;
@@ -331,14 +333,13 @@ tl::expected<Envelope, Reply> envelope_for(const Capabilities& caps, const Trans
             553, "553 5.6.7 not sent: " + host +
                      " does not offer SMTPUTF8, which an address with a UTF-8 local part needs"));
     const std::string& m = *t.message;
-    const std::size_t head_end = m.starts_with("\r\n") ? 0 : m.find("\r\n\r\n");
-    const bool utf8_header = !is_ascii(std::string_view(m).substr(0, head_end));
+    const bool utf8_header = !is_ascii(std::string_view(m).substr(0, mime::header_section_end(m)));
     if (utf8_header && !caps.smtputf8)
         return tl::unexpected(not_sent(
             553, "553 5.6.9 not sent: " + host +
                      " does not offer SMTPUTF8, which the message's UTF-8 header fields need"));
     e.message = t.message;
-    e.eightbit = !is_ascii(m);
+    e.eightbit = eightbit;
     if (e.eightbit && !caps.eightbit) {
         if (message_7bit == nullptr)
             return tl::unexpected(not_sent(
@@ -362,12 +363,13 @@ asio::awaitable<TransactionResult> transact(std::shared_ptr<Session> s, const Tr
                                             const ClientOptions& o) {
     const auto& c = s->conn;
     const auto& caps = s->caps;
+    const bool eightbit = !is_ascii(*t.message);
     const std::string* message_7bit = nullptr;
-    if (!caps.eightbit && t.message_7bit && !is_ascii(*t.message)) {
+    if (eightbit && !caps.eightbit && t.message_7bit) {
         auto converting = t.message_7bit();
         message_7bit = co_await std::move(converting);
     }
-    auto envelope = envelope_for(caps, t, message_7bit, s->host);
+    auto envelope = envelope_for(caps, t, eightbit, message_7bit, s->host);
     if (!envelope) {
         // Nothing was sent, and the server still waits for MAIL. Counted as a transaction, so
         // that the next one on this session is probed as on any cached connection.
