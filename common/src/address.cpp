@@ -78,7 +78,25 @@ bool is_valid_utf8(std::string_view text) {
 
 bool is_valid_local_part(std::string_view local) { return valid_local(local); }
 
-std::string Address::key() const { return ascii_lower(local) + "@" + domain; }
+std::string Address::key() const {
+    if (local.size() < 2 || local.front() != '"') return ascii_lower(local) + "@" + domain;
+    // A quoted local part names the same mailbox as its content written plainly (RFC 5321
+    // §4.1.2: "alice" is alice), and quoting is canonical otherwise: \ only where needed.
+    std::string content;
+    for (std::size_t i = 1; i + 1 < local.size(); ++i) {
+        if (local[i] == '\\' && i + 2 < local.size()) ++i;
+        content += local[i];
+    }
+    if (!content.empty() && content.front() != '"' && valid_local(content))
+        return ascii_lower(content) + "@" + domain;
+    std::string quoted = "\"";
+    for (char c : content) {
+        if (c == '"' || c == '\\') quoted += '\\';
+        quoted += c;
+    }
+    quoted += '"';
+    return ascii_lower(quoted) + "@" + domain;
+}
 
 Result<std::string> normalize_domain(std::string_view domain) {
     if (!domain.empty() && domain.back() == '.') domain.remove_suffix(1);

@@ -98,6 +98,12 @@ Config load_config(const std::filesystem::path& data_dir) {
                 throw std::runtime_error(file.string() + ": smtp.postmaster is not a mail address");
             c.smtp.postmaster = address->key();
         }
+        read(*s, "recipient_delimiter", c.smtp.recipient_delimiter);
+        for (char ch : c.smtp.recipient_delimiter)
+            if (std::string_view("!#$%&'*+-/=?^_`{|}~").find(ch) == std::string_view::npos)
+                throw std::runtime_error(
+                    file.string() +
+                    ": smtp.recipient_delimiter takes characters from !#$%&'*+-/=?^_`{|}~");
     }
     if (auto a = root["api"].as_table()) {
         read_endpoint(*a, "listen", c.api.listen);
@@ -228,6 +234,7 @@ void save_config(const Config& c) {
              {"max_errors", static_cast<std::int64_t>(c.smtp.max_errors)},
              {"drain_timeout_seconds", static_cast<std::int64_t>(c.smtp.drain_timeout_seconds)},
              {"postmaster", c.smtp.postmaster},
+             {"recipient_delimiter", c.smtp.recipient_delimiter},
          }},
         {"api",
          toml::table{

@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "common/address.hpp"
 #include "smtpd/submit_policy.hpp"
@@ -23,10 +25,11 @@ thread_local ThreadConnection t_connection;
 
 }  // namespace
 
-RecipientDirectory::RecipientDirectory(std::filesystem::path db_path, std::string postmaster)
-    : db_path_(std::move(db_path)),
-      postmaster_(std::move(postmaster)),
-      generation_(++g_generation) {}
+RecipientDirectory::RecipientDirectory(std::filesystem::path db_path, Options options)
+    : db_path_(std::move(db_path)), options_(std::move(options)), generation_(++g_generation) {
+    auto hostname = normalize_domain(options_.hostname);
+    options_.hostname = hostname ? *hostname : std::string();
+}
 
 storage::Database* RecipientDirectory::connection() const {
     ThreadConnection& conn = t_connection;
@@ -96,6 +99,7 @@ RecipientVerdict RecipientDirectory::lookup(std::string_view key, std::string_vi
     RecipientVerdict verdict;  // temp_failure unless a lookup answers
     ThreadConnection& conn = t_connection;
     if (!connection()) return verdict;
+    storage::Database& db = *conn.db;
     auto failed = [&](const Error& e) {
         spdlog::warn("smtpd: recipient lookup failed: {}", e.message());
         conn.db.reset();  // reopen next time
@@ -107,22 +111,55 @@ RecipientVerdict RecipientDirectory::lookup(std::string_view key, std::string_vi
         verdict.tenant_id = std::move(m.tenant_id);
         return verdict;
     };
-    if (!domain.empty()) {  // empty: <Postmaster>, which has no mailbox of its own
-        auto mailbox = storage::find_mailbox_by_key(*conn.db, key);
+    std::optional<storage::Domain> hosted;  // the recipient's domain, once found to be ours
+    if (!domain.empty()) {                  // empty: <Postmaster>, which has no mailbox of its own
+        auto mailbox = storage::find_mailbox_by_key(db, key);
         if (!mailbox) return failed(mailbox.error());
         if (*mailbox) return accept(**mailbox);
-        auto hosted = storage::find_domain(*conn.db, domain);
-        if (!hosted) return failed(hosted.error());
-        if (!*hosted) {
+        // Subaddressing (RFC 5233): agent+tag@ is agent@'s unless agent+tag@ exists itself.
+        std::string_view local = key.substr(0, key.rfind('@'));
+        auto cut = local.find_first_of(options_.recipient_delimiter);
+        if (cut != std::string_view::npos && cut > 0) {
+            std::string base(local.substr(0, cut));
+            base += key.substr(local.size());
+            auto owner = storage::find_mailbox_by_key(db, base);
+            if (!owner) return failed(owner.error());
+            if (*owner) return accept(**owner);
+        }
+        auto found = storage::find_domain(db, domain);
+        if (!found) return failed(found.error());
+        if (!*found) {
             verdict.kind = RecipientVerdict::Kind::not_hosted;
             return verdict;
         }
+        hosted = std::move(*found);
     }
-    if (postmaster && !postmaster_.empty()) {
-        auto mailbox = storage::find_mailbox_by_key(*conn.db, postmaster_);
+    if (postmaster && !options_.postmaster.empty()) {
+        auto mailbox = storage::find_mailbox_by_key(db, options_.postmaster);
         if (!mailbox) return failed(mailbox.error());
         if (*mailbox) return accept(**mailbox);
-        spdlog::warn("smtpd: [smtp] postmaster {} is no mailbox", postmaster_);
+        spdlog::warn("smtpd: [smtp] postmaster {} is no mailbox", options_.postmaster);
+    } else if (postmaster) {
+        // RFC 5321 §4.5.1: postmaster MUST be accepted. With no postmaster configured, the
+        // domain's first mailbox takes it (the same tenant's); <Postmaster> with no domain is
+        // the hostname's domain's, or its nearest parent's that we host.
+        if (!hosted) {
+            for (std::string_view name = options_.hostname; !name.empty();) {
+                auto found = storage::find_domain(db, name);
+                if (!found) return failed(found.error());
+                if (*found) {
+                    hosted = std::move(*found);
+                    break;
+                }
+                auto dot = name.find('.');
+                name = dot == std::string_view::npos ? std::string_view() : name.substr(dot + 1);
+            }
+        }
+        if (hosted) {
+            auto first = storage::first_mailbox_of_domain(db, hosted->id);
+            if (!first) return failed(first.error());
+            if (*first) return accept(**first);
+        }
     }
     verdict.kind = RecipientVerdict::Kind::no_such_user;
     return verdict;

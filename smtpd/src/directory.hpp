@@ -5,6 +5,7 @@
 // Thread-safe: every thread gets its own connection.
 #include <cstdint>
 #include <filesystem>
+#include <string>
 #include <string_view>
 
 #include "smtpd/proto/actions.hpp"
@@ -17,13 +18,23 @@ namespace postern::smtp {
 
 class RecipientDirectory {
  public:
-    // `postmaster`: the key of the mailbox that takes postmaster's mail ([smtp] postmaster), or
-    // empty.
-    explicit RecipientDirectory(std::filesystem::path db_path, std::string postmaster = {});
+    struct Options {
+        // The key of the mailbox that takes postmaster's mail ([smtp] postmaster), or empty.
+        std::string postmaster;
+        // [smtp] recipient_delimiter: "+" makes agent+tag@ reach agent@. Empty: off.
+        std::string recipient_delimiter;
+        // The server's name ([hostname]): <Postmaster> with no domain goes to the first mailbox
+        // of this domain or of its nearest hosted parent when `postmaster` is empty.
+        std::string hostname;
+    };
+    explicit RecipientDirectory(std::filesystem::path db_path, Options options = {});
 
     // accept (with the mailbox), no_such_user (hosted domain), not_hosted, or temp_failure.
-    // `postmaster`: the local part is "postmaster" (LookupRecipient); with no mailbox of that
-    // name in a hosted domain, or with no domain at all, the configured mailbox takes it.
+    // The mailbox with the whole address wins; else, with a delimiter in the local part, the
+    // mailbox named by what comes before it. `postmaster`: the local part is "postmaster"
+    // (LookupRecipient); with no mailbox of that name in a hosted domain, or with no domain at
+    // all, the configured mailbox takes it, or without one the domain's first mailbox (for no
+    // domain: the hostname's).
     RecipientVerdict lookup(std::string_view key, std::string_view domain,
                             bool postmaster = false) const;
 
@@ -38,7 +49,7 @@ class RecipientDirectory {
     storage::Database* connection() const;
 
     std::filesystem::path db_path_;
-    std::string postmaster_;
+    Options options_;
     std::uint64_t generation_;  // tells this directory's per-thread connections from others'
 };
 

@@ -36,7 +36,8 @@ struct Services {
           resolver(r),
           dkim_pool(p),
           tls(std::move(t)),
-          directory(config.database_path(), config.smtp.postmaster),
+          directory(config.database_path(),
+                    {config.smtp.postmaster, config.smtp.recipient_delimiter, config.hostname}),
           limits(config.smtp.max_connections, config.smtp.max_connections_per_ip) {}
 
     // SPF, DKIM and DMARC run: [auth] enabled, and there is a resolver to ask.

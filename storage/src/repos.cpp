@@ -288,6 +288,14 @@ Result<std::optional<Mailbox>> find_mailbox_by_key(Database& db, std::string_vie
     return one_mailbox(*st);
 }
 
+Result<std::optional<Mailbox>> first_mailbox_of_domain(Database& db, std::string_view domain_id) {
+    auto st = db.prepare(std::string("SELECT ") + kMailboxCols +
+                         " FROM mailboxes WHERE domain_id = ? ORDER BY created_at, id LIMIT 1");
+    if (!st) return tl::unexpected(st.error());
+    st->bind(1, domain_id);
+    return one_mailbox(*st);
+}
+
 Result<std::optional<Mailbox>> find_mailbox(Database& db, std::string_view tenant_id,
                                             std::string_view id_or_address) {
     if (id_or_address.find('@') != std::string_view::npos) {

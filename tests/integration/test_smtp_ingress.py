@@ -167,6 +167,22 @@ class IngressTest(harness.PosternTestCase):
         self.assertEqual(self.stored(AGENT), 1)  # one mailbox named twice: one copy
         self.assertEqual(self.stored(OTHER), 0)
 
+    def test_subaddress_and_quoted_local_part_reach_the_mailbox(self):
+        # agent+tag@ is agent@'s (RFC 5233 subaddressing, [smtp] recipient_delimiter "+"), and
+        # "agent"@ is agent@ written with quotes (RFC 5321 §4.1.2).
+        s = self.smtp()
+        s.ehlo()
+        s.mail("sender@client.test")
+        self.assertEqual(s.rcpt("Agent+Invoices@example.test")[0], 250)
+        self.assertEqual(s.rcpt('"agent"@example.test')[0], 250)
+        self.assertEqual(s.rcpt('"Oth\\er"@example.test')[0], 250)
+        self.assertEqual(s.rcpt("+tag@example.test")[0], 550)  # nothing before the delimiter
+        self.assertEqual(s.rcpt("nobody+tag@example.test")[0], 550)
+        self.assertEqual(s.rcpt("agent+tag@elsewhere.test")[0], 550)
+        self.assertEqual(s.data(message("Tagged").as_string())[0], 250)
+        self.assertEqual(self.stored(AGENT), 1)  # one mailbox named twice: one copy
+        self.assertEqual(self.stored(OTHER), 1)
+
     def test_foreign_domain_is_not_relayed(self):
         s = self.smtp()
         s.ehlo()
@@ -310,6 +326,47 @@ class IngressTest(harness.PosternTestCase):
             socket.create_connection(self.addr, timeout=2).close()
 
 
+class DefaultPostmasterTest(harness.PosternTestCase):
+    """RFC 5321 §4.5.1 with no [smtp] postmaster: postmaster@ a hosted domain goes to the
+    domain's first mailbox, <Postmaster> to the first mailbox of the hostname's domain."""
+
+    config = {"hostname": "mx.example.test"}
+
+    def setUp(self):
+        super().setUp()
+        self.p.add_domain(DOMAIN)
+        self.p.add_mailbox(AGENT)
+        self.p.add_mailbox(OTHER)
+        self.p.add_domain("second.test")
+        self.p.add_mailbox("owner@second.test")
+        self.p.add_mailbox("postmaster+x@second.test")  # not "postmaster": no bearing
+        self.p.add_domain("empty.test")
+        self.smtpd = self.p.start_smtpd()
+        self.addr = self.smtpd.addr("mx")
+
+    def count(self, address):
+        return self.p.count(
+            "SELECT count(*) FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id "
+            "WHERE b.address_key = ?", address)
+
+    def test_postmaster_goes_to_the_first_mailbox(self):
+        s = smtplib.SMTP(*self.addr, local_hostname="client.test", timeout=10)
+        self.addCleanup(s.close)
+        s.ehlo()
+        s.mail("")
+        self.assertEqual(s.rcpt("<Postmaster>")[0], 250)
+        self.assertEqual(s.rcpt("PostMaster@second.test")[0], 250)
+        code, text = s.rcpt("postmaster@empty.test")  # hosted, but no mailbox at all
+        self.assertEqual((code, text[:5]), (550, b"5.1.1"))
+        code, text = s.rcpt("postmaster@elsewhere.test")
+        self.assertEqual((code, text[:5]), (550, b"5.7.1"))
+        self.assertEqual(s.data(message("To the postmaster").as_string())[0], 250)
+        self.assertEqual(self.count(AGENT), 1)
+        self.assertEqual(self.count(OTHER), 0)
+        self.assertEqual(self.count("owner@second.test"), 1)
+        self.assertEqual(self.count("postmaster+x@second.test"), 0)
+
+
 class LimitsTest(harness.PosternTestCase):
     config = {"smtp.max_connections_per_ip": 2, "smtp.max_errors": 3,
               "smtp.idle_timeout_seconds": 1, "smtp.max_recipients": 2,
@@ -328,7 +385,9 @@ class LimitsTest(harness.PosternTestCase):
         self.addCleanup(w.close)
         return w
 
-    def test_postmaster_without_a_configured_mailbox(self):
+    def test_bare_postmaster_with_no_mailbox_to_take_it(self):
+        # No [smtp] postmaster, and neither the hostname (mx.postern.test) nor its parent is
+        # hosted: nobody would read it, so it is refused rather than lost.
         w = self.connect()
         self.assertEqual(w.reply()[0], 220)
         w.send("EHLO client.test\r\nMAIL FROM:<>\r\nRCPT TO:<Postmaster>\r\nQUIT\r\n")

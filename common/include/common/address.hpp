@@ -11,7 +11,9 @@ struct Address {
     std::string local;   // as written (case kept for display)
     std::string domain;  // lowercase; IDNs as A-labels ("xn--...")
     std::string str() const { return local + "@" + domain; }
-    // The key used to look a mailbox up: local part lowercased (ASCII), domain as above.
+    // The key used to look a mailbox up: local part lowercased (ASCII), domain as above. A quoted
+    // local part loses its quotes when its content is a plain dot-string ("alice" → alice), and
+    // keeps only the backslashes it needs otherwise.
     std::string key() const;
 };
 

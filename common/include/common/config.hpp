@@ -31,8 +31,13 @@ struct SmtpConfig {
     std::uint32_t drain_timeout_seconds = 30;           // SIGTERM grace for sessions in flight
     // The mailbox that takes mail for "postmaster" (RFC 5321 §4.5.1): <Postmaster> with no
     // domain, and postmaster@<hosted domain> where that domain has no mailbox of the name.
-    // Empty: such recipients get 550 5.1.1.
+    // Empty: postmaster@<hosted domain> goes to that domain's first mailbox (the oldest), and
+    // <Postmaster> to the first mailbox of `hostname`'s domain or the nearest parent we host.
     std::string postmaster;
+    // Subaddressing: "agent+tag@example.com" reaches agent@example.com when no mailbox has the
+    // whole address. Each character is a delimiter; the local part is cut at the first one.
+    // Empty: off.
+    std::string recipient_delimiter = "+";
 };
 
 struct ApiConfig {

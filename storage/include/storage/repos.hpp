@@ -72,6 +72,10 @@ struct DomainVerification {
 // Lookup by Address::key() across all tenants (used by the MX for RCPT TO).
 [[nodiscard]] Result<std::optional<Mailbox>> find_mailbox_by_key(Database& db,
                                                                  std::string_view address_key);
+// The domain's oldest mailbox (the first one added), or none: where postmaster@ a domain goes
+// when the domain has no mailbox of that name and [smtp] postmaster is not set.
+[[nodiscard]] Result<std::optional<Mailbox>> first_mailbox_of_domain(Database& db,
+                                                                     std::string_view domain_id);
 // `id_or_address` is an mbx_ id or an address; only the tenant's mailboxes are found.
 [[nodiscard]] Result<std::optional<Mailbox>> find_mailbox(Database& db, std::string_view tenant_id,
                                                           std::string_view id_or_address);

@@ -65,6 +65,13 @@ TEST_CASE("addresses parse and normalise", "[address]") {
         Row{"Alice@Example.COM", true, "alice@example.com"},
         Row{"first.last+tag@sub.example.org", true, "first.last+tag@sub.example.org"},
         Row{"\"quoted local\"@example.com", true, "\"quoted local\"@example.com"},
+        // A quoted local part that needs no quotes is the plain one; escapes are canonical.
+        Row{"\"Alice\"@example.com", true, "alice@example.com"},
+        Row{"\"a\\lice\"@example.com", true, "alice@example.com"},
+        Row{"\"first.last\"@example.com", true, "first.last@example.com"},
+        Row{"\"a..b\"@example.com", true, "\"a..b\"@example.com"},
+        Row{"\"\\q\\ x\\\"y\\\\\"@example.com", true, "\"q x\\\"y\\\\\"@example.com"},
+        Row{"\"\"@example.com", true, "\"\"@example.com"},
         Row{"用户@例え.jp", true, "用户@xn--r8jz45g.jp"},
         Row{"no-at-sign", false, ""},
         Row{"@example.com", false, ""},
@@ -148,11 +155,22 @@ TEST_CASE("config round-trips through postern.toml", "[config]") {
     c.hostname = "mx.example.test";
     c.smtp.mx_listen = parse_endpoint("127.0.0.1:0");
     c.smtp.max_recipients = 7;
+    CHECK(c.smtp.recipient_delimiter == "+");
+    c.smtp.recipient_delimiter = "+-";
     c.api.listen = parse_endpoint("[::1]:8080");
     save_config(c);
     Config back = load_config(dir);
     CHECK(back.hostname == "mx.example.test");
     CHECK(back.smtp.max_recipients == 7);
+    CHECK(back.smtp.recipient_delimiter == "+-");
+    std::ofstream(dir / kConfigFileName, std::ios::trunc)
+        << "[smtp]\nrecipient_delimiter = \"@\"\n";
+    CHECK_THROWS(load_config(dir));
+    std::ofstream(dir / kConfigFileName, std::ios::trunc)
+        << "[smtp]\nrecipient_delimiter = \".\"\n";
+    CHECK_THROWS(load_config(dir));
+    std::ofstream(dir / kConfigFileName, std::ios::trunc) << "[smtp]\nrecipient_delimiter = \"\"\n";
+    CHECK(load_config(dir).smtp.recipient_delimiter.empty());
     CHECK(back.smtp.mx_listen.port == 0);
     CHECK(back.api.listen.host == "::1");
     CHECK(back.api.listen.port == 8080);
