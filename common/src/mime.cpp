@@ -87,7 +87,29 @@ struct Leaves {
     std::vector<GMimePart*> text;
     std::vector<GMimePart*> html;
     std::vector<GMimeObject*> attachments;  // GMimePart or GMimeMessagePart
+    std::vector<GObj<GMimePart>> made;      // parts made by the walk (see text_of_partless)
 };
+
+// A text/plain part holding what a multipart without parts carries: GMime keeps the body of a
+// multipart whose boundary is missing (or never appears) as its prologue, and there is nothing
+// else to show. Mail clients show it as text; the multipart's charset and encoding are kept.
+// Null when there is no text in it.
+GObj<GMimePart> text_of_partless(GMimeObject* multipart) {
+    const char* prologue = g_mime_multipart_get_prologue(GMIME_MULTIPART(multipart));
+    if (prologue == nullptr) return nullptr;
+    std::string_view text(prologue);
+    if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) return nullptr;
+    GObj<GMimePart> part(g_mime_part_new_with_type("text", "plain"));
+    if (const char* charset = g_mime_object_get_content_type_parameter(multipart, "charset"))
+        g_mime_object_set_content_type_parameter(GMIME_OBJECT(part.get()), "charset", charset);
+    const char* cte = g_mime_object_get_header(multipart, "Content-Transfer-Encoding");
+    GObj<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(text.data(), text.size()));
+    GObj<GMimeDataWrapper> content(g_mime_data_wrapper_new_with_stream(
+        stream.get(), cte != nullptr ? g_mime_content_encoding_from_string(cte)
+                                     : GMIME_CONTENT_ENCODING_DEFAULT));
+    g_mime_part_set_content(part.get(), content.get());
+    return part;
+}
 
 bool disposition_is(GMimeObject* obj, const char* value) {
     const char* d = g_mime_object_get_disposition(obj);
@@ -104,6 +126,13 @@ void collect(GMimeObject* obj, Leaves& out, int depth) {
         auto* multipart = GMIME_MULTIPART(obj);
         int count = g_mime_multipart_get_count(multipart);
         if (GMIME_IS_MULTIPART_SIGNED(obj)) count = std::min(count, 1);  // skip the signature
+        if (count == 0) {
+            if (auto text = text_of_partless(obj)) {
+                out.text.push_back(text.get());
+                out.made.push_back(std::move(text));
+            }
+            return;
+        }
         for (int i = 0; i < count; ++i)
             collect(g_mime_multipart_get_part(multipart, i), out, depth + 1);
         return;

@@ -332,4 +332,9 @@ TEST_CASE("seven_bit refuses what only SMTPUTF8 or nothing can carry", "[mime]")
                   "\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n"
                   "Content-Transfer-Encoding: 8bit\r\n\r\n\xc3\xa9\r\n--b\r\n"
                   "Content-Type: application/pgp-signature\r\n\r\nsig\r\n--b--\r\n"));
+    // 8-bit text in a multipart with no boundary (GMime keeps it as the prologue): never sent
+    // as 8-bit to a server that did not offer 8BITMIME.
+    CHECK_FALSE(
+        seven_bit("Subject: s\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed\r\n\r\n"
+                  "Caf\xc3\xa9\r\n"));
 }

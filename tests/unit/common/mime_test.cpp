@@ -793,3 +793,27 @@ TEST_CASE("parts nested deeper than the walk are one attachment, not lost", "[mi
     CHECK(content->data.find("deep text") != std::string::npos);
     CHECK(parsed->attachments[0].size == content->data.size());
 }
+
+TEST_CASE("a multipart without a boundary reads as its text, not as nothing", "[mime]") {
+    // RFC 2046 §5.1.1 requires the boundary; without one there are no parts to find, and the
+    // body is all GMime keeps (as the prologue). Mail clients show it as text; so do we.
+    std::string raw =
+        "From: a@example.com\r\nSubject: no boundary\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/mixed; charset=windows-1252\r\n\r\n"
+        "Caf\xe9 at noon?\r\nSecond line.\r\n";
+    auto summary = summarize(raw);
+    REQUIRE(summary);
+    CHECK(summary->snippet == "Café at noon? Second line.");
+    CHECK_FALSE(summary->has_attachments);
+    auto parsed = parse(raw);
+    REQUIRE(parsed);
+    CHECK(parsed->text == "Café at noon?\nSecond line.\n");
+    CHECK(parsed->attachments.empty());
+    // With a boundary that never appears, the body is the prologue too: still text.
+    std::string unmatched =
+        "From: a@example.com\r\nSubject: wrong boundary\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/alternative; boundary=\"never\"\r\n\r\nJust text.\r\n";
+    auto other = parse(unmatched);
+    REQUIRE(other);
+    CHECK(other->text == "Just text.\n");
+}
