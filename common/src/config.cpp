@@ -99,6 +99,7 @@ Config load_config(const std::filesystem::path& data_dir) {
             c.smtp.postmaster = address->key();
         }
         read(*s, "recipient_delimiter", c.smtp.recipient_delimiter);
+        read_uint(*s, "min_free_bytes", c.smtp.min_free_bytes);
         for (char ch : c.smtp.recipient_delimiter)
             if (std::string_view("!#$%&'*+-/=?^_`{|}~").find(ch) == std::string_view::npos)
                 throw std::runtime_error(
@@ -235,6 +236,7 @@ void save_config(const Config& c) {
              {"drain_timeout_seconds", static_cast<std::int64_t>(c.smtp.drain_timeout_seconds)},
              {"postmaster", c.smtp.postmaster},
              {"recipient_delimiter", c.smtp.recipient_delimiter},
+             {"min_free_bytes", static_cast<std::int64_t>(c.smtp.min_free_bytes)},
          }},
         {"api",
          toml::table{

@@ -60,6 +60,11 @@ struct Connection {
     unsigned early_spf_checks = 0;  // SPF checks started at MAIL FROM (kMaxEarlySpfChecks)
 };
 
+std::int64_t monotonic_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch())
+        .count();
+}
+
 std::string loggable_username(std::string_view user) {
     if (user.starts_with("pst_") || user.starts_with("cxk_") || user.starts_with("smx_"))
         return "(withheld: looks like a token)";
@@ -128,10 +133,7 @@ asio::awaitable<bool> perform(Connection& c) {
             c.session.on_tls_started(c.actions);
         } else if (auto* auth = std::get_if<Authenticate>(&action)) {
             const auto& config = c.services.config;
-            // The throttle's clock only needs to be monotonic.
-            const std::int64_t mono = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                          Clock::now().time_since_epoch())
-                                          .count();
+            const std::int64_t mono = monotonic_ms();  // the throttle's clock
             AuthVerdict verdict;  // temp_failure: 454 4.7.0 while the address is throttled
             if (c.services.auth_throttle.allowed(c.remote_ip, mono)) {
                 verdict = c.services.directory.authenticate(auth->username, auth->password,
@@ -187,6 +189,7 @@ asio::awaitable<void> io_loop(Connection& c) {
         for (;;) {
             // Everything already buffered first: pipelined commands are answered together.
             while (!c.in.empty()) {
+                c.session.set_room(c.services.disk_room.room(monotonic_ms()));
                 std::size_t used = c.session.feed(c.in.data(), c.actions);
                 c.in.consume(used);
                 if (!c.actions.empty() && !co_await perform(c)) co_return;

@@ -97,7 +97,9 @@ asio::awaitable<StoreOutcome> ingest(StoreMessage message, Services& services,
     Result<void> stored = co_await storage::async_submit(services.writer, job, asio::use_awaitable);
     if (!stored) {
         spdlog::error("smtpd: {}: not stored: {}", id, stored.error().message());
-        co_return StoreOutcome{false, std::move(id), {}};
+        StoreOutcome outcome{false, std::move(id), {}};
+        outcome.no_room = stored.error().code() == Errc::limit;  // SQLITE_FULL
+        co_return outcome;
     }
     spdlog::debug("smtpd: {}: stored {} octets for {} recipient(s)", id, inbound->raw.size(),
                   inbound->recipients.size());

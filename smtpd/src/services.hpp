@@ -7,6 +7,7 @@
 
 #include "common/config.hpp"
 #include "directory.hpp"
+#include "disk_room.hpp"
 #include "smtpd/auth_throttle.hpp"
 #include "smtpd/connection_limits.hpp"
 
@@ -38,7 +39,8 @@ struct Services {
           tls(std::move(t)),
           directory(config.database_path(),
                     {config.smtp.postmaster, config.smtp.recipient_delimiter, config.hostname}),
-          limits(config.smtp.max_connections, config.smtp.max_connections_per_ip) {}
+          limits(config.smtp.max_connections, config.smtp.max_connections_per_ip),
+          disk_room(config.database_path().parent_path(), config.smtp.min_free_bytes) {}
 
     // SPF, DKIM and DMARC run: [auth] enabled, and there is a resolver to ask.
     bool checks() const { return config.auth.enabled && resolver != nullptr; }
@@ -53,6 +55,7 @@ struct Services {
     const std::shared_ptr<boost::asio::ssl::context> tls;
     RecipientDirectory directory;
     ConnectionLimits limits;
+    DiskRoom disk_room;  // [smtp] min_free_bytes
     // Failed AUTH per client address across sessions: kAuthFailuresPerIp in kAuthWindowMs.
     static constexpr std::uint32_t kAuthFailuresPerIp = 20;
     static constexpr std::int64_t kAuthWindowMs = 10 * 60 * 1000;

@@ -112,7 +112,9 @@ asio::awaitable<StoreOutcome> submit(StoreMessage message, Services& services) {
     Result<void> stored = co_await storage::async_submit(services.writer, job, asio::use_awaitable);
     if (!stored) {
         spdlog::error("smtpd: {}: not queued: {}", id, stored.error().message());
-        co_return StoreOutcome{false, std::move(id), {}};
+        StoreOutcome outcome{false, std::move(id), {}};
+        outcome.no_room = stored.error().code() == Errc::limit;  // SQLITE_FULL
+        co_return outcome;
     }
     spdlog::info("smtpd: {}: queued {} from <{}> for {} recipient(s) as {}", id, out->raw.size(),
                  who.address, out->recipients.size(), *queued);

@@ -367,6 +367,28 @@ class DefaultPostmasterTest(harness.PosternTestCase):
         self.assertEqual(self.count("postmaster+x@second.test"), 0)
 
 
+class DiskFullTest(harness.PosternTestCase):
+    """[smtp] min_free_bytes against the real file system (statvfs): with a reserve larger than
+    any disk, every MAIL waits with 452 4.3.1 and nothing is stored."""
+
+    config = {"smtp.min_free_bytes": 2 ** 62}
+
+    def test_mail_waits_while_the_disk_is_below_its_reserve(self):
+        self.p.add_domain(DOMAIN)
+        self.p.add_mailbox(AGENT)
+        smtpd = self.p.start_smtpd()
+        s = smtplib.SMTP(*smtpd.addr("mx"), local_hostname="client.test", timeout=10)
+        self.addCleanup(s.close)
+        s.ehlo()
+        code, text = s.mail("sender@client.test")
+        self.assertEqual((code, text[:5]), (452, b"4.3.1"), text)
+        with self.assertRaises(smtplib.SMTPSenderRefused) as refused:
+            s.sendmail("sender@client.test", [AGENT], message("Full").as_string())
+        self.assertEqual(refused.exception.smtp_code, 452)
+        self.assertEqual(self.p.count("SELECT count(*) FROM messages"), 0)
+        self.assertIn("smtp.min_free_bytes", smtpd.log())
+
+
 class LimitsTest(harness.PosternTestCase):
     config = {"smtp.max_connections_per_ip": 2, "smtp.max_errors": 3,
               "smtp.idle_timeout_seconds": 1, "smtp.max_recipients": 2,

@@ -38,6 +38,9 @@ struct SmtpConfig {
     // whole address. Each character is a delimiter; the local part is cut at the first one.
     // Empty: off.
     std::string recipient_delimiter = "+";
+    // MAIL gets 452 4.3.1 while the data directory's file system has less than this free, or
+    // less than twice a declared SIZE above it (the WAL, then the database, hold a copy each).
+    std::uint64_t min_free_bytes = 100 * 1024 * 1024;
 };
 
 struct ApiConfig {

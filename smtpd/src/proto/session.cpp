@@ -241,6 +241,9 @@ void Session::cmd_mail(std::string_view arg, Actions& out) {
             return reply(out, 555, "5.5.4 Unsupported parameter");
         }
     }
+    // RFC 1870 §6.1: a size that does not fit now (but might later) is 452, not 552.
+    if (room_ == 0 || txn.declared_size > room_ / 2)
+        return reply(out, 452, "4.3.1 Insufficient system storage, try again later");
     std::string_view mailbox = parsed->mailbox;
     std::optional<Address> sender;
     if (!mailbox.empty()) {
@@ -491,6 +494,7 @@ void Session::stored(const StoreOutcome& s, Actions& out) {
             if (c == '\r' || c == '\n') c = ' ';
         return reply(out, s.refused_code == 553 ? 553 : 550, text);
     }
+    if (s.no_room) return reply(out, 452, "4.3.1 Insufficient system storage, message not stored");
     reply(out, 451, "4.3.0 Local error, message not stored; try again later");
 }
 

@@ -22,7 +22,9 @@ struct World {
     std::string postmaster = "alice@example.com";
     bool lookup_fails = false;
     bool store_fails = false;
-    std::string refuse;  // answer StoreMessage with this policy refusal (550 5.7.1)
+    bool store_full = false;          // the store fails for want of room (SQLITE_FULL)
+    std::uint64_t room = UINT64_MAX;  // set before each feed, as the shell does (DiskRoom)
+    std::string refuse;               // answer StoreMessage with this policy refusal (550 5.7.1)
     int refuse_code = 550;
     // AUTH: username -> the one password accepted for it; others are invalid.
     std::map<std::string, std::string> accounts{{"alice@example.com", "pst_alice"}};
@@ -80,7 +82,9 @@ struct World {
                 auths.push_back(std::move(*au));
                 s.on_result(v, actions);
             } else if (auto* m = std::get_if<StoreMessage>(&a)) {
-                StoreOutcome o{!store_fails && refuse.empty(), "smtp_TEST", refuse, refuse_code};
+                StoreOutcome o{!store_fails && !store_full && refuse.empty(), "smtp_TEST", refuse,
+                               refuse_code};
+                o.no_room = store_full;
                 if (o.ok) stored.push_back(std::move(*m));
                 s.on_result(o, actions);
             } else {
@@ -97,6 +101,7 @@ struct World {
         for (std::size_t pos = 0; pos < input.size() && !closed; pos += chunk) {
             buffer.append(input.substr(pos, chunk));
             for (;;) {
+                s.set_room(room);
                 std::size_t used = s.feed(buffer, actions);
                 buffer.erase(0, used);
                 perform(s, actions);

@@ -315,6 +315,32 @@ TEST_CASE("session: effects that fail are temporary failures") {
     CHECK(b.stored.empty());
 }
 
+TEST_CASE("session: MAIL waits with 452 4.3.1 while the store has no room") {
+    // RFC 5321 §4.5.3.1.10 and RFC 1870 §6.1: no room now is a temporary failure.
+    World full;
+    full.room = 0;
+    World a = converse(kHello + "MAIL FROM:<a@remote.test>\r\nRCPT TO:<alice@example.com>\r\n",
+                       SIZE_MAX, test_options(), full);
+    CHECK(codes(a.replies) == "220|250|452 4.3.1|503 5.5.1");
+
+    World some;  // a declared SIZE needs twice its size (WAL, then database)
+    some.room = 1000;
+    World b = converse(kHello + "MAIL FROM:<a@remote.test> SIZE=501\r\n" +
+                           "MAIL FROM:<a@remote.test> SIZE=500\r\n",
+                       SIZE_MAX, test_options(), some);
+    CHECK(codes(b.replies) == "220|250|452 4.3.1|250 2.1.0");
+    // Over the fixed maximum is still the permanent 552, whatever the room.
+    World c = converse(kHello + "MAIL FROM:<a@remote.test> SIZE=1001\r\n", SIZE_MAX, test_options(),
+                       some);
+    CHECK(codes(c.replies) == "220|250|552 5.3.4");
+
+    World store;  // the disk filled up during the commit
+    store.store_full = true;
+    World d = converse(kEnvelope + kBody + ".\r\nNOOP\r\n", SIZE_MAX, test_options(), store);
+    CHECK(codes(d.replies) == kEnvelopeCodes + "|452 4.3.1|250 2.0.0");
+    CHECK(d.stored.empty());
+}
+
 TEST_CASE("session: idle timeout and shutdown and the connection limit reply") {
     Session s(test_options());
     Actions out;

@@ -111,6 +111,8 @@ struct StoreOutcome {
     // nothing stored: the text of the "<refused_code> 5.7.1 <refused>" reply. Empty otherwise.
     std::string refused;
     int refused_code = 550;  // 550, or 553 for a sender the submitter does not own
+    // Not stored because the disk (or the database's size limit) is full: 452 4.3.1, not 451.
+    bool no_room = false;
 };
 
 struct AuthVerdict {

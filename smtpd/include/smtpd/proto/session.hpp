@@ -60,6 +60,11 @@ class Session {
     // forgotten (RFC 3207 §4.2); the client must send EHLO again.
     void on_tls_started(Actions& out);
 
+    // How many bytes the store can still take above its reserve; the shell sets it before
+    // feeding input. MAIL gets 452 4.3.1 while it is 0, or when a declared SIZE needs more than
+    // half of it (the store holds a message twice for a while: WAL, then database).
+    void set_room(std::uint64_t bytes) { room_ = bytes; }
+
     void on_timeout(Actions& out);   // the client was idle too long: 421 4.4.2, Close
     void on_shutdown(Actions& out);  // the server is draining: 421 4.3.2, Close
 
@@ -137,6 +142,7 @@ class Session {
     bool tls_ = false;
     std::uint32_t errors_ = 0;
     std::uint32_t auth_failures_ = 0;
+    std::uint64_t room_ = UINT64_MAX;
     std::string helo_;
     Transaction txn_;
     DataReader data_;
