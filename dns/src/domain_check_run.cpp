@@ -35,6 +35,9 @@ std::vector<dns::RecordCheck> run_domain_check(const DnsConfig& config, dns::Dom
                                   failure = e;
                               else
                                   results = std::move(r);
+                              // Queries past the deadline would go on through c-ares's whole
+                              // retry schedule (they fill the cache); nobody waits for them.
+                              io.stop();
                           });
     io.run();
     if (failure) std::rethrow_exception(failure);

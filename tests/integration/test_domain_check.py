@@ -3,7 +3,9 @@ we publish them in a zone served by nsd on loopback, and `postern domain check` 
 through Postern's resolver. Then records are altered or removed and the check must say which."""
 
 import json
+import socket
 import tempfile
+import time
 import unittest
 
 import harness
@@ -71,6 +73,28 @@ class DomainCheckTest(harness.PosternTestCase):
             if r["status"] != "ok":
                 self.assertTrue(r["hint"], r)
         self.assertIn("sending from it stays off", err)
+
+
+class SilentDnsTest(harness.PosternTestCase):
+    """A DNS server that never answers: --timeout bounds the whole check, whatever c-ares's own
+    retry schedule (here 2 s, doubled on each of 3 rounds: 14 s) would take."""
+
+    def test_timeout_bounds_the_check(self):
+        silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        silent.bind(("127.0.0.1", 0))
+        self.addCleanup(silent.close)
+        self.p.add_domain(DOMAIN)
+        self.p.set_config({"dns.servers": f"127.0.0.1:{silent.getsockname()[1]}",
+                           "dns.timeout_ms": 2000, "dns.tries": 3})
+        started = time.monotonic()
+        proc = self.p.cli("domain", "check", DOMAIN, "--json", "--timeout", "1", check=False)
+        took = time.monotonic() - started
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        results = json.loads(proc.stdout.splitlines()[0])
+        self.assertEqual(len(results), 6)
+        for r in results:
+            self.assertEqual(r["status"], "error", r)
+        self.assertLess(took, 6, "the check ran past its --timeout of 1 s")
 
 
 if __name__ == "__main__":
