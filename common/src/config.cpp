@@ -1,13 +1,17 @@
 #include "common/config.hpp"
 
+#include <arpa/inet.h>
 #include <toml++/toml.h>
 
 #include <charconv>
 #include <cstdlib>
-#include <fstream>
+#include <limits>
+#include <sstream>
 #include <stdexcept>
+#include <type_traits>
 
 #include "common/address.hpp"
+#include "common/files.hpp"
 
 namespace postern {
 
@@ -24,6 +28,10 @@ Endpoint parse_endpoint(const std::string& text) {
     if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
         host = host.substr(1, host.size() - 2);
     if (host.empty()) throw std::invalid_argument("missing host in '" + text + "'");
+    unsigned char ip[16];
+    if (inet_pton(AF_INET, host.c_str(), ip) != 1 && inet_pton(AF_INET6, host.c_str(), ip) != 1 &&
+        !normalize_domain(host))
+        throw std::invalid_argument("bad host in '" + text + "' (an IP address or a host name)");
     unsigned port = 0;
     auto p = text.substr(colon + 1);
     auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
@@ -41,23 +49,51 @@ std::filesystem::path Config::database_path() const { return path(database); }
 
 namespace {
 
+// A key of the wrong type or value; load_config names the file.
+struct ValueError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+[[noreturn]] void bad_value(const toml::node& node, std::string_view key, std::string_view what) {
+    throw ValueError("line " + std::to_string(node.source().begin.line) + ": " + std::string(key) +
+                     " must be " + std::string(what));
+}
+
+// A key of another type is an error, not the default: a typo must not silently mean something
+// else (`require_verified_domain = "no"` would otherwise keep the default, true; `= 0` would be
+// taken as false).
 template <class T>
 void read(const toml::table& t, std::string_view key, T& out) {
-    if (auto v = t[key].value<T>()) out = *v;
+    const toml::node* node = t.get(key);
+    if (node == nullptr) return;
+    auto v = node->value_exact<T>();
+    if (!v) bad_value(*node, key, std::is_same_v<T, bool> ? "true or false" : "a string");
+    out = *v;
 }
 
 template <class T>
 void read_uint(const toml::table& t, std::string_view key, T& out) {
-    if (auto node = t.get(key)) {
-        auto v = node->value<std::int64_t>();
-        if (!v || *v < 0) throw std::runtime_error(std::string(key) + " must be a whole number");
-        out = static_cast<T>(*v);
-    }
+    const toml::node* node = t.get(key);
+    if (node == nullptr) return;
+    auto v = node->value_exact<std::int64_t>();
+    if (!v || *v < 0 || static_cast<std::uint64_t>(*v) > std::numeric_limits<T>::max())
+        bad_value(*node, key,
+                  "a whole number from 0 to " + std::to_string(std::numeric_limits<T>::max()));
+    out = static_cast<T>(*v);
 }
 
 void read_endpoint(const toml::table& t, std::string_view key, Endpoint& out) {
-    if (auto v = t[key].value<std::string>()) out = parse_endpoint(*v);
+    std::string text;
+    read(t, key, text);
+    if (text.empty()) return;
+    try {
+        out = parse_endpoint(text);
+    } catch (const std::invalid_argument& e) {
+        throw ValueError(std::string(key) + ": " + e.what());
+    }
 }
+
+void read_sections(const toml::table& root, Config& c, const std::filesystem::path& file);
 
 }  // namespace
 
@@ -74,7 +110,22 @@ Config load_config(const std::filesystem::path& data_dir) {
     } catch (const toml::parse_error& e) {
         throw std::runtime_error(file.string() + ": " + std::string(e.description()));
     }
+    try {
+        read_sections(root, c, file);
+    } catch (const ValueError& e) {
+        throw std::runtime_error(file.string() + ": " + e.what());
+    }
+    return c;
+}
+
+namespace {
+
+void read_sections(const toml::table& root, Config& c, const std::filesystem::path& file) {
     read(root, "hostname", c.hostname);
+    if (auto name = normalize_domain(c.hostname))
+        c.hostname = std::move(*name);
+    else
+        throw ValueError("hostname must be a host name (letters, digits, hyphens and dots)");
     read(root, "database", c.database);
     read(root, "log_level", c.log_level);
     read_uint(root, "threads", c.threads);
@@ -214,8 +265,9 @@ Config load_config(const std::filesystem::path& data_dir) {
     if (c.smtp.max_recipients == 0 || c.smtp.max_connections == 0 ||
         c.smtp.max_connections_per_ip == 0 || c.smtp.max_message_size == 0)
         throw std::runtime_error(file.string() + ": smtp limits must be greater than zero");
-    return c;
 }
+
+}  // namespace
 
 void save_config(const Config& c) {
     toml::table root{
@@ -312,13 +364,13 @@ void save_config(const Config& c) {
             {"connection_reuse_limit",
              static_cast<std::int64_t>(c.outbound.connection_reuse_limit)},
         });
-    auto file = c.data_dir / kConfigFileName;
-    std::ofstream out(file);
-    if (!out) throw std::runtime_error("cannot write " + file.string());
-    out << "# Postern configuration. Relative paths are inside this directory.\n"
-        << "# See docs/configuration.md for every key.\n\n"
-        << root << "\n";
-    if (!out) throw std::runtime_error("cannot write " + file.string());
+    std::ostringstream text;
+    text << "# Postern configuration. Relative paths are inside this directory.\n"
+         << "# See docs/configuration.md for every key.\n\n"
+         << root << "\n";
+    // 0600: it may name key files and tokens' endpoints; the data directory is private anyway.
+    if (auto w = write_file_atomically(c.data_dir / kConfigFileName, text.str(), 0600); !w)
+        throw std::runtime_error(w.error().message());
 }
 
 std::filesystem::path resolve_data_dir(const std::string& flag) {

@@ -171,6 +171,29 @@ TEST_CASE("config round-trips through postern.toml", "[config]") {
     CHECK_THROWS(load_config(dir));
     std::ofstream(dir / kConfigFileName, std::ios::trunc) << "[smtp]\nrecipient_delimiter = \"\"\n";
     CHECK(load_config(dir).smtp.recipient_delimiter.empty());
+    // A value of the wrong type stops start-up, naming the file, the line and the key.
+    auto refused = [&](const std::string& text, const std::string& words) {
+        std::ofstream(dir / kConfigFileName, std::ios::trunc) << text;
+        try {
+            load_config(dir);
+        } catch (const std::runtime_error& e) {
+            INFO(e.what());
+            CHECK(std::string(e.what()).find(words) != std::string::npos);
+            CHECK(std::string(e.what()).find(kConfigFileName) != std::string::npos);
+            return;
+        }
+        FAIL("accepted: " << text);
+    };
+    refused("hostname = 5\n", "line 1: hostname must be a string");
+    refused("hostname = \"bad host!!\"\n", "hostname must be a host name");
+    refused("[outbound]\nrequire_verified_domain = 0\n",
+            "line 2: require_verified_domain must be true or false");
+    refused("[outbound]\nrequire_verified_domain = \"no\"\n", "must be true or false");
+    refused("[smtp]\nmax_recipients = 1.5\n", "max_recipients must be a whole number");
+    refused("[smtp]\nmax_recipients = 99999999999\n", "from 0 to 4294967295");
+    refused("[smtp]\nmx_listen = \"host name:25\"\n", "mx_listen: bad host");
+    std::ofstream(dir / kConfigFileName, std::ios::trunc) << "hostname = \"Mail.Example.COM.\"\n";
+    CHECK(load_config(dir).hostname == "mail.example.com");
     CHECK(back.smtp.mx_listen.port == 0);
     CHECK(back.api.listen.host == "::1");
     CHECK(back.api.listen.port == 8080);
