@@ -67,6 +67,15 @@ auto in_tx(Context& c, Fn fn) {
     return out;
 }
 
+// Input echoed in an error: at most 100 bytes, control characters shown as '?'.
+std::string printable(std::string_view text) {
+    std::string out(text.substr(0, 100));
+    for (char& ch : out)
+        if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = '?';
+    if (text.size() > 100) out += "...";
+    return out;
+}
+
 // The listeners `postern init` may set besides the defaults ("" = not given).
 struct InitListeners {
     std::string mx, api, submission, submissions;
@@ -78,7 +87,11 @@ void cmd_init(const std::string& dir, const std::string& hostname, const InitLis
     if (fs::exists(c.data_dir / kConfigFileName))
         throw CliError(c.data_dir.string() + " is already initialised (" + kConfigFileName +
                        " exists)");
-    c.hostname = hostname;
+    auto name = normalize_domain(hostname);
+    if (!name)
+        throw CliError("--hostname must be a host name (letters, digits, hyphens and dots), not '" +
+                       printable(hostname) + "'");
+    c.hostname = *name;
     try {
         if (!l.mx.empty()) c.smtp.mx_listen = parse_endpoint(l.mx);
         if (!l.api.empty()) c.api.listen = parse_endpoint(l.api);
@@ -89,14 +102,18 @@ void cmd_init(const std::string& dir, const std::string& hostname, const InitLis
     }
     fs::create_directories(c.data_dir);
     fs::permissions(c.data_dir, fs::perms::owner_all);  // mail and token hashes are private
-    save_config(c);
+    // postern.toml comes last: it marks the directory as initialised, so an init that fails
+    // before it (a bad database file, no room for the certificate) can simply be run again.
+    cli::write_self_signed(c.hostname, c.path(c.tls_cert), c.path(c.tls_key));
     auto db = must(storage::Database::open(c.database_path()));
     must(storage::migrate(*db));
     auto tx = must(storage::Transaction::begin(*db));
-    auto tenant = must(storage::create_tenant(*db, "default"));
-    must(storage::append_audit(*db, tenant.id, "cli", "tenant.create", tenant.id));
+    if (!must(storage::default_tenant(*db))) {  // a failed init may have made it already
+        auto tenant = must(storage::create_tenant(*db, "default"));
+        must(storage::append_audit(*db, tenant.id, "cli", "tenant.create", tenant.id));
+    }
     must(tx.commit());
-    cli::write_self_signed(c.hostname, c.path(c.tls_cert), c.path(c.tls_key));
+    save_config(c);
     std::cout << "Initialised " << c.data_dir.string() << "\n"
               << "  config:   " << (c.data_dir / kConfigFileName).string() << "\n"
               << "  database: " << c.database_path().string() << "\n"
@@ -234,7 +251,12 @@ void cmd_token_add(Context& c, const std::string& mailbox, std::vector<std::stri
         for (auto& part : split_scopes(s)) flat.push_back(std::move(part));
     for (const auto& s : flat)
         if (!is_known_scope(s))
-            throw CliError("unknown scope '" + s + "' (see `postern token scopes`)");
+            throw CliError("unknown scope '" + printable(s) + "' (see `postern token scopes`)");
+    std::vector<std::string> unique;  // each scope once, in the order given
+    for (auto& s : flat)
+        if (std::find(unique.begin(), unique.end(), s) == unique.end())
+            unique.push_back(std::move(s));
+    flat = std::move(unique);
     auto created = in_tx(c, [&] {
         std::optional<std::string> mailbox_id;
         if (!mailbox.empty()) {
@@ -270,12 +292,14 @@ void cmd_token_list(Context& c) {
 }
 
 void cmd_token_revoke(Context& c, const std::string& id) {
-    in_tx(c, [&] {
-        must(storage::revoke_token(*c.db, c.tenant.id, id));
-        must(storage::append_audit(*c.db, c.tenant.id, "cli", "token.revoke", id));
-        return 0;
+    if (!id.starts_with("tok_"))  // never echo what may be a secret (pst_…, cxk_…)
+        throw CliError("ID is a token's id (tok_…, see `postern token list`), not its secret");
+    const bool revoked = in_tx(c, [&] {
+        const bool now = must(storage::revoke_token(*c.db, c.tenant.id, id));
+        if (now) must(storage::append_audit(*c.db, c.tenant.id, "cli", "token.revoke", id));
+        return now;
     });
-    std::cerr << "Revoked " << id << ".\n";
+    std::cerr << (revoked ? "Revoked " + id + ".\n" : id + " was already revoked.\n");
 }
 
 }  // namespace
@@ -321,7 +345,7 @@ int main(int argc, char** argv) {
     domain_check->add_option("NAME", name)->required();
     domain_check->add_flag("--json", check_json, "print the results as JSON");
     domain_check->add_option("--timeout", check_timeout, "seconds for all lookups (default 30)")
-        ->check(CLI::PositiveNumber);
+        ->check(CLI::Range(1, 3600).description("from 1 to 3600"));
 
     std::string address;
     auto* mailbox = app.add_subcommand("mailbox", "mailboxes")->require_subcommand(1);
@@ -351,7 +375,7 @@ int main(int argc, char** argv) {
                      "mailbox (pst_…, the /v1 API) or connex (cxk_live_…, a Connex API key)")
         ->check(CLI::IsMember({"mailbox", "connex"}));
     token_add->add_option("--expires-days", expires_days, "expire after N days")
-        ->check(CLI::PositiveNumber);
+        ->check(CLI::Range(1, 36500).description("from 1 to 36500"));
     auto* token_list = token->add_subcommand("list", "list tokens (never their secrets)");
     auto* token_revoke = token->add_subcommand("revoke", "revoke a token now");
     token_revoke->add_option("ID", token_id)->required();
@@ -364,7 +388,7 @@ int main(int argc, char** argv) {
     auto* queue_list = queue->add_subcommand("list", "deliveries waiting (queued or deferred)");
     queue_list->add_flag("--all", queue_all, "include delivered, bounced and cancelled ones");
     queue_list->add_option("--limit", queue_limit, "at most N rows (default 100)")
-        ->check(CLI::PositiveNumber);
+        ->check(CLI::Range(1, 100000).description("from 1 to 100000"));
     auto* queue_show = queue->add_subcommand("show", "one delivery in full");
     queue_show->add_option("ID", delivery_id)->required();
     auto* queue_retry = queue->add_subcommand("retry", "make a waiting delivery due now");
@@ -383,7 +407,8 @@ int main(int argc, char** argv) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-        return app.exit(e);
+        // --help exits 0; every usage error 2, whatever CLI11's own code for it.
+        return app.exit(e) == 0 ? 0 : 2;
     }
     try {
         if (*init) {

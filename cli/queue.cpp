@@ -102,8 +102,17 @@ void send(const Config& config, storage::Database& db, const storage::Tenant& te
                 "[outbound] require_verified_domain = false");
     }
 
+    if (input.find('\0') != std::string::npos)
+        throw std::runtime_error("the message contains a NUL byte, which mail cannot carry");
     // SMTP's line end, and what DKIM signs: LF, lone CR and CR…CR LF become CRLF.
     std::string raw = mime::crlf_lines(input);
+    if (raw.empty() || raw.starts_with("\r\n"))
+        throw std::runtime_error("the message on standard input has no header fields");
+    if (std::size_t line = mime::first_malformed_header_line(raw))
+        throw std::runtime_error(fmt::format(
+            "line {} of the message is not a header field (Name: value): a message starts with "
+            "its header fields, then an empty line, then the body",
+            line));
     std::string headers, body;
     if (std::size_t sep = raw.find("\r\n\r\n"); sep != std::string::npos) {
         headers = raw.substr(0, sep + 2);

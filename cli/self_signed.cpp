@@ -1,22 +1,21 @@
 #include "self_signed.hpp"
 
+#include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include <sys/stat.h>
 
 #include <cstdio>
 #include <memory>
 #include <stdexcept>
+#include <string>
+
+#include "common/files.hpp"
 
 namespace postern::cli {
 namespace {
 
-struct FileCloser {
-    void operator()(FILE* f) const { std::fclose(f); }
-};
-using File = std::unique_ptr<FILE, FileCloser>;
 using Key = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
 using Cert = std::unique_ptr<X509, decltype(&X509_free)>;
 using Ext = std::unique_ptr<X509_EXTENSION, decltype(&X509_EXTENSION_free)>;
@@ -52,17 +51,25 @@ void write_self_signed(const std::string& hostname, const std::filesystem::path&
     check(X509_add_ext(cert.get(), ext.get(), -1) == 1, "add extension");
     check(X509_sign(cert.get(), key.get(), EVP_sha256()) > 0, "sign");
 
-    std::filesystem::create_directories(key_path.parent_path());
+    auto pem = [](auto write) {
+        std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), &BIO_free);
+        check(bio != nullptr && write(bio.get()) == 1, "PEM");
+        char* data = nullptr;
+        long len = BIO_get_mem_data(bio.get(), &data);
+        return std::string(data, static_cast<std::size_t>(len));
+    };
+    std::string key_pem = pem([&](BIO* b) {
+        return PEM_write_bio_PrivateKey(b, key.get(), nullptr, nullptr, 0, nullptr, nullptr);
+    });
+    std::string cert_pem = pem([&](BIO* b) { return PEM_write_bio_X509(b, cert.get()); });
     std::filesystem::create_directories(cert_path.parent_path());
-    mode_t old = umask(077);  // the key file is born private
-    File kf(std::fopen(key_path.c_str(), "wb"));
-    umask(old);
-    check(kf != nullptr, "cannot write the key file");
-    check(PEM_write_PrivateKey(kf.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) == 1,
-          "write key");
-    File cf(std::fopen(cert_path.c_str(), "wb"));
-    check(cf != nullptr, "cannot write the certificate file");
-    check(PEM_write_X509(cf.get(), cert.get()) == 1, "write certificate");
+    std::filesystem::create_directories(key_path.parent_path());
+    std::filesystem::permissions(key_path.parent_path(), std::filesystem::perms::owner_all);
+    // The key is 0600 whatever was there before (a file left world-readable is replaced).
+    if (auto w = write_file_atomically(key_path, key_pem, 0600); !w)
+        throw std::runtime_error(w.error().message());
+    if (auto w = write_file_atomically(cert_path, cert_pem, 0644); !w)
+        throw std::runtime_error(w.error().message());
 }
 
 }  // namespace postern::cli

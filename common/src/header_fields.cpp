@@ -41,6 +41,29 @@ void for_each_header_field(std::string_view m,
     if (open) visit(field);
 }
 
+std::size_t first_malformed_header_line(std::string_view m) {
+    std::size_t number = 0, pos = 0;
+    while (pos < m.size()) {
+        const std::size_t eol = m.find("\r\n", pos);
+        if (eol == pos) break;  // the empty line: the body follows
+        std::string_view line = m.substr(pos, eol == std::string_view::npos ? eol : eol - pos);
+        ++number;
+        if (is_wsp(line.front())) {
+            if (number == 1) return number;  // a continuation of nothing
+        } else {
+            std::size_t colon = line.find(':');
+            std::string_view name = line.substr(0, colon);
+            while (!name.empty() && is_wsp(name.back())) name.remove_suffix(1);
+            if (colon == std::string_view::npos || name.empty()) return number;
+            for (char c : name)
+                if (c < 33 || c > 126) return number;
+        }
+        if (eol == std::string_view::npos) break;
+        pos = eol + 2;
+    }
+    return 0;
+}
+
 std::vector<HeaderField> header_fields(std::string_view m) {
     std::vector<HeaderField> out;
     for_each_header_field(m, [&out](const HeaderField& f) { out.push_back(f); });

@@ -403,13 +403,19 @@ Result<std::vector<Token>> list_tokens(Database& db, std::string_view tenant_id)
     return out;
 }
 
-Result<void> revoke_token(Database& db, std::string_view tenant_id, std::string_view token_id) {
+Result<bool> revoke_token(Database& db, std::string_view tenant_id, std::string_view token_id) {
     auto st = db.prepare(
-        "UPDATE tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ? AND tenant_id = ?");
+        "UPDATE tokens SET revoked_at = ? WHERE id = ? AND tenant_id = ? AND revoked_at IS NULL");
     if (!st) return tl::unexpected(st.error());
     POSTERN_TRY(st->bind(1, now_ms()).bind(2, token_id).bind(3, tenant_id).run());
-    if (db.changes() == 0) return fail(Errc::not_found, "no token " + std::string(token_id));
-    return {};
+    if (db.changes() > 0) return true;
+    auto exists = db.prepare("SELECT 1 FROM tokens WHERE id = ? AND tenant_id = ?");
+    if (!exists) return tl::unexpected(exists.error());
+    exists->bind(1, token_id).bind(2, tenant_id);
+    auto row = exists->step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) return fail(Errc::not_found, "no token " + std::string(token_id));
+    return false;
 }
 
 Result<std::optional<Token>> find_token_by_secret(Database& db, std::string_view secret) {

@@ -38,6 +38,12 @@ inline std::string_view raw_field(std::string_view message, const HeaderField& f
     return raw;
 }
 
+// The 1-based number of the first line of the header section that is neither a field
+// ("Name: value", the name printable ASCII without a colon, RFC 5322 §2.2) nor the continuation
+// of one; 0 when every line is one of the two. For what we write ourselves (`postern send`):
+// input whose body ended up in its header section.
+std::size_t first_malformed_header_line(std::string_view message);
+
 // Where the header section of `message` (CRLF line ends) ends: the offset of the empty line that
 // ends it (0 when the message starts with one), or npos when it has none.
 inline std::size_t header_section_end(std::string_view message) {

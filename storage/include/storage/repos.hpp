@@ -94,8 +94,9 @@ struct NewToken {
                                             std::optional<std::int64_t> expires_at = std::nullopt,
                                             std::string_view kind = "mailbox");
 [[nodiscard]] Result<std::vector<Token>> list_tokens(Database& db, std::string_view tenant_id);
-// Errc::not_found when no such token in the tenant; revoking twice is not an error.
-[[nodiscard]] Result<void> revoke_token(Database& db, std::string_view tenant_id,
+// Errc::not_found when no such token in the tenant. True when this call revoked it; false when
+// it was revoked already (its revoked_at is kept).
+[[nodiscard]] Result<bool> revoke_token(Database& db, std::string_view tenant_id,
                                         std::string_view token_id);
 // Looks a presented secret up by its hash. Returns the token whatever its state; the caller
 // checks revoked_at and expires_at.

@@ -817,3 +817,18 @@ TEST_CASE("a multipart without a boundary reads as its text, not as nothing", "[
     REQUIRE(other);
     CHECK(other->text == "Just text.\n");
 }
+
+TEST_CASE("first_malformed_header_line finds a body that landed in the header section", "[mime]") {
+    CHECK(first_malformed_header_line("Subject: a\r\nTo: b@example.com\r\n\r\nbody\r\n") == 0);
+    CHECK(first_malformed_header_line("Subject: a\r\n  folded\r\n") == 0);
+    CHECK(first_malformed_header_line("Subject : obsolete blank before the colon\r\n") == 0);
+    CHECK(first_malformed_header_line("Subject: only, no CRLF") == 0);
+    CHECK(first_malformed_header_line("\r\nbody only\r\n") == 0);  // no header section at all
+    CHECK(first_malformed_header_line("hello world\r\nsecond line\r\n") == 1);
+    CHECK(first_malformed_header_line(" folded first\r\nSubject: a\r\n") == 1);
+    CHECK(first_malformed_header_line("Subject: a\r\nnot a field\r\n\r\n") == 2);
+    CHECK(first_malformed_header_line("Subject: a\r\n: no name\r\n") == 2);
+    CHECK(first_malformed_header_line("From x@y.example Mon Jan  1 12:00:00 2026\r\n") == 1);
+    CHECK(first_malformed_header_line("Sub\xc3\xa9ject: a\r\n") == 1);  // names are ASCII
+    CHECK(first_malformed_header_line("Subject: a\r\n\r\nnot a field, but in the body\r\n") == 0);
+}

@@ -99,9 +99,17 @@ TEST_CASE("domains, mailboxes and tokens", "[storage]") {
           Errc::invalid_argument);
     CHECK(create_token(*t.db, tenant->id, std::nullopt, {}, std::nullopt).error().code() ==
           Errc::invalid_argument);
-    REQUIRE(revoke_token(*t.db, tenant->id, tok->token.id));
-    CHECK((*find_token_by_secret(*t.db, tok->secret))->revoked_at.has_value());
+    auto revoked = revoke_token(*t.db, tenant->id, tok->token.id);
+    REQUIRE(revoked);
+    CHECK(*revoked);
+    auto when = (*find_token_by_secret(*t.db, tok->secret))->revoked_at;
+    CHECK(when.has_value());
+    auto again = revoke_token(*t.db, tenant->id, tok->token.id);  // already: kept as it was
+    REQUIRE(again);
+    CHECK_FALSE(*again);
+    CHECK((*find_token_by_secret(*t.db, tok->secret))->revoked_at == when);
     CHECK(revoke_token(*t.db, "ten_other", tok->token.id).error().code() == Errc::not_found);
+    CHECK(revoke_token(*t.db, tenant->id, "tok_missing").error().code() == Errc::not_found);
 }
 
 TEST_CASE("a hosted domain is created with its keys, audit entry and event", "[storage]") {
