@@ -12,7 +12,6 @@
 #include <boost/asio/thread_pool.hpp>
 #include <csignal>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -20,6 +19,7 @@
 #include <vector>
 
 #include "common/config.hpp"
+#include "common/files.hpp"
 #include "common/log.hpp"
 #include "common/mime.hpp"
 #include "dns/resolver.hpp"
@@ -37,14 +37,8 @@ constexpr const char* kName = "postern-smtpd";
 
 // Writes `text` to `path` through a temporary file and a rename, so readers never see half.
 void write_atomically(const fs::path& path, const std::string& text) {
-    fs::path tmp = path;
-    tmp += ".tmp";
-    {
-        std::ofstream f(tmp, std::ios::trunc);
-        f << text;
-        if (!f.flush()) throw std::runtime_error("cannot write " + tmp.string());
-    }
-    fs::rename(tmp, path);
+    if (auto w = write_file_atomically(path, text, 0644); !w)
+        throw std::runtime_error(w.error().message());
 }
 
 struct RunFiles {

@@ -1,9 +1,8 @@
 #include "apid/run_files.hpp"
 
-#include <unistd.h>
-
-#include <fstream>
 #include <system_error>
+
+#include "common/files.hpp"
 
 namespace postern::api {
 
@@ -12,20 +11,7 @@ Result<void> write_run_file(const std::filesystem::path& dir, std::string_view n
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     if (ec) return fail(Errc::io, "cannot create " + dir.string() + ": " + ec.message());
-    auto final_path = dir / std::string(name);
-    auto tmp = dir / (std::string(name) + ".tmp." + std::to_string(::getpid()));
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
-        out.flush();
-        if (!out) return fail(Errc::io, "cannot write " + tmp.string());
-    }
-    std::filesystem::rename(tmp, final_path, ec);
-    if (ec) {
-        std::filesystem::remove(tmp, ec);
-        return fail(Errc::io, "cannot rename to " + final_path.string());
-    }
-    return {};
+    return write_file_atomically(dir / std::string(name), contents, 0644);
 }
 
 void remove_run_file(const std::filesystem::path& dir, std::string_view name) {
