@@ -94,6 +94,33 @@ void read_endpoint(const toml::table& t, std::string_view key, Endpoint& out) {
 }
 
 void read_sections(const toml::table& root, Config& c, const std::filesystem::path& file);
+toml::table to_toml(const Config& c);
+
+// Every key the file has must be one we know: a misspelt key would otherwise be ignored in
+// silence. The known keys are those save_config writes (the optional listeners included);
+// the entries under [outbound.routes] are domains, not keys.
+void check_known_keys(const toml::table& root) {
+    Config every;
+    every.submission.listen = Endpoint{};
+    every.submission.tls_listen = Endpoint{};
+    const toml::table known = to_toml(every);
+    for (const auto& [key, node] : root) {
+        const toml::node* reference = known.get(key.str());
+        auto unknown = [&](std::string_view name, const toml::node& at) {
+            throw ValueError("line " + std::to_string(at.source().begin.line) + ": unknown key " +
+                             std::string(name));
+        };
+        if (reference == nullptr) unknown(key.str(), node);
+        const toml::table* section = node.as_table();
+        const toml::table* known_section = reference->as_table();
+        if ((section == nullptr) != (known_section == nullptr))
+            bad_value(node, key.str(), known_section ? "a table ([section])" : "a single value");
+        if (section == nullptr) continue;
+        for (const auto& [name, value] : *section)
+            if (!known_section->contains(name.str()))
+                unknown(std::string(key.str()) + "." + std::string(name.str()), value);
+    }
+}
 
 }  // namespace
 
@@ -111,6 +138,7 @@ Config load_config(const std::filesystem::path& data_dir) {
         throw std::runtime_error(file.string() + ": " + std::string(e.description()));
     }
     try {
+        check_known_keys(root);
         read_sections(root, c, file);
     } catch (const ValueError& e) {
         throw std::runtime_error(file.string() + ": " + e.what());
@@ -269,7 +297,9 @@ void read_sections(const toml::table& root, Config& c, const std::filesystem::pa
 
 }  // namespace
 
-void save_config(const Config& c) {
+namespace {
+
+toml::table to_toml(const Config& c) {
     toml::table root{
         {"hostname", c.hostname},
         {"database", c.database},
@@ -364,6 +394,13 @@ void save_config(const Config& c) {
             {"connection_reuse_limit",
              static_cast<std::int64_t>(c.outbound.connection_reuse_limit)},
         });
+    return root;
+}
+
+}  // namespace
+
+void save_config(const Config& c) {
+    const toml::table root = to_toml(c);
     std::ostringstream text;
     text << "# Postern configuration. Relative paths are inside this directory.\n"
          << "# See docs/configuration.md for every key.\n\n"

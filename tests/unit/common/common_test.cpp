@@ -192,6 +192,14 @@ TEST_CASE("config round-trips through postern.toml", "[config]") {
     refused("[smtp]\nmax_recipients = 1.5\n", "max_recipients must be a whole number");
     refused("[smtp]\nmax_recipients = 99999999999\n", "from 0 to 4294967295");
     refused("[smtp]\nmx_listen = \"host name:25\"\n", "mx_listen: bad host");
+    refused("[smtp]\nmax_recipient = 5\n", "line 2: unknown key smtp.max_recipient");
+    refused("hostnme = \"a.example\"\n", "line 1: unknown key hostnme");
+    refused("smtp = 5\n", "smtp must be a table");
+    refused("[hostname]\nx = 1\n", "hostname must be a single value");
+    std::ofstream(dir / kConfigFileName, std::ios::trunc)
+        << "[submission]\nlisten = \"127.0.0.1:587\"\n[outbound.routes]\n\"example.org\" = "
+           "\"127.0.0.1:2525\"\n";
+    CHECK(load_config(dir).outbound.routes.size() == 1);
     std::ofstream(dir / kConfigFileName, std::ios::trunc) << "hostname = \"Mail.Example.COM.\"\n";
     CHECK(load_config(dir).hostname == "mail.example.com");
     CHECK(back.smtp.mx_listen.port == 0);
