@@ -52,7 +52,11 @@ struct Reader {
     std::optional<mime::Mailbox> mailbox(const json::value& v, const std::string& field) {
         if (v.is_string()) {
             auto m = parse_mailbox_text(v.get_string());
-            if (!m) errors.semantic.push_back({field, "is not a valid email address"});
+            if (!m)
+                errors.semantic.push_back(
+                    {field,
+                     "is not one valid email address (\"a@b\" or \"Name <a@b>\"; give "
+                     "several as a list, and quote a name with , ; : < > in it)"});
             return m;
         }
         if (const auto* o = v.if_object()) {
@@ -230,8 +234,13 @@ std::optional<mime::Mailbox> parse_mailbox_text(std::string_view text) {
     auto lt = text.rfind('<');
     if (lt != std::string_view::npos && !text.empty() && text.back() == '>') {
         name = trim(text.substr(0, lt));
-        if (name.size() >= 2 && name.front() == '"' && name.back() == '"')
+        if (name.size() >= 2 && name.front() == '"' && name.back() == '"') {
             name = name.substr(1, name.size() - 2);
+        } else if (name.find_first_of(",;:<>@[]\\\"") != std::string::npos) {
+            // "Bob <a@b>, Eve <e@f>" is two mailboxes, not one named "Bob <a@b>, Eve": the
+            // list was meant (a name with these characters must be quoted, RFC 5322 §3.2.3).
+            return std::nullopt;
+        }
         addr = text.substr(lt + 1, text.size() - lt - 2);
     }
     if (has_control(name)) return std::nullopt;

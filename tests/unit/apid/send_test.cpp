@@ -127,6 +127,13 @@ TEST_CASE("bad input queues nothing and names the field", "[apid][send]") {
     r = f.send(R"({"to": "a@far.example", "cc": [{"address": "bad"}]})");
     CHECK(r.status == 422);
     CHECK(error_fields(r) == std::vector<std::string>{"cc[0].address"});
+    // Several mailboxes in one string are a list that was meant, not a name: never only the last.
+    r = f.send(R"({"to": "Bob <a@far.example>, Eve <e@far.example>"})");
+    CHECK(r.status == 422);
+    CHECK(error_fields(r) == std::vector<std::string>{"to"});
+    r = f.send(R"({"to": "a@near.example <e@far.example>", "cc": "x; y <y@far.example>"})");
+    CHECK(r.status == 422);
+    CHECK(error_fields(r) == std::vector<std::string>{"to", "cc"});
     r = f.send("{nope");
     CHECK(r.status == 400);
     CHECK(r.body.find("is not valid JSON") != std::string::npos);
@@ -151,6 +158,9 @@ TEST_CASE("bad input queues nothing and names the field", "[apid][send]") {
     CHECK(f.count("deliveries") == before);
     // The same name in two objects is fine.
     r = f.send(R"({"to": [{"address": "b@far.example"}], "cc": [{"address": "c@far.example"}]})");
+    CHECK(r.status == 202);
+    // A name with specials in it is fine quoted (RFC 5322 §3.2.3).
+    r = f.send(R"({"to": "\"Doe, Jane (ops)\" <jane@far.example>"})");
     CHECK(r.status == 202);
 }
 
