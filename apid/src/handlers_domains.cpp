@@ -208,6 +208,17 @@ Response handle_domain_records(const Context& c) {
 
 Response handle_verify_domain(const Context& c) {
     if (auto errors = reject_params(c.target.query); !errors.empty()) return bad_request(errors);
+    // No fields: an empty body or {} (API.md: an unknown field is 400, not ignored).
+    if (c.request.body.find_first_not_of(" \t\r\n") != std::string::npos) {
+        auto parsed = parse_json(c.request.body);
+        if (!parsed) return bad_request({{"body", parsed.error()}});
+        const auto* o = parsed->if_object();
+        if (o == nullptr) return bad_request({{"body", "must be a JSON object (or empty)"}});
+        std::vector<FieldError> unknown;
+        for (const auto& kv : *o)
+            unknown.push_back({std::string(kv.key()), "is not a field of this request"});
+        if (!unknown.empty()) return bad_request(std::move(unknown));
+    }
     auto d = find_domain_param(c);
     if (!d) return std::move(d.error());
     auto setup = domain_setup(c.db, *d, c.mail.hostname);

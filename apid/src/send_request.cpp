@@ -196,6 +196,10 @@ struct Reader {
                      "and Message-ID cannot be overridden)"});
             else if (value->find_first_of("\r\n") != std::string::npos || value->size() > 4000)
                 errors.semantic.push_back({f, "must be one line of at most 4000 characters"});
+            else if (std::any_of(out.begin(), out.end(), [&](const mime::Header& h) {
+                         return iequals_ascii(h.name, name);
+                     }))
+                errors.semantic.push_back({f, "is named twice (header names ignore case)"});
             else
                 out.push_back({name, *value});
         }

@@ -162,6 +162,9 @@ TEST_CASE("bad input queues nothing and names the field", "[apid][send]") {
     // A name with specials in it is fine quoted (RFC 5322 §3.2.3).
     r = f.send(R"({"to": "\"Doe, Jane (ops)\" <jane@far.example>"})");
     CHECK(r.status == 202);
+    r = f.send(R"({"to": "a@far.example", "headers": {"X-Run": "1", "x-run": "2"}})");
+    CHECK(r.status == 422);
+    CHECK(error_fields(r) == std::vector<std::string>{"headers.x-run"});
 }
 
 TEST_CASE("an unverified domain may not send when the policy says so", "[apid][send]") {
@@ -274,6 +277,11 @@ TEST_CASE("domain routes: admin creates, mailbox tokens get 403", "[apid][domain
               .status == 422);
     auto list = json::parse(f.call("GET", "/v1/domains", f.admin_token, "").body);
     CHECK(list.at("data").as_array().size() == 2);  // the fixture's example.com too
+    // verify takes no fields: an unknown one is 400 before any lookup.
+    auto verify = f.call("POST", "/v1/domains/" + id + "/verify", f.admin_token, R"({"x": 1})");
+    CHECK(verify.status == 400);
+    CHECK(verify.body.find("is not a field of this request") != std::string::npos);
+    CHECK(f.call("POST", "/v1/domains/" + id + "/verify", f.admin_token, "[]").status == 400);
     CHECK(f.call("GET", "/v1/domains", f.mailbox_admin, "").status == 403);
     CHECK(f.call("POST", "/v1/domains", f.mailbox_admin, R"({"name": "y.example"})").status == 403);
     CHECK(f.call("GET", "/v1/domains/" + id, f.send_token, "").status == 403);
