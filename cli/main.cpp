@@ -269,9 +269,7 @@ void cmd_token_add(Context& c, const std::string& mailbox, std::vector<std::stri
         auto t = must(storage::create_token(
             *c.db, c.tenant.id, mailbox_id, flat,
             label.empty() ? std::nullopt : std::optional<std::string>(label), expires, kind));
-        must(storage::append_audit(
-            *c.db, c.tenant.id, "cli", "token.create", t.token.id,
-            fmt::format(R"({{"kind":"{}","scopes":"{}"}})", kind, join_scopes(flat))));
+        must(storage::log_token_created(*c.db, t.token, "cli"));
         return t;
     });
     std::cout << created.secret << "\n";
@@ -296,7 +294,7 @@ void cmd_token_revoke(Context& c, const std::string& id) {
         throw CliError("ID is a token's id (tok_…, see `postern token list`), not its secret");
     const bool revoked = in_tx(c, [&] {
         const bool now = must(storage::revoke_token(*c.db, c.tenant.id, id));
-        if (now) must(storage::append_audit(*c.db, c.tenant.id, "cli", "token.revoke", id));
+        if (now) must(storage::log_token_revoked(*c.db, c.tenant.id, id, "cli"));
         return now;
     });
     std::cerr << (revoked ? "Revoked " + id + ".\n" : id + " was already revoked.\n");

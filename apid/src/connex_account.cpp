@@ -177,12 +177,14 @@ Response handle_connex_dispatch(const Context& c) {
                        {"trust", {{"score", score}, {"band", trust->at("band")}}}};
     auto text = std::make_shared<std::string>(json::serialize(reply));
     return deferred(
-        [d, tenant](storage::Database& db) -> Result<void> {
+        [d, tenant, actor = c.token->id](storage::Database& db) -> Result<void> {
             POSTERN_TRY(storage::insert_connex_dispatch(db, tenant, *d));
             json::object data{{"dispatch_id", d->id},
                               {"type", d->type},
                               {"status", d->status},
                               {"external", false}};
+            POSTERN_TRY(storage::append_audit(db, tenant, actor, "connex.dispatch.create", d->id,
+                                              json::serialize(data)));
             return storage::append_event(db, tenant, std::nullopt, "connex.dispatch.created",
                                          json::serialize(data), d->created_at);
         },
@@ -302,9 +304,7 @@ Response handle_connex_create_key(const Context& c) {
                 storage::create_token(db, tenant, std::nullopt, scopes, label, expires, "connex");
             if (!t) return tl::unexpected(t.error());
             *created = std::move(*t);
-            json::object detail{{"kind", "connex"}, {"scopes", join_scopes(scopes)}};
-            return storage::append_audit(db, tenant, actor, "token.create", created->token.id,
-                                         json::serialize(detail));
+            return storage::log_token_created(db, created->token, actor);
         },
         [created, now](const Result<void>& r) -> Response {
             if (!r) return storage_failure(r.error(), "service key create");

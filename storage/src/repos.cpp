@@ -447,4 +447,22 @@ Result<void> append_audit(Database& db, std::string_view tenant_id, std::string_
         .run();
 }
 
+Result<void> log_token_created(Database& db, const Token& token, std::string_view actor) {
+    boost::json::object detail{{"kind", token.kind}, {"scopes", join_scopes(token.scopes)}};
+    POSTERN_TRY(append_audit(db, token.tenant_id, actor, "token.create", token.id,
+                             boost::json::serialize(detail)));
+    detail["token_id"] = token.id;
+    if (token.mailbox_id) detail["mailbox_id"] = *token.mailbox_id;
+    return append_event(db, token.tenant_id, token.mailbox_id, "token.created",
+                        boost::json::serialize(detail), now_ms());
+}
+
+Result<void> log_token_revoked(Database& db, std::string_view tenant_id, std::string_view token_id,
+                               std::string_view actor) {
+    POSTERN_TRY(append_audit(db, tenant_id, actor, "token.revoke", token_id));
+    boost::json::object data{{"token_id", token_id}};
+    return append_event(db, tenant_id, std::nullopt, "token.revoked", boost::json::serialize(data),
+                        now_ms());
+}
+
 }  // namespace postern::storage

@@ -96,6 +96,15 @@ class CommandsTest(harness.PosternTestCase):
         self.assertIn("already revoked", again.stderr)
         self.assertEqual(self.p.count(
             "SELECT count(*) FROM audit_log WHERE action = 'token.revoke'"), 1)
+        # Each change writes its audit row and its event (API.md), never the secret.
+        self.assertEqual(self.p.count(
+            "SELECT count(*) FROM events WHERE type = 'token.revoked' AND data LIKE ?",
+            f'%"{token_id}"%'), 1)
+        self.assertEqual(self.p.count(
+            "SELECT count(*) FROM events WHERE type = 'token.created' AND data LIKE ?",
+            f'%"{token_id}"%'), 1)
+        self.assertEqual(self.p.count(
+            "SELECT count(*) FROM events WHERE data LIKE ?", f"%{secret}%"), 0)
         missing = self.p.cli("token", "revoke", "tok_nothere", check=False)
         self.assertEqual(missing.returncode, 1)
         self.assertIn("no token tok_nothere", missing.stderr)

@@ -277,6 +277,18 @@ class ConnexApiTest(unittest.TestCase):
                                    token=self.admin)[0], 200)
         _, _, disp = self.post("/api/connex/dispatch", {"type": "send_email"}, token=self.admin)
         self.assertEqual((disp["status"], disp["external"]), ("blocked", False))
+        # Each writes its audit row and its event (API.md), the key's secret in neither.
+        self.assertEqual(self.p.count(
+            "SELECT count(*) FROM audit_log WHERE action = 'connex.dispatch.create' AND target = ?",
+            disp["dispatchId"]), 1)
+        self.assertEqual(self.p.count(
+            "SELECT count(*) FROM events WHERE type = 'connex.dispatch.created' AND data LIKE ?",
+            f'%{disp["dispatchId"]}%'), 1)
+        self.assertEqual(self.p.count(
+            "SELECT count(*) FROM events WHERE type = 'token.created' AND data LIKE ?",
+            f'%{created["record"]["id"]}%'), 1)
+        self.assertEqual(self.p.count("SELECT count(*) FROM events WHERE data LIKE ?",
+                                      f'%{created["key"]}%'), 0)
         self.assertEqual(self.post("/api/connex/graph-event", {"kind": "met", "from": "a",
                                                                "to": "b"}, token=self.admin)[0], 200)
         self.assertEqual(self.call("GET", "/api/connex/intelligence", self.admin)[0], 200)

@@ -109,6 +109,14 @@ struct NewToken {
                                         std::string_view target,
                                         std::string_view detail_json = "{}");
 
+// The audit row and the event of a token's creation ("token.create", "token.created") and
+// revocation ("token.revoke", "token.revoked"), in the caller's transaction (API.md: every state
+// change writes both). Neither carries the secret.
+[[nodiscard]] Result<void> log_token_created(Database& db, const Token& token,
+                                             std::string_view actor);
+[[nodiscard]] Result<void> log_token_revoked(Database& db, std::string_view tenant_id,
+                                             std::string_view token_id, std::string_view actor);
+
 // ---- inbound mail ----
 struct Recipient {
     std::string mailbox_id;
