@@ -108,7 +108,7 @@ Response handle_create_domain(const Context& c) {
     }
     if (!shape.empty()) return bad_request(std::move(shape));
     auto normalized = normalize_domain(name);
-    if (name.empty() || !normalized || normalized->find('.') == std::string::npos)
+    if (name.empty() || !normalized || !is_hostable_domain(*normalized))
         semantic.push_back({"name", "must be a domain name such as example.com"});
     if (!valid_selector(selector))
         semantic.push_back({"dkim_selector", "must be 1-40 characters of a-z, 0-9 and '-'"});

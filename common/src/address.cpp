@@ -121,6 +121,23 @@ Result<std::string> normalize_domain(std::string_view domain) {
     return out;
 }
 
+bool is_hostable_domain(std::string_view name) {
+    const auto dot = name.rfind('.');
+    if (dot == std::string_view::npos || dot == 0) return false;
+    std::string_view top = name.substr(dot + 1);
+    if (top.find_first_not_of("0123456789") == std::string_view::npos) return false;
+    if (name.find("xn--") == std::string_view::npos) return true;
+    std::string in(name);
+    char* unicode = nullptr;
+    if (idn2_to_unicode_8z8z(in.c_str(), &unicode, 0) != IDN2_OK) return false;
+    std::unique_ptr<char, decltype(&idn2_free)> u(unicode, &idn2_free);
+    char* back = nullptr;
+    if (idn2_to_ascii_8z(unicode, &back, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT) != IDN2_OK)
+        return false;
+    std::unique_ptr<char, decltype(&idn2_free)> b(back, &idn2_free);
+    return ascii_lower(back) == in;
+}
+
 Result<Address> parse_address(std::string_view text) {
     if (text.size() > 254 + 64) return fail(Errc::invalid_argument, "address too long");
     auto at = text.rfind('@');

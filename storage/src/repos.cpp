@@ -63,8 +63,11 @@ Result<std::optional<Domain>> one_domain(Statement& st) {
 Result<Domain> create_domain(Database& db, std::string_view tenant_id, std::string_view name) {
     auto normalized = normalize_domain(name);
     if (!normalized) return tl::unexpected(normalized.error());
-    if (normalized->find('.') == std::string::npos)
-        return fail(Errc::invalid_argument, "domain needs at least two labels: " + *normalized);
+    if (!is_hostable_domain(*normalized))
+        return fail(Errc::invalid_argument,
+                    "not a domain we can host mail for (two labels or more, a top-level label "
+                    "that is not all digits, valid A-labels): " +
+                        normalized->substr(0, 100));
     Domain d;
     d.id = new_id("dom");
     d.tenant_id = std::string(tenant_id);

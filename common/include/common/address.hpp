@@ -29,6 +29,11 @@ bool is_valid_local_part(std::string_view local);
 // every non-ASCII octet in an address or EHLO name.
 bool is_valid_utf8(std::string_view text);
 
+// A domain we can host mail for, as normalize_domain returns it: two labels or more, a
+// top-level label that is not all digits (RFC 3696 §2: "1.2.3.4" reads as an address), and
+// A-labels that decode and encode back to themselves (RFC 5891 §5.4; "xn--zz" does not).
+bool is_hostable_domain(std::string_view normalized);
+
 // Lowercases ASCII and converts a UTF-8 domain to its A-label form with libidn2.
 Result<std::string> normalize_domain(std::string_view domain);
 

@@ -273,6 +273,9 @@ TEST_CASE("domain routes: admin creates, mailbox tokens get 403", "[apid][domain
     CHECK(
         f.call("POST", "/v1/domains", f.admin_token, R"({"name": "agents.example.org"})").status ==
         409);
+    CHECK(f.call("POST", "/v1/domains", f.admin_token, R"({"name": "1.2.3.4"})").status == 422);
+    CHECK(f.call("POST", "/v1/domains", f.admin_token, R"({"name": "xn--zz.example"})").status ==
+          422);
     CHECK(f.call("POST", "/v1/domains", f.admin_token, R"({"name": "x", "dkim_selector": "A"})")
               .status == 422);
     auto list = json::parse(f.call("GET", "/v1/domains", f.admin_token, "").body);

@@ -91,6 +91,18 @@ TEST_CASE("addresses parse and normalise", "[address]") {
     if (ok) CHECK(r->key() == key);
 }
 
+TEST_CASE("is_hostable_domain: names we can take mail for", "[address]") {
+    CHECK(is_hostable_domain("example.com"));
+    CHECK(is_hostable_domain("a.b.example"));
+    CHECK(is_hostable_domain("123.example"));
+    CHECK(is_hostable_domain("xn--bcher-kva.test"));  // bücher.test
+    CHECK_FALSE(is_hostable_domain("localhost"));
+    CHECK_FALSE(is_hostable_domain("1.2.3.4"));      // an address, not a name
+    CHECK_FALSE(is_hostable_domain("example.123"));  // an all-digit top-level label
+    CHECK_FALSE(is_hostable_domain("xn--zz.test"));  // not punycode that decodes
+    CHECK_FALSE(is_hostable_domain(".example"));
+}
+
 TEST_CASE("scope bundles imply their members", "[scopes]") {
     using V = std::vector<std::string>;
     CHECK(scope_allows(V{"read"}, "email:read"));
