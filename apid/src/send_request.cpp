@@ -5,6 +5,7 @@
 #include "common/address.hpp"
 #include "common/ascii.hpp"
 #include "common/crypto.hpp"
+#include "common/ids.hpp"
 #include "json_body.hpp"
 
 namespace postern::api {
@@ -287,6 +288,13 @@ tl::expected<SendRequest, Response> parse_send_request(std::string_view body, Se
         } else if (k == "text" || k == "html") {
             if (auto s = rd.string(val, k)) {
                 if (s->find('\0') != std::string::npos) rd.errors.semantic.push_back({k, kNoNul});
+                for (std::size_t cr = s->find('\r'); cr != std::string::npos;
+                     cr = s->find('\r', cr + 1))
+                    if (cr + 1 == s->size() || (*s)[cr + 1] != '\n') {
+                        rd.errors.semantic.push_back(
+                            {k, "must not contain a CR that does not end a line (use \\n)"});
+                        break;
+                    }
                 (k == "text" ? r.text : r.html) = std::move(*s);
             }
         } else if (k == "in_reply_to") {
@@ -294,9 +302,12 @@ tl::expected<SendRequest, Response> parse_send_request(std::string_view body, Se
                 std::string id = trim(*s);
                 if (id.size() >= 2 && id.front() == '<' && id.back() == '>')
                     id = id.substr(1, id.size() - 2);
+                const bool ours = id.starts_with("msg_");
                 if (id.empty() || id.size() > 998 || has_control(id) ||
-                    id.find_first_of(" <>") != std::string::npos)
-                    rd.errors.semantic.push_back({k, "must be a msg_ id or a Message-ID"});
+                    id.find_first_of(" <>") != std::string::npos ||
+                    (ours ? !is_id(id, "msg") : id.find('@') == std::string::npos))
+                    rd.errors.semantic.push_back(
+                        {k, "must be a msg_ id or a Message-ID (left@right, RFC 5322 §3.6.4)"});
                 r.in_reply_to = id;
             }
         } else if (k == "attachments")

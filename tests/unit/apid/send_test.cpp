@@ -162,6 +162,16 @@ TEST_CASE("bad input queues nothing and names the field", "[apid][send]") {
     // A name with specials in it is fine quoted (RFC 5322 §3.2.3).
     r = f.send(R"({"to": "\"Doe, Jane (ops)\" <jane@far.example>"})");
     CHECK(r.status == 202);
+    r = f.send(R"({"to": "a@far.example", "in_reply_to": "plain"})");  // no @: no Message-ID
+    CHECK(r.status == 422);
+    CHECK(error_fields(r) == std::vector<std::string>{"in_reply_to"});
+    r = f.send(R"({"to": "a@far.example", "in_reply_to": "msg_nonexist"})");
+    CHECK(r.status == 422);
+    r = f.send(R"({"to": "a@far.example", "text": "a\rb"})");
+    CHECK(r.status == 422);
+    CHECK(error_fields(r) == std::vector<std::string>{"text"});
+    r = f.send(R"({"to": "a@far.example", "text": "a\r\nb", "in_reply_to": "<x@far.example>"})");
+    CHECK(r.status == 202);
     r = f.send(R"({"to": "a@far.example", "headers": {"X-Run": "1", "x-run": "2"}})");
     CHECK(r.status == 422);
     CHECK(error_fields(r) == std::vector<std::string>{"headers.x-run"});
