@@ -67,14 +67,8 @@ auto in_tx(Context& c, Fn fn) {
     return out;
 }
 
-// Input echoed in an error: at most 100 bytes, control characters shown as '?'.
-std::string printable(std::string_view text) {
-    std::string out(text.substr(0, 100));
-    for (char& ch : out)
-        if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = '?';
-    if (text.size() > 100) out += "...";
-    return out;
-}
+// Input echoed in an error: at most this many bytes of it.
+constexpr std::size_t kEcho = 100;
 
 // The listeners `postern init` may set besides the defaults ("" = not given).
 struct InitListeners {
@@ -90,7 +84,7 @@ void cmd_init(const std::string& dir, const std::string& hostname, const InitLis
     auto name = normalize_domain(hostname);
     if (!name)
         throw CliError("--hostname must be a host name (letters, digits, hyphens and dots), not '" +
-                       printable(hostname) + "'");
+                       printable(hostname, kEcho) + "'");
     c.hostname = *name;
     try {
         if (!l.mx.empty()) c.smtp.mx_listen = parse_endpoint(l.mx);
@@ -251,7 +245,8 @@ void cmd_token_add(Context& c, const std::string& mailbox, std::vector<std::stri
         for (auto& part : split_scopes(s)) flat.push_back(std::move(part));
     for (const auto& s : flat)
         if (!is_known_scope(s))
-            throw CliError("unknown scope '" + printable(s) + "' (see `postern token scopes`)");
+            throw CliError("unknown scope '" + printable(s, kEcho) +
+                           "' (see `postern token scopes`)");
     std::vector<std::string> unique;  // each scope once, in the order given
     for (auto& s : flat)
         if (std::find(unique.begin(), unique.end(), s) == unique.end())

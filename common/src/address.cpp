@@ -20,16 +20,10 @@ std::string ascii_lower(std::string_view s) {
     return out;
 }
 
-// A name echoed in an error: at most 100 bytes of it.
-std::string shown(std::string_view name) {
-    return name.size() <= 100 ? std::string(name) : std::string(name.substr(0, 100)) + "...";
-}
-
 bool is_atext(unsigned char c) {
     if (c >= 0x80) return true;  // RFC 6531 UTF8-non-ascii
     if (std::isalnum(c)) return true;
-    return std::string_view("!#$%&'*+-/=?^_`{|}~").find(static_cast<char>(c)) !=
-           std::string_view::npos;
+    return kAtextSpecials.find(static_cast<char>(c)) != std::string_view::npos;
 }
 
 bool valid_local(std::string_view local) {
@@ -112,12 +106,13 @@ Result<std::string> normalize_domain(std::string_view domain) {
         std::string in(domain);
         char* alabel = nullptr;
         int rc = idn2_to_ascii_8z(in.c_str(), &alabel, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
-        if (rc != IDN2_OK) return fail(Errc::invalid_argument, "invalid domain: " + shown(in));
+        if (rc != IDN2_OK)
+            return fail(Errc::invalid_argument, "invalid domain: " + printable(in, 100));
         std::unique_ptr<char, decltype(&idn2_free)> guard(alabel, &idn2_free);
         out = ascii_lower(alabel);
     }
     if (!valid_ascii_domain(out))
-        return fail(Errc::invalid_argument, "invalid domain: " + shown(out));
+        return fail(Errc::invalid_argument, "invalid domain: " + printable(out, 100));
     return out;
 }
 

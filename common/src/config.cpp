@@ -179,11 +179,10 @@ void read_sections(const toml::table& root, Config& c, const std::filesystem::pa
         }
         read(*s, "recipient_delimiter", c.smtp.recipient_delimiter);
         read_uint(*s, "min_free_bytes", c.smtp.min_free_bytes);
-        for (char ch : c.smtp.recipient_delimiter)
-            if (std::string_view("!#$%&'*+-/=?^_`{|}~").find(ch) == std::string_view::npos)
-                throw std::runtime_error(
-                    file.string() +
-                    ": smtp.recipient_delimiter takes characters from !#$%&'*+-/=?^_`{|}~");
+        if (c.smtp.recipient_delimiter.find_first_not_of(kAtextSpecials) != std::string::npos)
+            throw std::runtime_error(file.string() +
+                                     ": smtp.recipient_delimiter takes characters from " +
+                                     std::string(kAtextSpecials));
     }
     if (auto a = root["api"].as_table()) {
         read_endpoint(*a, "listen", c.api.listen);

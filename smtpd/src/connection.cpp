@@ -12,6 +12,7 @@
 #include <boost/asio/write.hpp>
 #include <variant>
 
+#include "common/ascii.hpp"
 #include "common/time.hpp"
 #include "ingest.hpp"
 #include "input_buffer.hpp"
@@ -68,10 +69,7 @@ std::int64_t monotonic_ms() {
 std::string loggable_username(std::string_view user) {
     if (user.starts_with("pst_") || user.starts_with("cxk_") || user.starts_with("smx_"))
         return "(withheld: looks like a token)";
-    std::string out(user.substr(0, 254));
-    for (char& ch : out)
-        if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = '?';
-    return out;
+    return printable(user, 254);
 }
 
 // The server side of a TLS handshake on c.socket. Nothing read before it is kept (RFC 3207

@@ -26,10 +26,7 @@ thread_local ThreadConnection t_connection;
 }  // namespace
 
 RecipientDirectory::RecipientDirectory(std::filesystem::path db_path, Options options)
-    : db_path_(std::move(db_path)), options_(std::move(options)), generation_(++g_generation) {
-    auto hostname = normalize_domain(options_.hostname);
-    options_.hostname = hostname ? *hostname : std::string();
-}
+    : db_path_(std::move(db_path)), options_(std::move(options)), generation_(++g_generation) {}
 
 storage::Database* RecipientDirectory::connection() const {
     ThreadConnection& conn = t_connection;

@@ -23,8 +23,9 @@ class RecipientDirectory {
         std::string postmaster;
         // [smtp] recipient_delimiter: "+" makes agent+tag@ reach agent@. Empty: off.
         std::string recipient_delimiter;
-        // The server's name ([hostname]): <Postmaster> with no domain goes to the first mailbox
-        // of this domain or of its nearest hosted parent when `postmaster` is empty.
+        // The server's name ([hostname], which load_config gives lowercased, as an A-label):
+        // <Postmaster> with no domain goes to the first mailbox of this domain or of its nearest
+        // hosted parent when `postmaster` is empty.
         std::string hostname;
     };
     explicit RecipientDirectory(std::filesystem::path db_path, Options options = {});

@@ -97,9 +97,7 @@ asio::awaitable<StoreOutcome> ingest(StoreMessage message, Services& services,
     Result<void> stored = co_await storage::async_submit(services.writer, job, asio::use_awaitable);
     if (!stored) {
         spdlog::error("smtpd: {}: not stored: {}", id, stored.error().message());
-        StoreOutcome outcome{false, std::move(id), {}};
-        outcome.no_room = stored.error().code() == Errc::limit;  // SQLITE_FULL
-        co_return outcome;
+        co_return not_stored(std::move(id), stored.error());
     }
     spdlog::debug("smtpd: {}: stored {} octets for {} recipient(s)", id, inbound->raw.size(),
                   inbound->recipients.size());

@@ -4,12 +4,15 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "common/config.hpp"
+#include "common/result.hpp"
 #include "directory.hpp"
 #include "disk_room.hpp"
 #include "smtpd/auth_throttle.hpp"
 #include "smtpd/connection_limits.hpp"
+#include "smtpd/proto/actions.hpp"
 
 namespace boost::asio {
 class thread_pool;
@@ -62,5 +65,13 @@ struct Services {
     AuthThrottle auth_throttle{kAuthFailuresPerIp, kAuthWindowMs};
     std::atomic<std::uint64_t> messages{0};
 };
+
+// The outcome of a store or queue job that failed: 452 4.3.1 when the disk (or the database's
+// size limit) was full, SQLITE_FULL; 451 4.3.0 otherwise.
+inline StoreOutcome not_stored(std::string id, const Error& error) {
+    StoreOutcome outcome{false, std::move(id), {}};
+    outcome.no_room = error.code() == Errc::limit;
+    return outcome;
+}
 
 }  // namespace postern::smtp

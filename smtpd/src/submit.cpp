@@ -112,9 +112,7 @@ asio::awaitable<StoreOutcome> submit(StoreMessage message, Services& services) {
     Result<void> stored = co_await storage::async_submit(services.writer, job, asio::use_awaitable);
     if (!stored) {
         spdlog::error("smtpd: {}: not queued: {}", id, stored.error().message());
-        StoreOutcome outcome{false, std::move(id), {}};
-        outcome.no_room = stored.error().code() == Errc::limit;  // SQLITE_FULL
-        co_return outcome;
+        co_return not_stored(std::move(id), stored.error());
     }
     spdlog::info("smtpd: {}: queued {} from <{}> for {} recipient(s) as {}", id, out->raw.size(),
                  who.address, out->recipients.size(), *queued);

@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 
 #include "common/address.hpp"
+#include "common/ascii.hpp"
 #include "common/crypto.hpp"
 #include "common/ids.hpp"
 #include "common/scopes.hpp"
@@ -67,7 +68,7 @@ Result<Domain> create_domain(Database& db, std::string_view tenant_id, std::stri
         return fail(Errc::invalid_argument,
                     "not a domain we can host mail for (two labels or more, a top-level label "
                     "that is not all digits, valid A-labels): " +
-                        normalized->substr(0, 100));
+                        printable(*normalized, 100));
     Domain d;
     d.id = new_id("dom");
     d.tenant_id = std::string(tenant_id);

@@ -54,6 +54,12 @@ class Wire:
         self.sock.close()
 
 
+def stored_in(p, address):
+    """How many messages the mailbox `address` (its key) holds."""
+    return p.count("SELECT count(*) FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id "
+                   "WHERE b.address_key = ?", address)
+
+
 def message(subject="Hello", to=AGENT, body="Hello, agent.\n", size=None):
     msg = EmailMessage()
     msg["From"] = "Sender <sender@client.test>"
@@ -101,9 +107,7 @@ class IngressTest(harness.PosternTestCase):
     def stored(self, address=None):
         if address is None:
             return self.p.count("SELECT count(*) FROM messages")
-        return self.p.count(
-            "SELECT count(*) FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id "
-            "WHERE b.address_key = ?", address)
+        return stored_in(self.p, address)
 
     def raw_of(self, address):
         with self.p.db() as db:
@@ -344,11 +348,6 @@ class DefaultPostmasterTest(harness.PosternTestCase):
         self.smtpd = self.p.start_smtpd()
         self.addr = self.smtpd.addr("mx")
 
-    def count(self, address):
-        return self.p.count(
-            "SELECT count(*) FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id "
-            "WHERE b.address_key = ?", address)
-
     def test_postmaster_goes_to_the_first_mailbox(self):
         s = smtplib.SMTP(*self.addr, local_hostname="client.test", timeout=10)
         self.addCleanup(s.close)
@@ -361,10 +360,10 @@ class DefaultPostmasterTest(harness.PosternTestCase):
         code, text = s.rcpt("postmaster@elsewhere.test")
         self.assertEqual((code, text[:5]), (550, b"5.7.1"))
         self.assertEqual(s.data(message("To the postmaster").as_string())[0], 250)
-        self.assertEqual(self.count(AGENT), 1)
-        self.assertEqual(self.count(OTHER), 0)
-        self.assertEqual(self.count("owner@second.test"), 1)
-        self.assertEqual(self.count("postmaster+x@second.test"), 0)
+        self.assertEqual(stored_in(self.p, AGENT), 1)
+        self.assertEqual(stored_in(self.p, OTHER), 0)
+        self.assertEqual(stored_in(self.p, "owner@second.test"), 1)
+        self.assertEqual(stored_in(self.p, "postmaster+x@second.test"), 0)
 
 
 class DiskFullTest(harness.PosternTestCase):

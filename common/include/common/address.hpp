@@ -21,6 +21,9 @@ struct Address {
 // a non-ASCII local part must be well-formed UTF-8.
 Result<Address> parse_address(std::string_view text);
 
+// The atext characters that are neither letters nor digits (RFC 5322 §3.2.3).
+inline constexpr std::string_view kAtextSpecials = "!#$%&'*+-/=?^_`{|}~";
+
 // A local part as RFC 5321 §4.1.2 (Dot-string or Quoted-string) and RFC 6531 allow it, at most
 // 64 octets.
 bool is_valid_local_part(std::string_view local);

@@ -1,6 +1,7 @@
 #pragma once
 // ASCII for protocol text (SMTP verbs, header field names, DNS labels, DKIM and DMARC tags):
 // case folding that is locale-independent (bytes outside A-Z unchanged), plain ASCII, and WSP.
+#include <string>
 #include <string_view>
 
 namespace postern {
@@ -38,5 +39,15 @@ constexpr bool has_control(std::string_view s) {
 
 // RFC 5234 WSP: space or horizontal tab (the blank that folds a header line).
 constexpr bool is_wsp(char c) { return c == ' ' || c == '\t'; }
+
+// Untrusted text for an error message or a log line: at most `max` bytes of it ("..." after
+// when cut), control characters shown as '?'.
+inline std::string printable(std::string_view text, std::size_t max) {
+    std::string out(text.substr(0, max));
+    for (char& c : out)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+    if (text.size() > max) out += "...";
+    return out;
+}
 
 }  // namespace postern
