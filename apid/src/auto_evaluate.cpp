@@ -107,7 +107,7 @@ Result<void> store(storage::Database& db, const std::vector<Evaluated>& items, s
                    std::int64_t to, std::int64_t now) {
     for (const auto& it : items) {
         const auto& row = it.plan.row;
-        auto inserted = write_event(db, it.plan);
+        auto inserted = write_event(db, it.plan, kAutoEvaluateSource);
         if (!inserted) return tl::unexpected(inserted.error());
         storage::MessageEvaluation eval{it.message_id, row.id, row.canonical_status,
                                         row.result_json, now};

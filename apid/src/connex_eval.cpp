@@ -51,15 +51,15 @@ std::optional<Response> quota_check(const Context& c) {
 
 // Writes a planned event through the group-commit writer and answers with it (or with the
 // first response, when a concurrent duplicate of the same source event won).
-Response write_planned(const std::shared_ptr<EventPlan>& plan) {
+Response write_planned(const std::shared_ptr<EventPlan>& plan, const std::string& actor) {
     // Shared by the job (writer thread) and the reply (session strand), which run in order.
     struct Outcome {
         std::optional<storage::StoredConnexEvent> earlier;  // a concurrent duplicate won
     };
     auto outcome = std::make_shared<Outcome>();
     return deferred(
-        [plan, outcome](storage::Database& db) -> Result<void> {
-            auto inserted = write_event(db, *plan);
+        [plan, outcome, actor](storage::Database& db) -> Result<void> {
+            auto inserted = write_event(db, *plan, actor);
             if (!inserted) return tl::unexpected(inserted.error());
             if (*inserted || !plan->row.source_event_id) return {};
             auto stored = storage::find_connex_event_by_source(
@@ -175,7 +175,7 @@ Response handle_connex_event(const Context& c) {
     if (!weights) return storage_failure(weights.error(), "connex weights");
     auto plan = std::make_shared<EventPlan>(plan_event(request, **weights, tenant, hash, c.now));
 
-    if (!c.connex.live().enabled()) return write_planned(plan);
+    if (!c.connex.live().enabled()) return write_planned(plan, c.token->id);
     // The live provider: its call blocks (bounded by reasoning_timeout_ms), so it runs on the
     // server's worker pool, then the event is written as usual. Only what it needs is copied out
     // of the request (whose JSON lives in this call's arena).
@@ -183,11 +183,11 @@ Response handle_connex_event(const Context& c) {
     const LiveReasoner* live = &c.connex.live();  // owned by the Api, outlives every request
     Response r;
     r.blocking = std::make_shared<std::function<Response()>>(
-        [plan, live, context = std::move(context)]() -> Response {
+        [plan, live, context = std::move(context), actor = c.token->id]() -> Response {
             LiveAdvice advice = live->advise(context);
             if (!advice.used) spdlog::warn("connex live reasoning fell back: {}", advice.failure);
             apply_live(*plan, *live, advice);
-            return write_planned(plan);
+            return write_planned(plan, actor);
         });
     return r;
 }

@@ -9,6 +9,7 @@
 #include "common/ids.hpp"
 #include "connex/evaluator.hpp"
 #include "storage/connex_repo.hpp"
+#include "storage/repos.hpp"
 
 namespace postern::api {
 
@@ -184,7 +185,7 @@ Result<std::string> expand_result_text(std::string_view stored) {
     return json::serialize(v);
 }
 
-Result<bool> write_event(storage::Database& db, const EventPlan& plan) {
+Result<bool> write_event(storage::Database& db, const EventPlan& plan, std::string_view actor) {
     auto inserted = storage::insert_connex_event(db, plan.row, plan.operations, plan.dispatches);
     if (!inserted || !*inserted) return inserted;
     for (const auto& d : plan.dispatches) {
@@ -195,9 +196,11 @@ Result<bool> write_event(storage::Database& db, const EventPlan& plan) {
             {"type", d.type},
             {"status", d.status},
             {"external", false}};
+        const std::string detail = json::serialize(data);
+        POSTERN_TRY(storage::append_audit(db, plan.row.tenant_id, actor, "connex.dispatch.create",
+                                          d.id, detail));
         POSTERN_TRY(storage::append_event(db, plan.row.tenant_id, std::nullopt,
-                                          "connex.dispatch.created", json::serialize(data),
-                                          plan.row.created_at));
+                                          "connex.dispatch.created", detail, plan.row.created_at));
     }
     return true;
 }

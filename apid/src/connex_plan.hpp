@@ -40,8 +40,11 @@ EventPlan plan_event(const boost::json::object& request, const connex::TenantWei
 void expand_result(boost::json::object& stored);
 [[nodiscard]] Result<std::string> expand_result_text(std::string_view stored);
 
-// Writes the planned rows plus a `connex.dispatch.created` outbox event per dispatch record.
-// Returns false, writing nothing, when the tenant already has this (sourceSystem, sourceEventId).
-[[nodiscard]] Result<bool> write_event(storage::Database& db, const EventPlan& plan);
+// Writes the planned rows plus, per dispatch record, a `connex.dispatch.create` audit row by
+// `actor` (a token id, or "postern" for Postern's own evaluations) and a `connex.dispatch.created`
+// outbox event. Returns false, writing nothing, when the tenant already has this
+// (sourceSystem, sourceEventId).
+[[nodiscard]] Result<bool> write_event(storage::Database& db, const EventPlan& plan,
+                                       std::string_view actor);
 
 }  // namespace postern::api

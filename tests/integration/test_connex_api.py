@@ -169,6 +169,16 @@ class ConnexApiTest(unittest.TestCase):
             (doc["integrationEventId"],)).fetchall()
         self.assertEqual(sorted(r[0] for r in rows), sorted(ids))
         self.assertTrue(all(r[1] == 0 for r in rows))
+        # Each dispatch has its audit row (by the calling key) beside its event.
+        for dispatch_id in ids:
+            actors = [r[0] for r in self.p.db().execute(
+                "SELECT actor FROM audit_log WHERE action = 'connex.dispatch.create' "
+                "AND target = ?", (dispatch_id,))]
+            self.assertEqual(len(actors), 1, dispatch_id)
+            self.assertTrue(actors[0], dispatch_id)
+            self.assertEqual(self.p.count(
+                "SELECT count(*) FROM events WHERE type = 'connex.dispatch.created' "
+                "AND data LIKE ?", f'%"{dispatch_id}"%'), 1)
         # Nothing was sent: no message left the server and no outbound row exists.
         self.assertEqual(self.p.count("SELECT count(*) FROM messages WHERE folder = 'sent'"), 0)
         self.assertIn("send_email", doc["status"]["canonical"]["blockedActions"])
