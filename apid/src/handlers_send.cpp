@@ -153,10 +153,14 @@ tl::expected<storage::Mailbox, Response> mailbox_of(const Context& c,
     return std::move(**found);
 }
 
+// The parent's References (else its In-Reply-To) and its Message-ID, leaving out any id that
+// could not be written back as it is (received mail may carry anything there).
 std::vector<std::string> thread_references(const mime::Summary& s) {
-    std::vector<std::string> refs = s.references;
-    if (refs.empty() && !s.in_reply_to.empty()) refs.push_back(s.in_reply_to);
-    if (!s.message_id.empty()) refs.push_back(s.message_id);
+    std::vector<std::string> refs;
+    for (const auto& r : s.references)
+        if (mime::is_writable_msg_id(r)) refs.push_back(r);
+    if (refs.empty() && mime::is_writable_msg_id(s.in_reply_to)) refs.push_back(s.in_reply_to);
+    if (mime::is_writable_msg_id(s.message_id)) refs.push_back(s.message_id);
     if (refs.size() > kMaxReferences)
         refs.erase(refs.begin() + 1, refs.end() - static_cast<long>(kMaxReferences - 1));
     return refs;
@@ -195,7 +199,7 @@ Response handle_send_message(const Context& c) {
             if (!raw) return std::move(raw.error());
             auto s = mime::summarize(*raw);
             if (!s) return storage_failure(s.error(), "summarize parent");
-            out.in_reply_to = s->message_id;
+            if (mime::is_writable_msg_id(s->message_id)) out.in_reply_to = s->message_id;
             out.references = thread_references(*s);
         } else {
             out.in_reply_to = req->in_reply_to;
@@ -261,7 +265,7 @@ Response handle_reply(const Context& c) {
     out.html = req.html;
     out.attachments = std::move(req.attachments);
     out.extra_headers = req.headers;
-    out.in_reply_to = s.message_id;
+    if (mime::is_writable_msg_id(s.message_id)) out.in_reply_to = s.message_id;
     out.references = thread_references(s);
     return send_built(c, mailbox, std::move(out), req.bcc, std::move(key), kReplyRoute);
 }

@@ -31,12 +31,10 @@ constexpr const char* kNoNul = "must not contain NUL characters (U+0000)";
 
 // A media type that may not be base64-encoded (RFC 2045 §6.4): multipart/* and message/*, but
 // message/rfc822 (embedded as a message) and message/global (RFC 6532 §3.5 allows base64).
-bool composite(std::string_view content_type) {
-    std::string_view type = content_type.substr(0, content_type.find(';'));
-    while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
-    if (istarts_with(type, "multipart/")) return true;
-    return istarts_with(type, "message/") && !iequals_ascii(type, "message/rfc822") &&
-           !iequals_ascii(type, "message/global");
+bool composite(const mime::MediaType& m) {
+    if (iequals_ascii(m.type, "multipart")) return true;
+    return iequals_ascii(m.type, "message") && !iequals_ascii(m.subtype, "rfc822") &&
+           !iequals_ascii(m.subtype, "global");
 }
 
 struct Reader {
@@ -154,11 +152,11 @@ struct Reader {
             if (!have_content) errors.shape.push_back({f + ".content", "is required (base64)"});
             if (has_control(a.filename))
                 errors.semantic.push_back({f + ".filename", "must not contain control characters"});
-            auto slash = a.content_type.find('/');
-            if (slash == std::string::npos || slash == 0 || slash + 1 == a.content_type.size() ||
-                has_control(a.content_type) || a.content_type.find(' ') != std::string::npos)
-                errors.semantic.push_back({f + ".content_type", "must be a type/subtype"});
-            else if (composite(a.content_type))
+            if (auto media = mime::parse_media_type(a.content_type); !media)
+                errors.semantic.push_back(
+                    {f + ".content_type",
+                     "must be a media type: type/subtype, then any \"; name=value\" parameters"});
+            else if (composite(*media))
                 // Attachments go out base64-encoded, which RFC 2045 §6.4 forbids for these.
                 errors.semantic.push_back(
                     {f + ".content_type",
@@ -302,10 +300,8 @@ tl::expected<SendRequest, Response> parse_send_request(std::string_view body, Se
                 std::string id = trim(*s);
                 if (id.size() >= 2 && id.front() == '<' && id.back() == '>')
                     id = id.substr(1, id.size() - 2);
-                const bool ours = id.starts_with("msg_");
-                if (id.empty() || id.size() > 998 || has_control(id) ||
-                    id.find_first_of(" <>") != std::string::npos ||
-                    (ours ? !is_id(id, "msg") : id.find('@') == std::string::npos))
+                const bool ours = id.starts_with("msg_") && id.find('@') == std::string::npos;
+                if (ours ? !is_id(id, "msg") : !mime::is_writable_msg_id(id))
                     rd.errors.semantic.push_back(
                         {k, "must be a msg_ id or a Message-ID (left@right, RFC 5322 §3.6.4)"});
                 r.in_reply_to = id;

@@ -307,8 +307,11 @@ std::vector<std::string> msg_ids(GMimeMessage* message, const char* header) {
     int count = refs ? g_mime_references_length(refs.get()) : 0;
     for (int i = 0; i < count; ++i)
         ids.push_back(str(g_mime_references_get_message_id(refs.get(), i)));
-    if (ids.empty()) {  // GMime rejects a whole value over one stray word; be lenient
-        for (auto& id : detail::loose_msg_ids(value)) ids.push_back(to_utf8(id));
+    // GMime stops at the first id it cannot read ("<a@b> <broken> <c@d>" gives a@b alone) and
+    // rejects a whole value over one stray word: the bracketed ids, when they are more, win.
+    if (auto loose = detail::loose_msg_ids(value); loose.size() > ids.size()) {
+        ids.clear();
+        for (auto& id : loose) ids.push_back(to_utf8(id));
     }
     return ids;
 }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "common/address.hpp"
 #include "common/ascii.hpp"
 #include "common/crypto.hpp"
 #include "common/header_fields.hpp"
@@ -36,20 +37,36 @@ bool valid_field_value(std::string_view value) {
            value.find('\0') == std::string_view::npos;
 }
 
-// "type/subtype" with token characters only.
-bool split_media_type(std::string_view ct, std::string& type, std::string& subtype) {
-    auto slash = ct.find('/');
-    if (slash == std::string_view::npos) return false;
-    auto token = [](std::string_view t) {
-        if (t.empty() || t.size() > 127) return false;
-        return std::all_of(t.begin(), t.end(), [](char c) {
-            return g_ascii_isalnum(c) ||
-                   std::string_view("!#$&-^_.+").find(c) != std::string_view::npos;
-        });
-    };
-    type = std::string(ct.substr(0, slash));
-    subtype = std::string(ct.substr(slash + 1));
-    return token(type) && token(subtype);
+// RFC 2045 §5.1 token: printable ASCII but space and tspecials.
+bool is_token(std::string_view t) {
+    if (t.empty() || t.size() > 127) return false;
+    return std::all_of(t.begin(), t.end(), [](char c) {
+        return c > 32 && c < 127 &&
+               std::string_view("()<>@,;:\\\"/[]?=").find(c) == std::string_view::npos;
+    });
+}
+
+// The parameter section of a media type (after the first ';') cut at each ';' outside a quoted
+// string, so that every piece can be checked to be "name=value": GMime's own parser drops a
+// piece it cannot read rather than failing.
+std::vector<std::string_view> parameter_pieces(std::string_view text) {
+    std::vector<std::string_view> pieces;
+    bool quoted = false;
+    std::size_t start = 0;
+    for (std::size_t i = 0; i <= text.size(); ++i) {
+        if (i < text.size() && quoted && text[i] == '\\') {
+            ++i;
+        } else if (i < text.size() && text[i] == '"') {
+            quoted = !quoted;
+        } else if (i == text.size() || (!quoted && text[i] == ';')) {
+            std::string_view piece = text.substr(start, i - start);
+            while (!piece.empty() && is_wsp(piece.front())) piece.remove_prefix(1);
+            while (!piece.empty() && is_wsp(piece.back())) piece.remove_suffix(1);
+            pieces.push_back(piece);
+            start = i + 1;
+        }
+    }
+    return pieces;
 }
 
 void add_mailboxes(GMimeMessage* msg, GMimeAddressType kind, const std::vector<Mailbox>& list) {
@@ -185,15 +202,21 @@ GMimeObject* message_part(const OutgoingAttachment& a) {
 }
 
 Result<GMimeObject*> attachment_part(const OutgoingAttachment& a) {
-    std::string type, subtype;
-    if (!split_media_type(a.content_type, type, subtype))
-        return fail(Errc::invalid_argument, "content_type must be type/subtype");
-    if (iequals_ascii(type, "message") && iequals_ascii(subtype, "rfc822")) {
+    auto media = parse_media_type(a.content_type);
+    if (!media)
+        return fail(Errc::invalid_argument, "content_type must be type/subtype[; name=value]");
+    if (iequals_ascii(media->type, "message") && iequals_ascii(media->subtype, "rfc822")) {
         GMimeObject* part = message_part(a);
         if (part == nullptr) return fail(Errc::invalid_argument, "not a message");
         return part;
     }
-    return base64_part(type, subtype, a.data, a.filename);
+    GMimeObject* part = base64_part(media->type, media->subtype, a.data, a.filename);
+    for (const auto& [name, value] : media->parameters) {
+        // The file's name is the filename field's (set above, with the matching "name").
+        if (!a.filename.empty() && iequals_ascii(name, "name")) continue;
+        g_mime_object_set_content_type_parameter(part, name.c_str(), value.c_str());
+    }
+    return part;
 }
 
 std::string new_message_id(const std::string& hostname) {
@@ -204,6 +227,44 @@ std::string new_message_id(const std::string& hostname) {
 std::string angle(const std::string& id) { return "<" + id + ">"; }
 
 }  // namespace
+
+std::optional<MediaType> parse_media_type(std::string_view text) {
+    if (text.size() > 1000 || has_control(text) || !is_valid_utf8(text)) return std::nullopt;
+    const auto semi = text.find(';');
+    std::string_view essence = text.substr(0, semi);
+    while (!essence.empty() && is_wsp(essence.back())) essence.remove_suffix(1);
+    const auto slash = essence.find('/');
+    if (slash == std::string_view::npos) return std::nullopt;
+    MediaType m{std::string(essence.substr(0, slash)), std::string(essence.substr(slash + 1)), {}};
+    if (!is_token(m.type) || !is_token(m.subtype)) return std::nullopt;
+    if (semi == std::string_view::npos) return m;
+    const std::string_view rest = text.substr(semi + 1);
+    bool any = false;
+    for (auto piece : parameter_pieces(rest)) {
+        if (piece.empty()) continue;  // "text/plain;": a stray separator, common in the wild
+        any = true;
+        const auto eq = piece.find('=');
+        std::string_view name = piece.substr(0, eq);
+        while (!name.empty() && is_wsp(name.back())) name.remove_suffix(1);
+        if (eq == std::string_view::npos || eq + 1 == piece.size() || !is_token(name))
+            return std::nullopt;
+    }
+    if (!any) return m;
+    init();
+    const std::string owned(rest);
+    std::unique_ptr<GMimeParamList, void (*)(GMimeParamList*)> list(
+        g_mime_param_list_parse(nullptr, owned.c_str()),
+        [](GMimeParamList* l) { g_object_unref(l); });
+    const int count = list ? g_mime_param_list_length(list.get()) : 0;
+    if (count == 0) return std::nullopt;
+    for (int i = 0; i < count; ++i) {
+        GMimeParam* p = g_mime_param_list_get_parameter_at(list.get(), i);
+        const char* value = g_mime_param_get_value(p);
+        m.parameters.emplace_back(g_mime_param_get_name(p), value ? value : "");
+        if (!is_valid_utf8(m.parameters.back().second)) return std::nullopt;
+    }
+    return m;
+}
 
 bool is_structural_header(std::string_view name) {
     static constexpr std::string_view kExact[] = {
@@ -230,8 +291,20 @@ bool is_structural_header(std::string_view name) {
            istarts_with(name, "Resent-");
 }
 
+bool is_writable_msg_id(std::string_view id) {
+    const auto at = id.rfind('@');
+    return at != std::string_view::npos && at != 0 && at + 1 != id.size() && id.size() <= 998 &&
+           !has_control(id) && id.find_first_of(" <>") == std::string_view::npos &&
+           is_valid_utf8(id);
+}
+
 Result<Built> build_message(const Outgoing& m) {
     init();
+    if (!m.in_reply_to.empty() && !is_writable_msg_id(m.in_reply_to))
+        return fail(Errc::invalid_argument, "in_reply_to is not a msg-id");
+    for (const auto& r : m.references)
+        if (!is_writable_msg_id(r))
+            return fail(Errc::invalid_argument, "a reference is not a msg-id");
     for (const auto& h : m.extra_headers) {
         if (!valid_field_name(h.name))
             return fail(Errc::invalid_argument, "header name '" + h.name + "' is not valid");

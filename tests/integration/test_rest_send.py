@@ -15,6 +15,7 @@ import email.policy
 import http.client
 import json
 import os
+import re
 import smtplib
 import unittest
 import uuid
@@ -61,8 +62,15 @@ class RestSendTest(unittest.TestCase):
             inbound["References"] = "<plan-1@remote.example>"
             inbound["In-Reply-To"] = "<plan-1@remote.example>"
             inbound.set_content("Shall we meet?\n")
+            # And one whose ids could not be written back as they are.
+            odd = (b"From: carol@remote.example\r\nTo: " + ALICE.encode() +
+                   b"\r\nSubject: Odd ids\r\nMessage-ID: <no at sign>\r\n"
+                   b"In-Reply-To: <x y@z>\r\n"
+                   b"References: <kept-1@remote.example> <broken> <kept-2@remote.example>\r\n"
+                   b"\r\nHello.\r\n")
             with smtplib.SMTP(*smtpd.addr("mx"), timeout=30) as s:
                 s.sendmail("carol@remote.example", [ALICE], inbound.as_bytes())
+                s.sendmail("carol@remote.example", [ALICE], odd)
             smtpd.stop()
             cls.apid = p.start_apid()
             cls.host, cls.port = cls.apid.addr("api")
@@ -126,11 +134,11 @@ class RestSendTest(unittest.TestCase):
     def count(self, sql, *args):
         return self.p.count(sql, *args)
 
-    def inbound_id(self):
+    def inbound_id(self, subject="Quarterly plan"):
         status, _, doc = self.call("GET", f"/v1/mailboxes/{ALICE}/messages", self.send_token,
                                    kind="messages")
         self.assertEqual(status, 200)
-        ids = [m["id"] for m in doc["data"] if m["subject"] == "Quarterly plan"]
+        ids = [m["id"] for m in doc["data"] if m["subject"] == subject]
         self.assertEqual(len(ids), 1)
         return ids[0]
 
@@ -346,6 +354,53 @@ class RestSendTest(unittest.TestCase):
         status, _, _ = self.call("POST", f"/v1/messages/{parent}/reply", self.bob_token,
                                  {"text": "x"})
         self.assertEqual(status, 404)
+
+    def test_reply_leaves_out_ids_that_are_not_msg_ids(self):
+        parent = self.inbound_id("Odd ids")
+        status, _, doc = self.call("POST", f"/v1/messages/{parent}/reply", self.send_token,
+                                   {"text": "ok"}, kind="send")
+        self.assertEqual(status, 202, doc)
+        _, raw = self.raw_of(doc["id"])
+        head = raw.split(b"\r\n\r\n", 1)[0].decode()
+        # The original's Message-ID has no @: no In-Reply-To at all rather than a broken one.
+        self.assertNotIn("In-Reply-To:", head)
+        refs = re.search(r"^References: (.*(?:\r\n[ \t].*)*)", head, re.M).group(1).split()
+        self.assertEqual(refs, ["<kept-1@remote.example>", "<kept-2@remote.example>"])
+        # The same rule for an in_reply_to given by hand.
+        for bad in ("no-at-sign", "a b@c", "x@", "<@y>"):
+            status, _, doc = self.send({"to": "a@far.example", "text": "x", "in_reply_to": bad})
+            self.assertEqual(status, 422, (bad, doc))
+            self.assertEqual([e["field"] for e in doc["errors"]], ["in_reply_to"])
+        # A Message-ID that happens to start with msg_ is a Message-ID, not one of our ids.
+        status, _, doc = self.send({"to": "a@far.example", "text": "x",
+                                    "in_reply_to": "msg_1@far.example"})
+        self.assertEqual(status, 202, doc)
+        parsed, _ = self.raw_of(doc["id"])
+        self.assertEqual(parsed["In-Reply-To"], "<msg_1@far.example>")
+
+    def test_attachment_media_type_parameters(self):
+        content = base64.b64encode("na\u00efve\n".encode()).decode()
+        status, _, doc = self.send({"to": "a@far.example", "text": "see attached", "attachments": [
+            {"filename": "notes.txt", "content_type": 'text/plain; charset="utf-8"; format=flowed',
+             "content": content},
+            {"filename": "real.csv", "content_type": "text/csv; name=other.csv; header=present",
+             "content": content}]})
+        self.assertEqual(status, 202, doc)
+        parsed, _ = self.raw_of(doc["id"])
+        parts = list(parsed.iter_attachments())
+        self.assertEqual([p.get_content_type() for p in parts], ["text/plain", "text/csv"])
+        self.assertEqual(parts[0].get_param("charset"), "utf-8")
+        self.assertEqual(parts[0].get_param("format"), "flowed")
+        self.assertEqual(parts[0].get_content(), "na\u00efve\n")
+        self.assertEqual(parts[1].get_param("header"), "present")
+        self.assertEqual(parts[1].get_filename(), "real.csv")
+        self.assertEqual(parts[1].get_param("name"), "real.csv")  # the filename field wins
+        for ct in ("text/plain; junk", "text/plain; =x", "text /plain",
+                   "text/plain; a=b; c", "text/pl@in", "text"):
+            status, _, doc = self.send({"to": "a@far.example", "attachments": [
+                {"content_type": ct, "content": content}]})
+            self.assertEqual(status, 422, (ct, doc))
+            self.assertEqual([e["field"] for e in doc["errors"]], ["attachments[0].content_type"])
 
     def test_forward_attaches_the_original(self):
         parent = self.inbound_id()

@@ -88,9 +88,22 @@ std::string normalize_subject(std::string_view subject);
 
 // ---- Building outgoing messages (REST send, reply, forward) ----
 
+// A media type (RFC 2045 §5.1): type and subtype as given, then its parameters decoded
+// (RFC 2231 continuations and charsets joined by GMime), in order.
+struct MediaType {
+    std::string type, subtype;
+    std::vector<std::pair<std::string, std::string>> parameters;
+};
+
+// "type/subtype" optionally followed by "; name=value" parameters (values quoted or not; an
+// empty one, as in "text/plain;", is skipped).
+// nullopt when type or subtype is not a token, a parameter is not name=value, or the text has a
+// control character, is not UTF-8 or is over 1000 octets.
+std::optional<MediaType> parse_media_type(std::string_view text);
+
 struct OutgoingAttachment {
     std::string filename;      // UTF-8; written RFC 2231-encoded when not ASCII
-    std::string content_type;  // "type/subtype"; message/rfc822 embeds `data` as a message
+    std::string content_type;  // parse_media_type(); message/rfc822 embeds `data` as a message
     std::string data;          // decoded bytes
 };
 
@@ -119,7 +132,8 @@ struct Built {
 // goes first in a multipart/mixed. Text parts are quoted-printable or base64 as GMime judges best,
 // attachments base64, a message/rfc822 attachment is embedded as a message. Message-ID is
 // "<random@hostname>", Date and MIME-Version are set. Errc::invalid_argument for an extra header
-// that is structural or not a valid field, or an attachment media type that is not "type/subtype".
+// that is structural or not a valid field, an attachment media type that is not "type/subtype",
+// or an in_reply_to or references id that is not is_writable_msg_id().
 [[nodiscard]] Result<Built> build_message(const Outgoing& m);
 
 // Headers a caller may not set through Outgoing::extra_headers because the builder, the envelope
@@ -127,6 +141,12 @@ struct Built {
 // In-Reply-To, References, MIME-Version, Content-*, Return-Path, Received, DKIM-Signature,
 // Authentication-Results, ARC-*, Resent-*. Case-insensitive.
 bool is_structural_header(std::string_view name);
+
+// A msg-id without its brackets (RFC 5322 §3.6.4) that can be written into In-Reply-To or
+// References as it is: id-left "@" id-right, both non-empty, at most 998 octets, valid UTF-8
+// (RFC 6532), no space, control character, '<' or '>'. Mail we receive may carry anything in
+// its Message-ID; only such ids are copied into a reply.
+bool is_writable_msg_id(std::string_view id);
 
 // Every line end as CRLF: a bare LF (a .eml file saved on Unix) or a bare CR becomes CRLF, and a
 // run of CRs before an LF ("\r\r\n", left by a double conversion) is one line end, not two.

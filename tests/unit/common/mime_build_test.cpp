@@ -338,3 +338,57 @@ TEST_CASE("seven_bit refuses what only SMTPUTF8 or nothing can carry", "[mime]")
         seven_bit("Subject: s\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed\r\n\r\n"
                   "Caf\xc3\xa9\r\n"));
 }
+
+TEST_CASE("parse_media_type reads type, subtype and parameters, and refuses what is not one") {
+    auto m = parse_media_type("Text/Plain; charset=\"utf-8\"; format=flowed");
+    REQUIRE(m);
+    CHECK(m->type == "Text");
+    CHECK(m->subtype == "Plain");
+    CHECK(m->parameters == std::vector<std::pair<std::string, std::string>>{{"charset", "utf-8"},
+                                                                            {"format", "flowed"}});
+    m = parse_media_type("application/x-thing; note=\"a;b\"");  // ';' inside quotes
+    REQUIRE(m);
+    CHECK(m->parameters.size() == 1);
+    CHECK(m->parameters[0].second == "a;b");
+    m = parse_media_type("text/plain; name*=utf-8''%C3%A9.txt");  // RFC 2231, decoded
+    REQUIRE(m);
+    CHECK(m->parameters[0].second == "\xC3\xA9.txt");
+    CHECK(parse_media_type("text/plain;"));
+    CHECK(parse_media_type("application/octet-stream")->parameters.empty());
+    for (const char* bad :
+         {"text", "/plain", "text/", "text /plain", "text/pl@in", "text/plain; junk",
+          "text/plain; =x", "text/plain; a=b; c", "text/plain; a=", "text/plain\r\n; a=b"}) {
+        CAPTURE(bad);
+        CHECK_FALSE(parse_media_type(bad));
+    }
+}
+
+TEST_CASE("build_message keeps an attachment's media type parameters; filename names it") {
+    Outgoing m = basic();
+    m.attachments = {{"notes.txt", "text/plain; charset=utf-8; name=other.txt", "x\r\n"}};
+    auto built = build_message(m);
+    REQUIRE(built);
+    CHECK(built->raw.find("charset=utf-8") != std::string::npos);
+    CHECK(built->raw.find("other.txt") == std::string::npos);
+    CHECK(built->raw.find("name=notes.txt") != std::string::npos);
+}
+
+TEST_CASE("is_writable_msg_id takes left@right and nothing that would break the header") {
+    for (const char* good :
+         {"a@b", "plan-2@remote.example", "x.y+z@[127.0.0.1]", "\xC3\xA9t\xC3\xA9@example.fr"}) {
+        CAPTURE(good);
+        CHECK(is_writable_msg_id(good));
+    }
+    for (const char* bad :
+         {"", "no-at-sign", "@b", "a@", "a b@c", "a@b>", "<a@b", "a\r\n@b", "a@b\t", "\xC3@b"}) {
+        CAPTURE(bad);
+        CHECK_FALSE(is_writable_msg_id(bad));
+    }
+    CHECK_FALSE(is_writable_msg_id(std::string(990, 'a') + "@example.com"));
+    Outgoing m = basic();
+    m.references = {"fine@x", "not one"};
+    CHECK_FALSE(build_message(m));
+    m.references = {};
+    m.in_reply_to = "broken";
+    CHECK_FALSE(build_message(m));
+}

@@ -832,3 +832,13 @@ TEST_CASE("first_malformed_header_line finds a body that landed in the header se
     CHECK(first_malformed_header_line("Sub\xc3\xa9ject: a\r\n") == 1);  // names are ASCII
     CHECK(first_malformed_header_line("Subject: a\r\n\r\nnot a field, but in the body\r\n") == 0);
 }
+
+TEST_CASE("summarize keeps every bracketed id of References when one cannot be read", "[mime]") {
+    Summary s = summary_of(
+        "Message-ID: <m@x>\r\nReferences: <a@b> <broken> <c@d>\r\nIn-Reply-To: stray <c@d>\r\n"
+        "Subject: s\r\n\r\nbody\r\n");
+    CHECK(s.references == std::vector<std::string>{"a@b", "broken", "c@d"});
+    CHECK(s.in_reply_to == "c@d");
+    s = summary_of("Message-ID: <m@x>\r\nReferences: <a@b> (a comment) <c@d>\r\n\r\nbody\r\n");
+    CHECK(s.references == std::vector<std::string>{"a@b", "c@d"});
+}
