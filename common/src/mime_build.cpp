@@ -252,16 +252,16 @@ std::optional<MediaType> parse_media_type(std::string_view text) {
     if (!any) return m;
     init();
     const std::string owned(rest);
-    std::unique_ptr<GMimeParamList, void (*)(GMimeParamList*)> list(
-        g_mime_param_list_parse(nullptr, owned.c_str()),
-        [](GMimeParamList* l) { g_object_unref(l); });
+    GObj<GMimeParamList> list(g_mime_param_list_parse(nullptr, owned.c_str()));
     const int count = list ? g_mime_param_list_length(list.get()) : 0;
     if (count == 0) return std::nullopt;
     for (int i = 0; i < count; ++i) {
         GMimeParam* p = g_mime_param_list_get_parameter_at(list.get(), i);
         const char* value = g_mime_param_get_value(p);
         m.parameters.emplace_back(g_mime_param_get_name(p), value ? value : "");
-        if (!is_valid_utf8(m.parameters.back().second)) return std::nullopt;
+        // A value is decoded (RFC 2231 percent escapes): it may not decode to a line break.
+        const std::string& v = m.parameters.back().second;
+        if (has_control(v) || !is_valid_utf8(v)) return std::nullopt;
     }
     return m;
 }

@@ -357,7 +357,8 @@ TEST_CASE("parse_media_type reads type, subtype and parameters, and refuses what
     CHECK(parse_media_type("application/octet-stream")->parameters.empty());
     for (const char* bad :
          {"text", "/plain", "text/", "text /plain", "text/pl@in", "text/plain; junk",
-          "text/plain; =x", "text/plain; a=b; c", "text/plain; a=", "text/plain\r\n; a=b"}) {
+          "text/plain; =x", "text/plain; a=b; c", "text/plain; a=", "text/plain\r\n; a=b",
+          "text/plain; name*=us-ascii''a%0D%0Ab"}) {
         CAPTURE(bad);
         CHECK_FALSE(parse_media_type(bad));
     }
