@@ -20,11 +20,7 @@ constexpr std::size_t kMaxAttachments = 100;
 constexpr std::size_t kMaxHeaders = 50;
 constexpr std::size_t kMaxSubject = 998;
 
-std::string trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return std::string(s);
-}
+std::string trim(std::string_view s) { return std::string(trim_wsp(s)); }
 
 // GMime takes text as C strings: a NUL would silently end the text there.
 constexpr const char* kNoNul = "must not contain NUL characters (U+0000)";

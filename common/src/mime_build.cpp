@@ -59,10 +59,7 @@ std::vector<std::string_view> parameter_pieces(std::string_view text) {
         } else if (i < text.size() && text[i] == '"') {
             quoted = !quoted;
         } else if (i == text.size() || (!quoted && text[i] == ';')) {
-            std::string_view piece = text.substr(start, i - start);
-            while (!piece.empty() && is_wsp(piece.front())) piece.remove_prefix(1);
-            while (!piece.empty() && is_wsp(piece.back())) piece.remove_suffix(1);
-            pieces.push_back(piece);
+            pieces.push_back(trim_wsp(text.substr(start, i - start)));
             start = i + 1;
         }
     }
@@ -244,8 +241,7 @@ std::optional<MediaType> parse_media_type(std::string_view text) {
         if (piece.empty()) continue;  // "text/plain;": a stray separator, common in the wild
         any = true;
         const auto eq = piece.find('=');
-        std::string_view name = piece.substr(0, eq);
-        while (!name.empty() && is_wsp(name.back())) name.remove_suffix(1);
+        const std::string_view name = trim_wsp(piece.substr(0, eq));
         if (eq == std::string_view::npos || eq + 1 == piece.size() || !is_token(name))
             return std::nullopt;
     }

@@ -40,6 +40,13 @@ constexpr bool has_control(std::string_view s) {
 // RFC 5234 WSP: space or horizontal tab (the blank that folds a header line).
 constexpr bool is_wsp(char c) { return c == ' ' || c == '\t'; }
 
+// `s` without the WSP at either end.
+constexpr std::string_view trim_wsp(std::string_view s) {
+    while (!s.empty() && is_wsp(s.front())) s.remove_prefix(1);
+    while (!s.empty() && is_wsp(s.back())) s.remove_suffix(1);
+    return s;
+}
+
 // Untrusted text for an error message or a log line: at most `max` bytes of it ("..." after
 // when cut), control characters shown as '?'.
 inline std::string printable(std::string_view text, std::size_t max) {
