@@ -102,6 +102,10 @@ std::string_view Statement::blob(int col) const {
 
 Result<std::unique_ptr<Database>> Database::open(const std::filesystem::path& path,
                                                  const OpenOptions& options) {
+    // The shim holds WAL writes back until SQLite syncs the file, which it does at every commit
+    // only with synchronous=FULL; with less, readers would be told of frames not yet written.
+    if (options.gather_wal_writes && !options.read_only && !options.synchronous_full)
+        return fail(Errc::invalid_argument, "gathering WAL writes needs synchronous=FULL");
     sqlite3* raw = nullptr;
     int flags =
         options.read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);

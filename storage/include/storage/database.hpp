@@ -63,7 +63,8 @@ struct OpenOptions {
     bool synchronous_full = true;  // every commit reaches the disk before it returns
     int busy_timeout_ms = 10000;
     // Gather each transaction's WAL writes into one write call before the sync (the group-commit
-    // writer's connection; see storage/src/wal_vfs.cpp). Durability is unchanged.
+    // writer's connection; see storage/src/wal_vfs.cpp). Durability is unchanged. Needs
+    // synchronous_full (open fails otherwise).
     bool gather_wal_writes = false;
 };
 

@@ -58,3 +58,17 @@ TEST_CASE("gathered WAL writes reach the file before commit returns", "[storage]
     CHECK(check->text(0) == "ok");
     std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("gathering WAL writes is refused without synchronous=FULL", "[storage][vfs]") {
+    auto dir = std::filesystem::temp_directory_path() / ("postern-vfs-" + new_id("t"));
+    std::filesystem::create_directories(dir);
+    OpenOptions options;
+    options.gather_wal_writes = true;
+    options.synchronous_full = false;
+    auto db = Database::open(dir / "p.db", options);
+    REQUIRE_FALSE(db);
+    CHECK(db.error().code() == Errc::invalid_argument);
+    options.synchronous_full = true;
+    CHECK(Database::open(dir / "p.db", options));
+    std::filesystem::remove_all(dir);
+}
