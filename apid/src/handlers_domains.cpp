@@ -97,11 +97,13 @@ Response handle_create_domain(const Context& c) {
     std::string name, selector = "postern";
     std::vector<FieldError> shape, semantic;
     for (const auto& kv : body.get_object()) {
+        const bool field = kv.key() == "name" || kv.key() == "dkim_selector";
+        if (field && kv.value().is_null()) continue;  // the same as left out (docs/api.md)
         if (kv.key() == "name" && kv.value().is_string())
             name = kv.value().get_string();
         else if (kv.key() == "dkim_selector" && kv.value().is_string())
             selector = kv.value().get_string();
-        else if (kv.key() == "name" || kv.key() == "dkim_selector")
+        else if (field)
             shape.push_back({std::string(kv.key()), "must be a string"});
         else
             shape.push_back({std::string(kv.key()), "is not a field of this request"});

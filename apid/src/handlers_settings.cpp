@@ -43,6 +43,8 @@ Response handle_patch_mailbox(const Context& c) {
     std::vector<FieldError> errors;
     std::optional<bool> auto_evaluate;
     for (const auto& kv : body.get_object()) {
+        if (kv.key() == "connex_auto_evaluate" && kv.value().is_null())
+            continue;  // the same as left out (docs/api.md): nothing to change
         if (kv.key() == "connex_auto_evaluate" && kv.value().is_bool())
             auto_evaluate = kv.value().get_bool();
         else if (kv.key() == "connex_auto_evaluate")

@@ -127,6 +127,9 @@ struct Reader {
             bool have_content = false;
             for (const auto& kv : *o) {
                 std::string k(kv.key());
+                if (kv.value().is_null() &&
+                    (k == "filename" || k == "content_type" || k == "content"))
+                    continue;  // null is the same as leaving the field out (docs/api.md)
                 if (k == "filename") {
                     if (auto s = string(kv.value(), f + ".filename")) a.filename = *s;
                 } else if (k == "content_type") {
@@ -158,6 +161,13 @@ struct Reader {
                     {f + ".content_type",
                      "multipart/* and message/* (but message/rfc822) cannot be attached: use "
                      "application/octet-stream"});
+            else if (have_content && iequals_ascii(media->type, "message") &&
+                     iequals_ascii(media->subtype, "rfc822") &&
+                     !mime::is_attachable_message(a.data))
+                errors.semantic.push_back(
+                    {f + ".content",
+                     "is not a message, which message/rfc822 needs (header fields, a blank line, "
+                     "the body): use application/octet-stream for other data"});
             out.push_back(std::move(a));
         }
     }

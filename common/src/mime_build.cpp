@@ -225,6 +225,11 @@ std::string angle(const std::string& id) { return "<" + id + ">"; }
 
 }  // namespace
 
+bool is_attachable_message(std::string_view data) {
+    init();
+    return static_cast<bool>(parse_crlf_message(crlf_lines(data)));
+}
+
 std::optional<MediaType> parse_media_type(std::string_view text) {
     if (text.size() > 1000 || has_control(text) || !is_valid_utf8(text)) return std::nullopt;
     const auto semi = text.find(';');

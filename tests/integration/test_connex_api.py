@@ -245,6 +245,10 @@ class ConnexApiTest(unittest.TestCase):
                                    {"connex_auto_evaluate": True},
                                    pattern="/v1/mailboxes/{mailbox}")
         self.assertEqual((status, mbx["connex_auto_evaluate"]), (200, True))
+        # null is the setting left out: a request that names nothing to change.
+        status, _, e = self.call("PATCH", f"/v1/mailboxes/{BOB}", self.admin,
+                                 {"connex_auto_evaluate": None}, pattern="/v1/mailboxes/{mailbox}")
+        self.assertEqual((status, [x["field"] for x in e["errors"]]), (400, ["body"]), e)
         self.call("PATCH", f"/v1/mailboxes/{BOB}", self.admin, {"connex_auto_evaluate": False},
                   pattern="/v1/mailboxes/{mailbox}")
 

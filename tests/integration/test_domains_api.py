@@ -122,6 +122,16 @@ class DomainsApiTest(unittest.TestCase):
         status, _, e = self.call("POST", "/v1/domains", self.admin, {"name": "no dots"})
         self.assertEqual(status, 422, e)
         self.assertEqual(e["errors"][0]["field"], "name")
+        # null is a field left out: a missing name, the default selector.
+        status, _, e = self.call("POST", "/v1/domains", self.admin, {"name": None})
+        self.assertEqual((status, e["errors"][0]["field"]), (422, "name"), e)
+        status, _, e = self.call("POST", "/v1/domains", self.admin, {"name": 7})
+        self.assertEqual((status, e["errors"][0]["field"]), (400, "name"), e)
+        status, _, other = self.call("POST", "/v1/domains", self.admin,
+                                     {"name": "nulls." + DOMAIN, "dkim_selector": None})
+        self.assertEqual(status, 201, other)
+        self.assertEqual(sorted(r["selector"] for r in other["records"] if r["kind"] == "dkim"),
+                         ["postern-ed25519", "postern-rsa"])
 
         status, _, listed = self.call("GET", "/v1/domains", self.admin, kind="list")
         self.assertEqual(status, 200)

@@ -402,6 +402,43 @@ class RestSendTest(unittest.TestCase):
             self.assertEqual(status, 422, (ct, doc))
             self.assertEqual([e["field"] for e in doc["errors"]], ["attachments[0].content_type"])
 
+    def test_null_is_a_field_left_out(self):
+        content = base64.b64encode(b"\x00\x01 data").decode()
+        status, _, doc = self.send({"to": "a@far.example", "cc": None, "subject": None,
+                                    "text": "see attached", "html": None, "reply_to": None,
+                                    "attachments": [{"filename": None, "content_type": None,
+                                                     "content": content}]})
+        self.assertEqual(status, 202, doc)
+        parsed, _ = self.raw_of(doc["id"])
+        self.assertIsNone(parsed["Cc"])
+        parts = list(parsed.iter_attachments())
+        self.assertEqual(parts[0].get_content_type(), "application/octet-stream")
+        self.assertIsNone(parts[0].get_filename())
+        self.assertEqual(parts[0].get_content(), b"\x00\x01 data")
+        # A required field given as null is missing.
+        status, _, doc = self.send({"to": "a@far.example", "attachments": [{"content": None}]})
+        self.assertEqual(status, 400, doc)
+        self.assertEqual([e["field"] for e in doc["errors"]], ["attachments[0].content"])
+        status, _, doc = self.send({"to": None, "text": "to whom?"})
+        self.assertEqual((status, [e["field"] for e in doc["errors"]]), (422, ["to"]), doc)
+        # Values inside headers are data, not fields: null there is a wrong type.
+        status, _, doc = self.send({"to": "a@far.example", "headers": {"X-Note": None}})
+        self.assertEqual((status, [e["field"] for e in doc["errors"]]), (400, ["headers.X-Note"]),
+                         doc)
+
+    def test_an_attached_message_must_be_a_message(self):
+        for data in (b"", b"just some text", b"not a header line\r\n\r\nbody"):
+            status, _, doc = self.send({"to": "a@far.example", "attachments": [
+                {"filename": "x.eml", "content_type": "message/rfc822",
+                 "content": base64.b64encode(data).decode()}]})
+            self.assertEqual(status, 422, (data, doc))
+            self.assertEqual([e["field"] for e in doc["errors"]], ["attachments[0].content"])
+        # An empty header section is still a message.
+        status, _, doc = self.send({"to": "a@far.example", "attachments": [
+            {"content_type": "message/rfc822",
+             "content": base64.b64encode(b"\r\njust a body\r\n").decode()}]})
+        self.assertEqual(status, 202, doc)
+
     def test_forward_attaches_the_original(self):
         parent = self.inbound_id()
         status, _, doc = self.call("POST", f"/v1/messages/{parent}/forward", self.send_token,

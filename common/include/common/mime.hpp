@@ -133,8 +133,14 @@ struct Built {
 // attachments base64, a message/rfc822 attachment is embedded as a message. Message-ID is
 // "<random@hostname>", Date and MIME-Version are set. Errc::invalid_argument for an extra header
 // that is structural or not a valid field, an attachment media type that is not "type/subtype",
-// or an in_reply_to or references id that is not is_writable_msg_id().
+// a message/rfc822 attachment that is not is_attachable_message(), or an in_reply_to or
+// references id that is not is_writable_msg_id().
 [[nodiscard]] Result<Built> build_message(const Outgoing& m);
+
+// Whether `data` can be attached as message/rfc822: GMime reads it as a message (a header
+// section, possibly empty, then the body). build_message refuses such an attachment otherwise;
+// callers that name fields in their errors check first.
+bool is_attachable_message(std::string_view data);
 
 // Headers a caller may not set through Outgoing::extra_headers because the builder, the envelope
 // or the transport owns them: From, Sender, To, Cc, Bcc, Reply-To, Subject, Date, Message-ID,

@@ -123,6 +123,22 @@ TEST_CASE("build_message embeds a message/rfc822 attachment as a message") {
     CHECK(parsed->attachments[0].content_type == "message/rfc822");
 }
 
+TEST_CASE("only a message can be attached as message/rfc822") {
+    CHECK(is_attachable_message("Subject: x\r\n\r\nbody"));
+    CHECK(is_attachable_message("Subject: x\n\nbody, LF line ends"));
+    CHECK(is_attachable_message("\r\nan empty header section\r\n"));
+    for (std::string data :
+         {std::string(), std::string("hello world"), std::string("not a header line\r\n\r\nbody"),
+          std::string("\x01\x02\xff garbage\0", 12)}) {
+        CHECK_FALSE(is_attachable_message(data));
+        Outgoing m = basic();
+        m.attachments = {{"", "message/rfc822", data}};
+        auto built = build_message(m);
+        REQUIRE_FALSE(built);
+        CHECK(built.error().code() == Errc::invalid_argument);
+    }
+}
+
 TEST_CASE("build_message makes a message/rfc822 attachment's line ends CRLF") {
     // A .eml saved on Unix (LF), and one with a bare CR inside a header (found by the
     // send_request fuzzer: it went out as a bare CR, which receivers refuse as smuggling).
