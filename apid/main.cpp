@@ -52,6 +52,8 @@ int serve(const std::string& data_flag) {
     options.mail.max_message_bytes = config.outbound.max_message_bytes;
     options.mail.require_verified_domain = config.outbound.require_verified_domain;
     options.mail.dns = config.dns;
+    options.mail.disk_room = std::make_shared<postern::DiskRoom>(
+        config.database_path().parent_path(), config.smtp.min_free_bytes, "sends get 507");
     postern::api::Api api(options);
     postern::api::Server server(config, api, reads, writer->get());
     postern::Endpoint bound = server.listen();

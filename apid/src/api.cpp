@@ -31,6 +31,8 @@ Response json_response(unsigned status, const boost::json::object& body) {
 
 Response storage_failure(const Error& e, std::string_view what) {
     spdlog::error("{}: {}", what, e.message());
+    if (e.code() == Errc::no_space)
+        return problem(507, "the server's storage is full; nothing was stored: try again later");
     return internal_error();
 }
 

@@ -8,6 +8,7 @@
 // that limit allows in base64 (see server.cpp body_limit_for), even when [api] max_body_bytes is
 // smaller; [api] max_body_bytes still bounds every other route.
 #include <boost/json.hpp>
+#include <chrono>
 #include <memory>
 
 #include "apid/problem.hpp"
@@ -101,6 +102,16 @@ Response send_built(const Context& c, const storage::Mailbox& mb, mime::Outgoing
         return problem(413, "the message is " + std::to_string(built->raw.size()) +
                                 " bytes once encoded; the limit is " +
                                 std::to_string(c.mail.max_message_bytes) + " bytes");
+    if (c.mail.disk_room) {
+        const auto mono = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::steady_clock::now().time_since_epoch())
+                              .count();
+        // As MAIL ... SIZE= on the MX: a message may take at most half the room above the reserve.
+        if (built->raw.size() > c.mail.disk_room->room(mono) / 2)
+            return problem(507,
+                           "the server's storage is nearly full (smtp.min_free_bytes); nothing "
+                           "was stored: try again later");
+    }
     auto summary = mime::summarize(built->raw);
     if (!summary) return storage_failure(summary.error(), "summarize built message");
     auto m = std::make_shared<storage::OutboundMessage>();

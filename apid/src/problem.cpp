@@ -27,6 +27,7 @@ constexpr Kind kKinds[] = {
     {431, "headers-too-large", "Request Header Fields Too Large"},
     {500, "internal", "Internal Server Error"},
     {503, "unavailable", "Service Unavailable"},
+    {507, "insufficient-storage", "Insufficient Storage"},
 };
 
 const Kind* kind_of(unsigned status) {

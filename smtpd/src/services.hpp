@@ -7,9 +7,9 @@
 #include <string>
 
 #include "common/config.hpp"
+#include "common/disk_room.hpp"
 #include "common/result.hpp"
 #include "directory.hpp"
-#include "disk_room.hpp"
 #include "smtpd/auth_throttle.hpp"
 #include "smtpd/connection_limits.hpp"
 #include "smtpd/proto/actions.hpp"
@@ -43,7 +43,8 @@ struct Services {
           directory(config.database_path(),
                     {config.smtp.postmaster, config.smtp.recipient_delimiter, config.hostname}),
           limits(config.smtp.max_connections, config.smtp.max_connections_per_ip),
-          disk_room(config.database_path().parent_path(), config.smtp.min_free_bytes) {}
+          disk_room(config.database_path().parent_path(), config.smtp.min_free_bytes,
+                    "MAIL gets 452 4.3.1") {}
 
     // SPF, DKIM and DMARC run: [auth] enabled, and there is a resolver to ask.
     bool checks() const { return config.auth.enabled && resolver != nullptr; }
@@ -70,7 +71,7 @@ struct Services {
 // size limit) was full, SQLITE_FULL; 451 4.3.0 otherwise.
 inline StoreOutcome not_stored(std::string id, const Error& error) {
     StoreOutcome outcome{false, std::move(id), {}};
-    outcome.no_room = error.code() == Errc::limit;
+    outcome.no_room = error.code() == Errc::no_space;
     return outcome;
 }
 

@@ -10,7 +10,7 @@ namespace {
 Error sqlite_error(sqlite3* db, int rc, std::string_view what) {
     int primary = rc & 0xff;
     Errc code = primary == SQLITE_CONSTRAINT ? Errc::conflict
-                : primary == SQLITE_FULL     ? Errc::limit
+                : primary == SQLITE_FULL     ? Errc::no_space
                                              : Errc::io;
     std::string msg(what);
     msg += ": ";

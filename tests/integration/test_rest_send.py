@@ -471,5 +471,32 @@ class RestSendTest(unittest.TestCase):
         self.assertEqual(inner.get_content().rstrip("\r\n"), "w" * 3000)
 
 
+class DiskReserveTest(harness.PosternTestCase):
+    """[smtp] min_free_bytes holds for REST sends too, against the real file system (statvfs):
+    with a reserve larger than any disk, a send is 507 and nothing is stored or queued."""
+
+    config = {"smtp.min_free_bytes": 2 ** 62, "outbound.require_verified_domain": False}
+
+    def test_a_send_waits_while_the_disk_is_below_its_reserve(self):
+        self.p.add_domain("example.com")
+        self.p.add_mailbox(ALICE)
+        token = self.p.add_token("email:send", mailbox=ALICE)
+        apid = self.p.start_apid()
+        conn = http.client.HTTPConnection(*apid.addr("api"), timeout=30)
+        self.addCleanup(conn.close)
+        conn.request("POST", f"/v1/mailboxes/{ALICE}/messages",
+                     body=json.dumps({"to": "bob@far.example", "text": "hello"}),
+                     headers={"Authorization": f"Bearer {token}",
+                              "Content-Type": "application/json"})
+        resp = conn.getresponse()
+        doc = json.loads(resp.read())
+        self.assertEqual(resp.status, 507, doc)
+        self.assertEqual(resp.headers["Content-Type"], "application/problem+json")
+        self.assertEqual(doc["type"], "https://postern.dev/problems/insufficient-storage")
+        self.assertEqual(self.p.count("SELECT count(*) FROM messages"), 0)
+        self.assertEqual(self.p.count("SELECT count(*) FROM deliveries"), 0)
+        self.assertIn("smtp.min_free_bytes", apid.log())
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -13,12 +13,14 @@
 // Thread-safe: one Api serves every io thread; each call passes the calling thread's own read
 // connection, which is used for that call only.
 #include <cstdint>
+#include <memory>
 
 #include "apid/auth.hpp"
 #include "apid/connex_state.hpp"
 #include "apid/http.hpp"
 #include "apid/router.hpp"
 #include "common/config.hpp"
+#include "common/disk_room.hpp"
 #include "storage/database.hpp"
 
 namespace postern::api {
@@ -30,6 +32,9 @@ struct MailOptions {
     bool require_verified_domain = true;                 // [outbound] require_verified_domain
     DnsConfig dns;                                       // the resolver for domain verification
     std::uint32_t verify_timeout_ms = 30000;             // all lookups of one verification
+    // The data directory's room above [smtp] min_free_bytes: a send that would not fit is 507.
+    // Null: not checked (only a full disk stops a send, SQLITE_FULL, also 507).
+    std::shared_ptr<DiskRoom> disk_room;
 };
 
 struct ApiOptions {

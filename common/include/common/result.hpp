@@ -2,9 +2,8 @@
 // Error values for expected failures (bad input, I/O, DNS, disk full). Start-up and configuration
 // errors may throw; broken invariants abort. See STYLE.md §4.
 #include <string>
-#include <utility>
-
 #include <tl/expected.hpp>
+#include <utility>
 
 namespace postern {
 
@@ -15,20 +14,21 @@ enum class Errc {
     conflict,          // duplicate, or a state that forbids the change
     io,                // file system, socket, database I/O
     limit,             // a configured bound was exceeded
+    no_space,          // the disk (or the database's size limit) is full: SQLITE_FULL
     unauthorized,
     forbidden,
     internal,
 };
 
 class [[nodiscard]] Error {
-   public:
+ public:
     Error() = default;
     Error(Errc code, std::string message) : code_(code), message_(std::move(message)) {}
 
     Errc code() const { return code_; }
     const std::string& message() const { return message_; }
 
-   private:
+ private:
     Errc code_ = Errc::internal;
     std::string message_;
 };
@@ -43,8 +43,8 @@ inline tl::unexpected<Error> fail(Errc code, std::string message) {
 }  // namespace postern
 
 // Returns the error of a Result-returning expression from the enclosing function.
-#define POSTERN_TRY(expr)                                                  \
-    do {                                                                   \
-        if (auto postern_try_r_ = (expr); !postern_try_r_)                 \
-            return tl::unexpected(std::move(postern_try_r_).error());      \
+#define POSTERN_TRY(expr)                                             \
+    do {                                                              \
+        if (auto postern_try_r_ = (expr); !postern_try_r_)            \
+            return tl::unexpected(std::move(postern_try_r_).error()); \
     } while (0)

@@ -185,6 +185,23 @@ TEST_CASE("an unverified domain may not send when the policy says so", "[apid][s
     CHECK(f.count("deliveries") == 0);
 }
 
+TEST_CASE("a database that is full answers 507 and keeps nothing", "[apid][send]") {
+    SendFixture f;
+    REQUIRE(f.send(R"({"to": "a@far.example", "text": "fits"})").status == 202);
+    auto st = must(f.db->prepare("PRAGMA page_count"));
+    REQUIRE(must(st.step()));
+    const auto pages = st.int64(0);
+    { auto done = std::move(st); }
+    // SQLite's own size limit: the next pages the send needs are SQLITE_FULL.
+    REQUIRE(f.db->exec("PRAGMA max_page_count=" + std::to_string(pages)));
+    std::string big(60000, 'b');
+    auto r = f.send(R"({"to": "b@far.example", "text": ")" + big + R"("})");
+    CHECK(r.status == 507);
+    CHECK(r.body.find("insufficient-storage") != std::string::npos);
+    CHECK(f.count("messages") == 1);
+    CHECK(f.count("deliveries") == 1);
+}
+
 TEST_CASE("Idempotency-Key returns the first response and sends once", "[apid][send]") {
     SendFixture f;
     std::string body = R"({"to": "once@far.example", "text": "x"})";

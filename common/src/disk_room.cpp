@@ -1,4 +1,4 @@
-#include "disk_room.hpp"
+#include "common/disk_room.hpp"
 
 #include <spdlog/spdlog.h>
 #include <sys/statvfs.h>
@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace postern::smtp {
+namespace postern {
 
 std::uint64_t DiskRoom::room(std::int64_t now_ms) {
     std::int64_t at = checked_at_.load(std::memory_order_relaxed);
@@ -20,16 +20,15 @@ std::uint64_t DiskRoom::room(std::int64_t now_ms) {
         const std::uint64_t free = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
         room = free > reserve_ ? free - reserve_ : 0;
     } else {
-        spdlog::warn("smtpd: cannot ask how much room {} has: {}", dir_.string(),
-                     std::strerror(errno));
+        spdlog::warn("cannot ask how much room {} has: {}", dir_.string(), std::strerror(errno));
     }
     const std::uint64_t before = room_.exchange(room, std::memory_order_relaxed);
     if (room == 0 && before != 0)
-        spdlog::error("smtpd: {} has less than smtp.min_free_bytes ({}) free: MAIL gets 452 4.3.1",
-                      dir_.string(), reserve_);
+        spdlog::error("{} has less than smtp.min_free_bytes ({}) free: {}", dir_.string(), reserve_,
+                      refused_);
     else if (room != 0 && before == 0)
-        spdlog::info("smtpd: {} has room again: taking mail", dir_.string());
+        spdlog::info("{} has room again", dir_.string());
     return room;
 }
 
-}  // namespace postern::smtp
+}  // namespace postern
