@@ -295,6 +295,39 @@ void cmd_token_revoke(Context& c, const std::string& id) {
     std::cerr << (revoked ? "Revoked " + id + ".\n" : id + " was already revoked.\n");
 }
 
+// CLI11 reads every argument that starts with '-' as an option, but a mailbox's local part may
+// start with one (-team@example.com: '-' is atext, RFC 5322 §3.2.3), and a domain given so
+// deserves "invalid domain", not "NAME is required". These subcommands keep the arguments that
+// name none of their options (allow_extras); after parsing, one such argument stands for the
+// positional when it was not given otherwise, and anything else left over is a usage error.
+CLI::Option* add_dash_positional(CLI::App* sub, const std::string& name, std::string& value,
+                                 const std::string& help = {}) {
+    sub->allow_extras();
+    return sub->add_option(name, value, help);
+}
+
+// False, with CLI11's wording on stderr, for a usage error.
+bool settle_dash_positional(const CLI::App* sub, const std::string& name, std::string& value) {
+    if (!*sub) return true;
+    auto extras = sub->remaining();
+    std::erase(extras, "--");  // kept by allow_extras; it only ended the options
+    if (value.empty() && extras.size() == 1) {
+        value = extras.front();
+        extras.clear();
+    }
+    if (!extras.empty()) {
+        std::cerr << "The following arguments were not expected:";
+        for (const auto& e : extras) std::cerr << " " << e;
+        std::cerr << "\nRun with --help for more information.\n";
+        return false;
+    }
+    if (value.empty()) {
+        std::cerr << name << " is required\nRun with --help for more information.\n";
+        return false;
+    }
+    return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -323,19 +356,19 @@ int main(int argc, char** argv) {
     std::string name;
     auto* domain = app.add_subcommand("domain", "hosted domains")->require_subcommand(1);
     auto* domain_add = domain->add_subcommand("add", "host a domain");
-    domain_add->add_option("NAME", name)->required();
+    add_dash_positional(domain_add, "NAME", name);
     std::string selector = "postern";
     domain_add->add_option("--selector", selector,
                            "DKIM selector base: keys are <base>-rsa and <base>-ed25519");
     auto* domain_list = domain->add_subcommand("list", "list hosted domains");
     auto* domain_records =
         domain->add_subcommand("records", "print the DNS records to publish (BIND zone lines)");
-    domain_records->add_option("NAME", name)->required();
+    add_dash_positional(domain_records, "NAME", name);
     bool check_json = false;
     int check_timeout = 30;
     auto* domain_check =
         domain->add_subcommand("check", "look the records up in DNS; exit 1 unless all are ok");
-    domain_check->add_option("NAME", name)->required();
+    add_dash_positional(domain_check, "NAME", name);
     domain_check->add_flag("--json", check_json, "print the results as JSON");
     domain_check->add_option("--timeout", check_timeout, "seconds for all lookups (default 30)")
         ->check(CLI::Range(1, 3600).description("from 1 to 3600"));
@@ -343,11 +376,11 @@ int main(int argc, char** argv) {
     std::string address;
     auto* mailbox = app.add_subcommand("mailbox", "mailboxes")->require_subcommand(1);
     auto* mailbox_add = mailbox->add_subcommand("add", "create a mailbox in a hosted domain");
-    mailbox_add->add_option("ADDRESS", address)->required();
+    add_dash_positional(mailbox_add, "ADDRESS", address);
     auto* mailbox_list = mailbox->add_subcommand("list", "list mailboxes");
     std::string connex_auto;
     auto* mailbox_set = mailbox->add_subcommand("set", "change a mailbox's settings");
-    mailbox_set->add_option("ADDRESS", address, "the mailbox (address or id)")->required();
+    add_dash_positional(mailbox_set, "ADDRESS", address, "the mailbox (address or id)");
     mailbox_set
         ->add_option("--connex-auto-evaluate", connex_auto,
                      "evaluate inbound mail with Connex automatically")
@@ -403,6 +436,12 @@ int main(int argc, char** argv) {
         // --help exits 0; every usage error 2, whatever CLI11's own code for it.
         return app.exit(e) == 0 ? 0 : 2;
     }
+    for (auto [sub, what, value] : {std::tuple{domain_add, "NAME", &name},
+                                    {domain_records, "NAME", &name},
+                                    {domain_check, "NAME", &name},
+                                    {mailbox_add, "ADDRESS", &address},
+                                    {mailbox_set, "ADDRESS", &address}})
+        if (!settle_dash_positional(sub, what, *value)) return 2;
     try {
         if (*init) {
             cmd_init(init_dir, hostname, init_listen);
