@@ -7,11 +7,15 @@
 namespace postern::storage {
 namespace {
 
+Errc code_of(int rc) {
+    const int primary = rc & 0xff;
+    return primary == SQLITE_CONSTRAINT ? Errc::conflict
+           : primary == SQLITE_FULL     ? Errc::no_space
+                                        : Errc::io;
+}
+
 Error sqlite_error(sqlite3* db, int rc, std::string_view what) {
-    int primary = rc & 0xff;
-    Errc code = primary == SQLITE_CONSTRAINT ? Errc::conflict
-                : primary == SQLITE_FULL     ? Errc::no_space
-                                             : Errc::io;
+    const Errc code = code_of(rc);
     std::string msg(what);
     msg += ": ";
     msg += db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
@@ -139,7 +143,7 @@ Result<void> Database::exec(std::string_view sql) {
     if (rc != SQLITE_OK) {
         std::string msg = err ? err : sqlite3_errstr(rc);
         sqlite3_free(err);
-        return fail((rc & 0xff) == SQLITE_CONSTRAINT ? Errc::conflict : Errc::io, "exec: " + msg);
+        return fail(code_of(rc), "exec: " + msg);
     }
     return {};
 }

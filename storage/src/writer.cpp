@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "storage/migrations.hpp"
@@ -189,7 +190,13 @@ void Writer::run_batch(std::deque<Item>& batch) {
         for (auto& item : batch) item.done(tl::unexpected(tx.error()));
         return;
     }
+    // Set when the transaction ended under a job: on some errors (SQLITE_FULL, SQLITE_IOERR,
+    // SQLITE_NOMEM) SQLite rolls the whole transaction back, not just the statement. Then the
+    // jobs before it are undone too, and a SAVEPOINT for the next would open a transaction of its
+    // own that its RELEASE commits: every job of the batch gets that job's error instead.
+    std::optional<Error> lost;
     for (auto& item : batch) {
+        if (lost) break;
         // A savepoint per job: one job's failure must not undo its neighbours.
         if (auto r = db_->run("SAVEPOINT job"); !r) {
             results.push_back(tl::unexpected(r.error()));
@@ -201,12 +208,16 @@ void Writer::run_batch(std::deque<Item>& batch) {
         } catch (const std::exception& e) {
             r = fail(Errc::internal, std::string("job threw: ") + e.what());
         }
+        if (sqlite3_get_autocommit(db_->handle()) != 0) {
+            lost = r ? Error(Errc::internal, "a job ended the writer's transaction") : r.error();
+            break;
+        }
         if (!r) (void)db_->run("ROLLBACK TO job");
         (void)db_->run("RELEASE job");
         results.push_back(std::move(r));
     }
     const auto ran = Clock::now();
-    auto committed = tx->commit();
+    Result<void> committed = lost ? Result<void>(tl::unexpected(*lost)) : tx->commit();
     const auto done = Clock::now();
     {
         std::lock_guard lock(mu_);
@@ -222,7 +233,13 @@ void Writer::run_batch(std::deque<Item>& batch) {
             batch[i].done(std::move(results[i]));
         }
     }
-    if (!committed) spdlog::error("writer: commit failed: {}", committed.error().message());
+    if (lost)
+        spdlog::error(
+            "writer: the transaction was rolled back under a job, failing its batch of "
+            "{}: {}",
+            batch.size(), lost->message());
+    else if (!committed)
+        spdlog::error("writer: commit failed: {}", committed.error().message());
 }
 
 }  // namespace postern::storage

@@ -1,7 +1,8 @@
 #pragma once
 // One SQLite connection (WAL, foreign keys, busy timeout) with a cache of prepared statements.
 // A Database is used by one thread at a time; it is not shareable across threads.
-// Errors from SQLite become Result values (Errc::io, or Errc::conflict for constraint violations).
+// Errors from SQLite become Result values: Errc::conflict for constraint violations, Errc::no_space
+// for SQLITE_FULL (a full disk, or max_page_count), Errc::io otherwise.
 #include <cstdint>
 #include <filesystem>
 #include <memory>

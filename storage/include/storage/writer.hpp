@@ -3,6 +3,8 @@
 // jobs from any thread; the writer drains everything queued into one BEGIN IMMEDIATE transaction,
 // runs each job inside its own SAVEPOINT (a failing job rolls back alone), commits once (one
 // fsync with synchronous=FULL), and only then calls each job's completion, on the writer thread.
+// When SQLite rolls the whole transaction back under a job (as it may for a full disk or an I/O
+// error), every job of that batch gets the job's error: none of them is committed.
 // Completions must be quick and must not block: post the result to your own executor.
 //
 // Durability: a completion called with success means the job's changes are on disk.

@@ -367,6 +367,59 @@ TEST_CASE("the writer groups concurrent jobs into few commits", "[storage][write
     std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("a job under which the transaction is rolled back fails its whole batch",
+          "[storage][writer]") {
+    // SQLite rolls the whole transaction back on some errors (a full disk among them); a job
+    // that ends it stands in for one here.
+    auto dir = std::filesystem::temp_directory_path() / ("postern-w-" + new_id("t"));
+    std::filesystem::create_directories(dir);
+    {
+        auto writer = Writer::start(dir / "p.db");
+        REQUIRE(writer);
+        std::promise<void> release, running;
+        auto released = release.get_future().share();
+        std::promise<Result<void>> first;
+        (*writer)->submit(
+            [released, &running](Database& db) -> Result<void> {
+                running.set_value();
+                released.wait();  // the next three queue up meanwhile: one batch
+                return append_audit(db, "ten", "cli", "act", "before");
+            },
+            [&](Result<void> r) { first.set_value(std::move(r)); });
+        running.get_future().wait();
+        std::vector<std::promise<Result<void>>> done(3);
+        (*writer)->submit(
+            [](Database& db) { return append_audit(db, "ten", "cli", "act", "undone"); },
+            [&](Result<void> r) { done[0].set_value(std::move(r)); });
+        (*writer)->submit(
+            [](Database& db) -> Result<void> {
+                POSTERN_TRY(db.run("ROLLBACK"));
+                return fail(Errc::no_space, "database or disk is full");
+            },
+            [&](Result<void> r) { done[1].set_value(std::move(r)); });
+        (*writer)->submit(
+            [](Database& db) { return append_audit(db, "ten", "cli", "act", "not run"); },
+            [&](Result<void> r) { done[2].set_value(std::move(r)); });
+        release.set_value();
+        REQUIRE(first.get_future().get());
+        for (auto& d : done) {
+            auto r = d.get_future().get();
+            REQUIRE_FALSE(r);
+            CHECK(r.error().code() == Errc::no_space);
+        }
+        // The writer goes on with a transaction of its own.
+        REQUIRE(store_blob_and_wait(**writer, "after", "x"));
+        (*writer)->stop();
+    }
+    auto db = *Database::open(dir / "p.db");
+    auto st = db->prepare("SELECT group_concat(target) FROM audit_log");
+    REQUIRE(*st->step());
+    CHECK(st->text(0) == "before");
+    { auto finished = std::move(*st); }
+    db.reset();
+    std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("the checkpoint thread runs 10 steps nicer than the process", "[storage][writer]") {
     auto dir = std::filesystem::temp_directory_path() / ("postern-w-" + new_id("t"));
     std::filesystem::create_directories(dir);
