@@ -298,11 +298,14 @@ void cmd_token_revoke(Context& c, const std::string& id) {
 // CLI11 reads every argument that starts with '-' as an option, but a mailbox's local part may
 // start with one (-team@example.com: '-' is atext, RFC 5322 §3.2.3), and a domain given so
 // deserves "invalid domain", not "NAME is required". These subcommands keep the arguments that
-// name none of their options (allow_extras); after parsing, one such argument stands for the
-// positional when it was not given otherwise, and anything else left over is a usage error.
+// name none of their options (allow_extras); after parsing, one such argument (starting with a
+// single '-') stands for the positional when it was not given otherwise, and anything else left
+// over is a usage error.
 CLI::Option* add_dash_positional(CLI::App* sub, const std::string& name, std::string& value,
                                  const std::string& help = {}) {
     sub->allow_extras();
+    // Only --help: CLI11 would read -hr@example.com as -h (help, exit 0, nothing done).
+    sub->set_help_flag("--help", "Print this help message and exit");
     return sub->add_option(name, value, help);
 }
 
@@ -311,7 +314,8 @@ bool settle_dash_positional(const CLI::App* sub, const std::string& name, std::s
     if (!*sub) return true;
     auto extras = sub->remaining();
     std::erase(extras, "--");  // kept by allow_extras; it only ended the options
-    if (value.empty() && extras.size() == 1) {
+    // A leftover "--name" is a mistyped option, not an address or a domain.
+    if (value.empty() && extras.size() == 1 && !extras.front().starts_with("--")) {
         value = extras.front();
         extras.clear();
     }

@@ -124,7 +124,7 @@ struct Reader {
             }
             mime::OutgoingAttachment a;
             a.content_type = "application/octet-stream";
-            bool have_content = false;
+            bool have_content = false, decoded = true;
             for (const auto& kv : *o) {
                 std::string k(kv.key());
                 if (kv.value().is_null() &&
@@ -141,8 +141,10 @@ struct Reader {
                     compact.reserve(s->size());
                     for (char ch : *s)
                         if (ch != '\r' && ch != '\n' && ch != ' ') compact += ch;
-                    if (!base64url_decode(compact, a.data))
+                    if (!base64url_decode(compact, a.data)) {
                         errors.semantic.push_back({f + ".content", "is not valid base64"});
+                        decoded = false;
+                    }
                     have_content = true;
                 } else {
                     errors.shape.push_back({f + "." + k, "is not a field"});
@@ -161,7 +163,7 @@ struct Reader {
                     {f + ".content_type",
                      "multipart/* and message/* (but message/rfc822) cannot be attached: use "
                      "application/octet-stream"});
-            else if (have_content && iequals_ascii(media->type, "message") &&
+            else if (have_content && decoded && iequals_ascii(media->type, "message") &&
                      iequals_ascii(media->subtype, "rfc822") &&
                      !mime::is_attachable_message(a.data))
                 errors.semantic.push_back(

@@ -88,6 +88,7 @@ class CommandsTest(harness.PosternTestCase):
         # '-' is atext (RFC 5322 §3.2.3): no "--" needed before such a mailbox.
         self.p.add_domain("example.com")
         self.assertTrue(self.p.add_mailbox("-team@example.com").startswith("mbx_"))
+        self.assertTrue(self.p.add_mailbox("-hr@example.com").startswith("mbx_"))  # not -h
         self.assertIn("-team@example.com", self.p.cli("mailbox", "list").stdout)
         self.p.cli("mailbox", "set", "-team@example.com", "--connex-auto-evaluate", "on")
         self.assertTrue(self.p.cli("mailbox", "add", "--", "-ops@example.com").stdout.startswith(
@@ -97,10 +98,11 @@ class CommandsTest(harness.PosternTestCase):
         self.assertEqual(proc.returncode, 1, proc.stderr)
         self.assertIn("invalid domain: -bad.example", proc.stderr)
         # Still usage errors (2): nothing, two, or an unknown option beside the address.
-        for args in ([], ["-a@example.com", "-b@example.com"], ["a@example.com", "--bogus"]):
+        for args in ([], ["-a@example.com", "-b@example.com"], ["a@example.com", "--bogus"],
+                     ["--bogus"]):
             proc = self.p.cli("mailbox", "add", *args, check=False)
             self.assertEqual(proc.returncode, 2, (args, proc.stderr))
-        self.assertEqual(self.p.count("SELECT count(*) FROM mailboxes"), 2)
+        self.assertEqual(self.p.count("SELECT count(*) FROM mailboxes"), 3)
 
     def test_revoking_twice_and_by_secret(self):
         secret = self.p.add_token("read")

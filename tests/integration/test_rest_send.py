@@ -433,6 +433,12 @@ class RestSendTest(unittest.TestCase):
                  "content": base64.b64encode(data).decode()}]})
             self.assertEqual(status, 422, (data, doc))
             self.assertEqual([e["field"] for e in doc["errors"]], ["attachments[0].content"])
+        # Bad base64 is said once, not also "is not a message".
+        status, _, doc = self.send({"to": "a@far.example", "attachments": [
+            {"content_type": "message/rfc822", "content": "not base64!"}]})
+        self.assertEqual(status, 422, doc)
+        self.assertEqual([(e["field"], e["message"]) for e in doc["errors"]],
+                         [("attachments[0].content", "is not valid base64")])
         # An empty header section is still a message.
         status, _, doc = self.send({"to": "a@far.example", "attachments": [
             {"content_type": "message/rfc822",
