@@ -8,7 +8,6 @@
 // that limit allows in base64 (see server.cpp body_limit_for), even when [api] max_body_bytes is
 // smaller; [api] max_body_bytes still bounds every other route.
 #include <boost/json.hpp>
-#include <chrono>
 #include <memory>
 
 #include "apid/problem.hpp"
@@ -103,11 +102,8 @@ Response send_built(const Context& c, const storage::Mailbox& mb, mime::Outgoing
                                 " bytes once encoded; the limit is " +
                                 std::to_string(c.mail.max_message_bytes) + " bytes");
     if (c.mail.disk_room) {
-        const auto mono = std::chrono::duration_cast<std::chrono::milliseconds>(
-                              std::chrono::steady_clock::now().time_since_epoch())
-                              .count();
         // As MAIL ... SIZE= on the MX: a message may take at most half the room above the reserve.
-        if (built->raw.size() > c.mail.disk_room->room(mono) / 2)
+        if (built->raw.size() > c.mail.disk_room->room(monotonic_ms()) / 2)
             return problem(507,
                            "the server's storage is nearly full (smtp.min_free_bytes); nothing "
                            "was stored: try again later");

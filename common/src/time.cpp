@@ -11,6 +11,12 @@ std::int64_t now_ms() {
         .count();
 }
 
+std::int64_t monotonic_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
 static std::tm utc(std::int64_t unix_ms) {
     std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
     std::tm tm{};

@@ -61,11 +61,6 @@ struct Connection {
     unsigned early_spf_checks = 0;  // SPF checks started at MAIL FROM (kMaxEarlySpfChecks)
 };
 
-std::int64_t monotonic_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch())
-        .count();
-}
-
 std::string loggable_username(std::string_view user) {
     if (user.starts_with("pst_") || user.starts_with("cxk_") || user.starts_with("smx_"))
         return "(withheld: looks like a token)";

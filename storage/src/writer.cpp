@@ -196,7 +196,6 @@ void Writer::run_batch(std::deque<Item>& batch) {
     // own that its RELEASE commits: every job of the batch gets that job's error instead.
     std::optional<Error> lost;
     for (auto& item : batch) {
-        if (lost) break;
         // A savepoint per job: one job's failure must not undo its neighbours.
         if (auto r = db_->run("SAVEPOINT job"); !r) {
             results.push_back(tl::unexpected(r.error()));
