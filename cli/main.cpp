@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <stdexcept>
 
 #include "common/address.hpp"
@@ -301,18 +303,35 @@ void cmd_token_revoke(Context& c, const std::string& id) {
 // name none of their options (allow_extras); after parsing, one such argument (starting with a
 // single '-') stands for the positional when it was not given otherwise, and anything else left
 // over is a usage error.
+// Shows a dash positional as required ("ADDRESS", not "[ADDRESS]"): it is, though CLI11 cannot
+// be told so without refusing it when it arrives as a leftover.
+class DashPositionalFormatter : public CLI::Formatter {
+ public:
+    std::string make_option_usage(const CLI::Option* opt) const override {
+        return opt->get_name(true);
+    }
+};
+
 CLI::Option* add_dash_positional(CLI::App* sub, const std::string& name, std::string& value,
                                  const std::string& help = {}) {
     sub->allow_extras();
-    // Only --help: CLI11 would read -hr@example.com as -h (help, exit 0, nothing done).
-    sub->set_help_flag("--help", "Print this help message and exit");
-    return sub->add_option(name, value, help);
+    // Only --help: CLI11 would read -hr@example.com as -h (help, exit 0, nothing done). A lone
+    // -h, which is neither an address nor a domain, is help too (settle_dash_positional).
+    sub->set_help_flag("--help", "Print this help message and exit (-h alone too)");
+    sub->formatter(std::make_shared<DashPositionalFormatter>());
+    return sub->add_option(name, value, help)->option_text("TEXT REQUIRED");
 }
 
-// False, with CLI11's wording on stderr, for a usage error.
-bool settle_dash_positional(const CLI::App* sub, const std::string& name, std::string& value) {
-    if (!*sub) return true;
+// After parsing: nullopt to go on; else the exit status, with the help on stdout (0) or
+// CLI11's wording of a usage error on stderr (2).
+std::optional<int> settle_dash_positional(const CLI::App& app, const CLI::App* sub,
+                                          const std::string& name, std::string& value) {
+    if (!*sub) return std::nullopt;
     auto extras = sub->remaining();
+    if (std::ranges::find(extras, "-h") != extras.end()) {
+        std::cout << app.help();  // from the top, to name the whole command
+        return 0;
+    }
     std::erase(extras, "--");  // kept by allow_extras; it only ended the options
     // A leftover "--name" is a mistyped option, not an address or a domain.
     if (value.empty() && extras.size() == 1 && !extras.front().starts_with("--")) {
@@ -323,13 +342,13 @@ bool settle_dash_positional(const CLI::App* sub, const std::string& name, std::s
         std::cerr << "The following arguments were not expected:";
         for (const auto& e : extras) std::cerr << " " << e;
         std::cerr << "\nRun with --help for more information.\n";
-        return false;
+        return 2;
     }
     if (value.empty()) {
         std::cerr << name << " is required\nRun with --help for more information.\n";
-        return false;
+        return 2;
     }
-    return true;
+    return std::nullopt;
 }
 
 }  // namespace
@@ -445,7 +464,7 @@ int main(int argc, char** argv) {
                                     {domain_check, "NAME", &name},
                                     {mailbox_add, "ADDRESS", &address},
                                     {mailbox_set, "ADDRESS", &address}})
-        if (!settle_dash_positional(sub, what, *value)) return 2;
+        if (auto status = settle_dash_positional(app, sub, what, *value)) return *status;
     try {
         if (*init) {
             cmd_init(init_dir, hostname, init_listen);

@@ -103,6 +103,13 @@ class CommandsTest(harness.PosternTestCase):
             proc = self.p.cli("mailbox", "add", *args, check=False)
             self.assertEqual(proc.returncode, 2, (args, proc.stderr))
         self.assertEqual(self.p.count("SELECT count(*) FROM mailboxes"), 3)
+        # Help: --help, or -h on its own (exit 0, nothing done), names the address as required.
+        for args in (["--help"], ["-h"], ["-h", "x@example.com"]):
+            proc = self.p.cli("mailbox", "add", *args, check=False)
+            self.assertEqual(proc.returncode, 0, (args, proc.stderr))
+            self.assertIn("mailbox add [OPTIONS] ADDRESS\n", proc.stdout)
+            self.assertIn("ADDRESS TEXT REQUIRED", proc.stdout)
+        self.assertEqual(self.p.count("SELECT count(*) FROM mailboxes"), 3)
 
     def test_revoking_twice_and_by_secret(self):
         secret = self.p.add_token("read")
