@@ -487,6 +487,29 @@ class ConnectionReuseTest(OutboundBase):
         with fake_smtp.FakeSmtp(idle_timeout=0.5) as dest:
             self.check_replaced(dest, 1.5)
 
+    def test_a_connection_that_carried_only_an_unsent_message_is_probed_when_reused(self):
+        # The first message cannot go (a UTF-8 local part; the server offers no SMTPUTF8), so
+        # nothing is sent on the new connection. It still counts as a transaction: when the next
+        # message reuses the cached connection, which the server has meanwhile closed with 421,
+        # that 421 is taken for a stale connection and the message goes on another one. Were it
+        # taken for the reply to that message's MAIL, the message would be deferred.
+        with fake_smtp.FakeSmtp(idle_timeout=0.5) as dest:
+            outbound_config(self.p.data, ["connection_cache_ms = 5000"],
+                            {"dest.test": f"127.0.0.1:{dest.port}"})
+            self.p.start_smtpd()
+            unsent = self.send(message("utf8 rcpt"), "jösé@dest.test")
+            unsent_row = self.wait_state(unsent, {"bounced"})[0]
+            self.assertIn("553 5.6.7 not sent", unsent_row["last_reply"])
+            self.assertEqual(dest.connections, 1)
+            time.sleep(1.5)
+            second = self.send(message("after the close"), "user@dest.test")
+            rows = self.wait_state(second, {"delivered"})
+            self.assertEqual(rows[0]["attempts"], 1, self.logs())
+            self.assertEqual(self.events("message.deferred"), [])
+            self.assertEqual(len(dest.messages), 1)
+            self.assertEqual(dest.connections, 2)
+            self.assertIn("closed a cached connection; using another", self.logs())
+
 
 @unittest.skipUnless(nsd_server.available(), "nsd is not installed")
 class DnsRoutingTest(OutboundBase):
