@@ -328,7 +328,9 @@ std::optional<int> settle_dash_positional(const CLI::App& app, const CLI::App* s
                                           const std::string& name, std::string& value) {
     if (!*sub) return std::nullopt;
     auto extras = sub->remaining();
-    if (std::ranges::find(extras, "-h") != extras.end()) {
+    // Before a "--" only: after it, -h would be an operand.
+    const auto operands = std::ranges::find(extras, "--");
+    if (std::find(extras.begin(), operands, "-h") != operands) {
         std::cout << app.help();  // from the top, to name the whole command
         return 0;
     }

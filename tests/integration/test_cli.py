@@ -99,7 +99,7 @@ class CommandsTest(harness.PosternTestCase):
         self.assertIn("invalid domain: -bad.example", proc.stderr)
         # Still usage errors (2): nothing, two, or an unknown option beside the address.
         for args in ([], ["-a@example.com", "-b@example.com"], ["a@example.com", "--bogus"],
-                     ["--bogus"]):
+                     ["--bogus"], ["--", "x@example.com", "-h"]):
             proc = self.p.cli("mailbox", "add", *args, check=False)
             self.assertEqual(proc.returncode, 2, (args, proc.stderr))
         self.assertEqual(self.p.count("SELECT count(*) FROM mailboxes"), 3)

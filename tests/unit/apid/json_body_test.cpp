@@ -9,7 +9,7 @@ using postern::api::parse_json;
 namespace json = boost::json;
 
 TEST_CASE("parse_json builds the value boost::json::parse builds", "[json]") {
-    const std::string long_text(20000, 'x');  // longer than the parser's buffers: read in parts
+    const std::string long_text(20000, 'x');
     const std::string long_key = "k" + std::string(5000, 'y');
     for (const std::string text : {
              std::string(R"({"to": "a@b.example", "n": -3, "big": 18446744073709551615,)"
@@ -17,6 +17,8 @@ TEST_CASE("parse_json builds the value boost::json::parse builds", "[json]") {
                          R"( "list": [1, [2, {"a": {}}], [], "s"], "esc": "\u00e9\n\"q\""})"),
              std::string(R"(["a", {"x": 1}, {"x": 2}])"),  // a name again, in another object
              std::string(R"({"a": {"a": {"a": 1}}})"),     // and in nested ones
+             // Keys and strings with escapes come to the handler in parts.
+             std::string(R"({"a\u0062": 1, "k\u00e9y": {"x\ny": 2}})"),
              "\"" + long_text + "\"",
              "{\"" + long_key + "\": \"" + long_text + "\\u0041\"}",
              std::string(" 42 "),
@@ -56,4 +58,11 @@ TEST_CASE("parse_json builds with the storage it is given and honours the parse 
     deep.max_depth = 2;
     CHECK_FALSE(parse_json("[[[1]]]", {}, deep).has_value());
     CHECK(parse_json("[[1]]", {}, deep).has_value());
+    const std::string lax = R"({"a": 1, /* a comment */ "b": [2,],})";
+    CHECK_FALSE(parse_json(lax).has_value());
+    json::parse_options lenient;
+    lenient.allow_comments = lenient.allow_trailing_commas = true;
+    auto v2 = parse_json(lax, {}, lenient);
+    REQUIRE(v2.has_value());
+    CHECK(*v2 == json::parse(lax, {}, lenient));
 }
