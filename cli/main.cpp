@@ -297,12 +297,6 @@ void cmd_token_revoke(Context& c, const std::string& id) {
     std::cerr << (revoked ? "Revoked " + id + ".\n" : id + " was already revoked.\n");
 }
 
-// CLI11 reads every argument that starts with '-' as an option, but a mailbox's local part may
-// start with one (-team@example.com: '-' is atext, RFC 5322 §3.2.3), and a domain given so
-// deserves "invalid domain", not "NAME is required". These subcommands keep the arguments that
-// name none of their options (allow_extras); after parsing, one such argument (starting with a
-// single '-') stands for the positional when it was not given otherwise, and anything else left
-// over is a usage error.
 // Shows a dash positional as required ("ADDRESS", not "[ADDRESS]"): it is, though CLI11 cannot
 // be told so without refusing it when it arrives as a leftover.
 class DashPositionalFormatter : public CLI::Formatter {
@@ -312,11 +306,17 @@ class DashPositionalFormatter : public CLI::Formatter {
     }
 };
 
+// CLI11 reads every argument that starts with '-' as an option, but a mailbox's local part may
+// start with one (-team@example.com: '-' is atext, RFC 5322 §3.2.3), and a domain given so
+// deserves "invalid domain", not "NAME is required". These subcommands keep the arguments that
+// name none of their options (allow_extras); after parsing, one such argument (starting with a
+// single '-') stands for the positional when it was not given otherwise, and anything else left
+// over is a usage error.
 CLI::Option* add_dash_positional(CLI::App* sub, const std::string& name, std::string& value,
                                  const std::string& help = {}) {
     sub->allow_extras();
-    // Only --help: CLI11 would read -hr@example.com as -h (help, exit 0, nothing done). A lone
-    // -h, which is neither an address nor a domain, is help too (settle_dash_positional).
+    // Only --help: CLI11 would read -hr@example.com as -h (help, exit 0, nothing done). A -h of
+    // its own before any "--", neither an address nor a domain, is help too (see below).
     sub->set_help_flag("--help", "Print this help message and exit (-h alone too)");
     sub->formatter(std::make_shared<DashPositionalFormatter>());
     return sub->add_option(name, value, help)->option_text("TEXT REQUIRED");
