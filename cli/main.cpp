@@ -302,7 +302,14 @@ void cmd_token_revoke(Context& c, const std::string& id) {
 class DashPositionalFormatter : public CLI::Formatter {
  public:
     std::string make_option_usage(const CLI::Option* opt) const override {
-        return opt->get_name(true);
+        return opt->get_group().empty() ? std::string() : opt->get_name(true);
+    }
+    // The hidden list of further operands (add_dash_positional) would leave a trailing space.
+    std::string make_usage(const CLI::App* app, std::string name) const override {
+        std::string usage = CLI::Formatter::make_usage(app, std::move(name));
+        const auto end = usage.find_last_not_of(" \n");
+        if (end != std::string::npos) usage.replace(end + 1, std::string::npos, "\n");
+        return usage;
     }
 };
 
@@ -311,26 +318,31 @@ class DashPositionalFormatter : public CLI::Formatter {
 // deserves "invalid domain", not "NAME is required". These subcommands keep the arguments that
 // name none of their options (allow_extras); after parsing, one such argument (starting with a
 // single '-') stands for the positional when it was not given otherwise, and anything else left
-// over is a usage error.
+// over is a usage error. Operands past the positional go to a hidden list: while it is empty,
+// CLI11 keeps a "--" and what follows in this subcommand (without it, once the positional was
+// given, CLI11 handed them back to the parent, where "x@example.com -- -h" printed help).
 CLI::Option* add_dash_positional(CLI::App* sub, const std::string& name, std::string& value,
-                                 const std::string& help = {}) {
+                                 std::vector<std::string>& rest, const std::string& help = {}) {
     sub->allow_extras();
     // Only --help: CLI11 would read -hr@example.com as -h (help, exit 0, nothing done). A -h of
     // its own before any "--", neither an address nor a domain, is help too (see below).
     sub->set_help_flag("--help", "Print this help message and exit (-h alone too)");
     sub->formatter(std::make_shared<DashPositionalFormatter>());
-    return sub->add_option(name, value, help)->option_text("TEXT REQUIRED");
+    auto* positional = sub->add_option(name, value, help)->option_text("TEXT REQUIRED");
+    sub->add_option("rest", rest)->group("");  // hidden
+    return positional;
 }
 
-// After parsing: nullopt to go on; else the exit status, with the help on stdout (0) or
-// CLI11's wording of a usage error on stderr (2).
+// After parsing: nullopt to go on; else the exit status, with the help on
+// stdout (0) or CLI11's wording of a usage error on stderr (2).
 std::optional<int> settle_dash_positional(const CLI::App& app, const CLI::App* sub,
-                                          const std::string& name, std::string& value) {
+                                          const std::string& name, std::string& value,
+                                          const std::vector<std::string>& rest) {
     if (!*sub) return std::nullopt;
     auto extras = sub->remaining();
     // Before a "--" only: after it, -h would be an operand.
-    const auto operands = std::ranges::find(extras, "--");
-    if (std::find(extras.begin(), operands, "-h") != operands) {
+    const auto end_of_options = std::ranges::find(extras, "--");
+    if (std::find(extras.begin(), end_of_options, "-h") != end_of_options) {
         std::cout << app.help();  // from the top, to name the whole command
         return 0;
     }
@@ -340,6 +352,7 @@ std::optional<int> settle_dash_positional(const CLI::App& app, const CLI::App* s
         value = extras.front();
         extras.clear();
     }
+    extras.insert(extras.end(), rest.begin(), rest.end());
     if (!extras.empty()) {
         std::cerr << "The following arguments were not expected:";
         for (const auto& e : extras) std::cerr << " " << e;
@@ -378,22 +391,24 @@ int main(int argc, char** argv) {
                      "submission listener with implicit TLS, ADDR:PORT (465 in production; "
                      "default: none)");
 
+    // Operands past a dash positional (settle_dash_positional); only one subcommand runs.
+    std::vector<std::string> rest;
     std::string name;
     auto* domain = app.add_subcommand("domain", "hosted domains")->require_subcommand(1);
     auto* domain_add = domain->add_subcommand("add", "host a domain");
-    add_dash_positional(domain_add, "NAME", name);
+    add_dash_positional(domain_add, "NAME", name, rest);
     std::string selector = "postern";
     domain_add->add_option("--selector", selector,
                            "DKIM selector base: keys are <base>-rsa and <base>-ed25519");
     auto* domain_list = domain->add_subcommand("list", "list hosted domains");
     auto* domain_records =
         domain->add_subcommand("records", "print the DNS records to publish (BIND zone lines)");
-    add_dash_positional(domain_records, "NAME", name);
+    add_dash_positional(domain_records, "NAME", name, rest);
     bool check_json = false;
     int check_timeout = 30;
     auto* domain_check =
         domain->add_subcommand("check", "look the records up in DNS; exit 1 unless all are ok");
-    add_dash_positional(domain_check, "NAME", name);
+    add_dash_positional(domain_check, "NAME", name, rest);
     domain_check->add_flag("--json", check_json, "print the results as JSON");
     domain_check->add_option("--timeout", check_timeout, "seconds for all lookups (default 30)")
         ->check(CLI::Range(1, 3600).description("from 1 to 3600"));
@@ -401,11 +416,11 @@ int main(int argc, char** argv) {
     std::string address;
     auto* mailbox = app.add_subcommand("mailbox", "mailboxes")->require_subcommand(1);
     auto* mailbox_add = mailbox->add_subcommand("add", "create a mailbox in a hosted domain");
-    add_dash_positional(mailbox_add, "ADDRESS", address);
+    add_dash_positional(mailbox_add, "ADDRESS", address, rest);
     auto* mailbox_list = mailbox->add_subcommand("list", "list mailboxes");
     std::string connex_auto;
     auto* mailbox_set = mailbox->add_subcommand("set", "change a mailbox's settings");
-    add_dash_positional(mailbox_set, "ADDRESS", address, "the mailbox (address or id)");
+    add_dash_positional(mailbox_set, "ADDRESS", address, rest, "the mailbox (address or id)");
     mailbox_set
         ->add_option("--connex-auto-evaluate", connex_auto,
                      "evaluate inbound mail with Connex automatically")
@@ -466,7 +481,7 @@ int main(int argc, char** argv) {
                                     {domain_check, "NAME", &name},
                                     {mailbox_add, "ADDRESS", &address},
                                     {mailbox_set, "ADDRESS", &address}})
-        if (auto status = settle_dash_positional(app, sub, what, *value)) return *status;
+        if (auto status = settle_dash_positional(app, sub, what, *value, rest)) return *status;
     try {
         if (*init) {
             cmd_init(init_dir, hostname, init_listen);

@@ -99,9 +99,11 @@ class CommandsTest(harness.PosternTestCase):
         self.assertIn("invalid domain: -bad.example", proc.stderr)
         # Still usage errors (2): nothing, two, or an unknown option beside the address.
         for args in ([], ["-a@example.com", "-b@example.com"], ["a@example.com", "--bogus"],
-                     ["--bogus"], ["--", "x@example.com", "-h"]):
+                     ["--bogus"], ["--", "x@example.com", "-h"], ["x@example.com", "--", "-h"],
+                     ["x@example.com", "--", "y@example.com"]):
             proc = self.p.cli("mailbox", "add", *args, check=False)
             self.assertEqual(proc.returncode, 2, (args, proc.stderr))
+            self.assertEqual(proc.stdout, "", args)  # no help printed
         self.assertEqual(self.p.count("SELECT count(*) FROM mailboxes"), 3)
         # Help: --help, or -h on its own (exit 0, nothing done), names the address as required.
         for args in (["--help"], ["-h"], ["-h", "x@example.com"]):
