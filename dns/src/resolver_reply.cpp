@@ -36,6 +36,7 @@ struct Scan {
     std::size_t matching = 0;           // answer records of the type asked for
     std::vector<std::pair<std::string, std::string>> cnames;  // owner -> target
     std::optional<std::uint32_t> soa_ttl;  // min(TTL, MINIMUM) of an SOA in the authority section
+    bool bad_cname = false;                // a CNAME in the answer points at no host name
 };
 
 // A bounded cursor over the reply; names are expanded by c-ares (compression, bounds, loops).
@@ -81,6 +82,32 @@ class Reader {
     std::size_t pos_ = 0;
 };
 
+std::string strip_dot(std::string s) {
+    if (!s.empty() && s.back() == '.') s.pop_back();
+    return s;
+}
+
+// Whether a name from record data (MX and PTR targets, CNAMEs) is one a host can have: labels of
+// letters, digits, '-' and '_' (Postfix allows it too), 1 to 63 long, 253 octets in all. c-ares
+// writes every other byte escaped ("\.", "\032"), so a name that fails this came off the wire
+// as something no host is called. Such records are dropped, as Postfix drops a "malformed domain
+// name" in MX data: asking for them could only fail, or reach a name other than the one sent.
+bool is_host_name(std::string_view name) {
+    if (name.empty() || name.size() > 253) return false;
+    std::size_t label = 0;
+    for (const char c : name) {
+        if (c == '.') {
+            if (label == 0) return false;
+            label = 0;
+            continue;
+        }
+        const bool ldh = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                         (c >= '0' && c <= '9') || c == '-' || c == '_';
+        if (!ldh || ++label > 63) return false;
+    }
+    return label > 0;
+}
+
 // RFC 2181 §8: a TTL with the top bit set is read as zero.
 std::uint32_t sane_ttl(std::uint32_t ttl) { return ttl > 0x7fffffffu ? 0 : ttl; }
 
@@ -110,6 +137,8 @@ bool scan(const unsigned char* abuf, int alen, int qtype, Scan& out) {
                 std::string target;
                 r.seek(rdata);
                 if (!r.name(&target) || r.pos() != rdata + rdlength) return false;
+                target = strip_dot(std::move(target));
+                if (!is_host_name(target)) out.bad_cname = true;
                 out.cnames.emplace_back(std::move(owner), std::move(target));
             }
         } else if (type == kTypeSoa && !out.soa_ttl) {
@@ -137,19 +166,15 @@ std::optional<std::string> chase(const Scan& s, std::string_view name) {
     return std::nullopt;
 }
 
-std::string strip_dot(std::string s) {
-    if (!s.empty() && s.back() == '.') s.pop_back();
-    return s;
-}
-
 void addresses(const hostent* h, Answer& a) {
     char text[INET6_ADDRSTRLEN];
     for (char** p = h->h_addr_list; p && *p; ++p)
         if (inet_ntop(h->h_addrtype, *p, text, sizeof text)) a.addresses.emplace_back(text);
 }
 
-// The records of `type` from a reply that has some; the ares status of the parser.
-int records(Type type, const unsigned char* abuf, int alen, Answer& a) {
+// The records of `type` from a reply that has some; the ares status of the parser. `dropped`
+// counts the records whose target is not a host name.
+int records(Type type, const unsigned char* abuf, int alen, Answer& a, int& dropped) {
     switch (type) {
         case Type::A:
         case Type::AAAA: {
@@ -165,8 +190,13 @@ int records(Type type, const unsigned char* abuf, int alen, Answer& a) {
             ares_mx_reply* mx = nullptr;
             const int st = ares_parse_mx_reply(abuf, alen, &mx);
             AresPtr<void> owned(mx);
-            for (auto* m = mx; st == ARES_SUCCESS && m; m = m->next)
-                a.mx.push_back(Mx{m->priority, strip_dot(m->host ? m->host : "")});
+            for (auto* m = mx; st == ARES_SUCCESS && m; m = m->next) {
+                std::string host = strip_dot(m->host ? m->host : "");
+                if (host.empty() || is_host_name(host))  // empty: a null MX (RFC 7505)
+                    a.mx.push_back(Mx{m->priority, std::move(host)});
+                else
+                    ++dropped;
+            }
             std::stable_sort(a.mx.begin(), a.mx.end(),
                              [](const Mx& x, const Mx& y) { return x.preference < y.preference; });
             return st;
@@ -188,8 +218,14 @@ int records(Type type, const unsigned char* abuf, int alen, Answer& a) {
             hostent* h = nullptr;
             const int st = ares_parse_ptr_reply(abuf, alen, dummy, sizeof dummy, AF_INET, &h);
             AresPtr<hostent> owned(h);
-            for (char** p = h ? h->h_aliases : nullptr; st == ARES_SUCCESS && p && *p; ++p)
-                a.names.push_back(strip_dot(*p));
+            // c-ares 1.17.2 and later refuse such a PTR reply as a whole (CVE-2021-3672).
+            for (char** p = h ? h->h_aliases : nullptr; st == ARES_SUCCESS && p && *p; ++p) {
+                std::string target = strip_dot(*p);
+                if (is_host_name(target))
+                    a.names.push_back(std::move(target));
+                else
+                    ++dropped;
+            }
             return st;
         }
         case Type::CNAME:
@@ -242,8 +278,12 @@ Parsed read(Type type, std::string_view name, int status, const unsigned char* a
         p.answer = failed(Status::temperror);  // a CNAME loop
         return p;
     }
+    if (s.bad_cname) {
+        p.answer = failed(Status::permerror);  // an alias for no host name
+        return p;
+    }
     Answer& a = p.answer;
-    if (!iequals_ascii(*canonical, name)) a.canonical_name = strip_dot(*canonical);
+    if (!iequals_ascii(*canonical, name)) a.canonical_name = *canonical;
     const std::uint32_t negative = std::min(s.soa_ttl.value_or(negative_ttl), s.answer_ttl);
 
     if (status == ARES_ENOTFOUND || status == ARES_ENODATA) {
@@ -261,7 +301,7 @@ Parsed read(Type type, std::string_view name, int status, const unsigned char* a
         } else {
             a.status = Status::ok;
             a.ttl = s.answer_ttl;
-            a.names.push_back(strip_dot(link->second));
+            a.names.push_back(link->second);
         }
         return p;
     }
@@ -275,8 +315,11 @@ Parsed read(Type type, std::string_view name, int status, const unsigned char* a
         }
         return p;
     }
-    const int st = records(type, abuf, alen, a);
-    if (st == ARES_ENODATA || (st == ARES_SUCCESS && a.empty())) {
+    int dropped = 0;
+    const int st = records(type, abuf, alen, a, dropped);
+    if (st == ARES_SUCCESS && a.empty() && dropped > 0) {
+        a = failed(Status::permerror);  // records there, none of them usable
+    } else if (st == ARES_ENODATA || (st == ARES_SUCCESS && a.empty())) {
         a.status = Status::nodata;  // records of the type, but for another owner
         a.ttl = negative;
     } else if (st != ARES_SUCCESS) {

@@ -132,6 +132,17 @@ class ResolverAgainstNsd(unittest.TestCase):
         self.assertEqual(dangling["status"], "nxdomain")  # the RCODE is for the last name
         self.assertEqual(dangling["canonical_name"], "nowhere.resolver.test")
 
+    def test_record_data_that_names_no_host_is_dropped(self):
+        # c-ares hands such names on escaped ("bad\\.label"); asking for them could only fail.
+        got, _ = self.ask("MX:badmx.resolver.test", "MX:allbadmx.resolver.test",
+                          "PTR:3.2.0.192.in-addr.arpa", "A:badalias.resolver.test")
+        self.assertEqual(got["MX:badmx.resolver.test"]["mx"], [[20, "mail.resolver.test"]])
+        self.assertEqual(got["MX:allbadmx.resolver.test"]["status"], "permerror")
+        self.assertEqual(got["MX:allbadmx.resolver.test"]["mx"], [])
+        # c-ares itself (since 1.17.2, CVE-2021-3672) refuses a PTR reply with such a name.
+        self.assertEqual(got["PTR:3.2.0.192.in-addr.arpa"]["status"], "permerror")
+        self.assertEqual(got["A:badalias.resolver.test"]["status"], "permerror")
+
     def test_bare_cname_is_followed_with_a_second_query(self):
         got, stats = self.ask("A:far.resolver.test")
         far = got["A:far.resolver.test"]
