@@ -36,7 +36,7 @@ struct Scan {
     std::size_t matching = 0;           // answer records of the type asked for
     std::vector<std::pair<std::string, std::string>> cnames;  // owner -> target
     std::optional<std::uint32_t> soa_ttl;  // min(TTL, MINIMUM) of an SOA in the authority section
-    bool bad_cname = false;                // a CNAME in the answer points at no host name
+    bool bad_cname = false;  // a CNAME in the answer names no host (Postfix fails the reply too)
 };
 
 // A bounded cursor over the reply; names are expanded by c-ares (compression, bounds, loops).
@@ -87,12 +87,13 @@ std::string strip_dot(std::string s) {
     return s;
 }
 
-// Whether a name from record data (MX and PTR targets, CNAMEs) is one a host can have: labels of
-// letters, digits, '-' and '_' (Postfix allows it too), 1 to 63 long, 253 octets in all. c-ares
-// writes every other byte escaped ("\.", "\032"), so a name that fails this came off the wire
-// as something no host is called. Such records are dropped, as Postfix drops a "malformed domain
-// name" in MX data: asking for them could only fail, or reach a name other than the one sent.
-bool is_host_name(std::string_view name) {
+// Whether a name from record data is one a host can have: labels of letters, digits, '-' and '_'
+// (Postfix allows it too), 1 to 63 long, 253 octets in all. A CNAME target (`alias`) may also
+// hold '/' and '*', as the names of RFC 2317 classless reverse delegation do (c-ares allows the
+// same). Anything else, such as a label holding a dot (which c-ares writes as "\."), a space or
+// a control character, is a policy choice to refuse, as Postfix refuses a "malformed domain
+// name" in record data: MX and PTR targets so named are dropped, and such a CNAME fails the reply.
+bool is_host_name(std::string_view name, bool alias = false) {
     if (name.empty() || name.size() > 253) return false;
     std::size_t label = 0;
     for (const char c : name) {
@@ -102,7 +103,8 @@ bool is_host_name(std::string_view name) {
             continue;
         }
         const bool ldh = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                         (c >= '0' && c <= '9') || c == '-' || c == '_';
+                         (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+                         (alias && (c == '/' || c == '*'));
         if (!ldh || ++label > 63) return false;
     }
     return label > 0;
@@ -138,7 +140,7 @@ bool scan(const unsigned char* abuf, int alen, int qtype, Scan& out) {
                 r.seek(rdata);
                 if (!r.name(&target) || r.pos() != rdata + rdlength) return false;
                 target = strip_dot(std::move(target));
-                if (!is_host_name(target)) out.bad_cname = true;
+                if (!is_host_name(target, true)) out.bad_cname = true;
                 out.cnames.emplace_back(std::move(owner), std::move(target));
             }
         } else if (type == kTypeSoa && !out.soa_ttl) {

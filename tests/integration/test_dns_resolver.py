@@ -142,6 +142,11 @@ class ResolverAgainstNsd(unittest.TestCase):
         # c-ares itself (since 1.17.2, CVE-2021-3672) refuses a PTR reply with such a name.
         self.assertEqual(got["PTR:3.2.0.192.in-addr.arpa"]["status"], "permerror")
         self.assertEqual(got["A:badalias.resolver.test"]["status"], "permerror")
+        # A '/' is allowed in an alias: RFC 2317 classless reverse delegation.
+        got, _ = self.ask("PTR:5.2.0.192.in-addr.arpa")
+        classless = got["PTR:5.2.0.192.in-addr.arpa"]
+        self.assertEqual(classless["names"], ["multi.resolver.test"], classless)
+        self.assertEqual(classless["canonical_name"], "5.0/25.2.0.192.in-addr.arpa")
 
     def test_bare_cname_is_followed_with_a_second_query(self):
         got, stats = self.ask("A:far.resolver.test")
