@@ -9,8 +9,10 @@
 #include <cstring>
 #include <ctime>
 #include <limits>
+#include <optional>
 
 #include "common/address.hpp"
+#include "common/ascii.hpp"
 #include "dkim_verify_internal.hpp"
 
 namespace postern::dns {
@@ -137,6 +139,32 @@ void decide(Sig& sig, DkimStatus status, std::string reason) {
     sig.result.reason = std::move(reason);
 }
 
+// The i= tag dkim-quoted-printable decoded (RFC 6376 §2.11: "=" and two hex digits stand for an
+// octet; tag() dropped the whitespace). Not libopendkim's dkim_sig_getidentity(): after an "="
+// without two hex digits it wrote bytes that changed from one call to the next (found by
+// fuzzing). nullopt when there is no i=, or it is malformed or decodes to anything but printable
+// UTF-8 with an '@'; the caller then reports "@" + d=, as for a signature without i=.
+std::optional<std::string> identity_of(std::string_view qp) {
+    if (qp.empty()) return std::nullopt;
+    std::string out;
+    for (std::size_t i = 0; i < qp.size(); ++i) {
+        if (qp[i] != '=') {
+            out += qp[i];
+            continue;
+        }
+        if (qp.size() - i < 3 || !std::isxdigit(static_cast<unsigned char>(qp[i + 1])) ||
+            !std::isxdigit(static_cast<unsigned char>(qp[i + 2])))
+            return std::nullopt;
+        unsigned value = 0;
+        std::from_chars(qp.data() + i + 1, qp.data() + i + 3, value, 16);
+        out += static_cast<char>(value);
+        i += 2;
+    }
+    if (!is_valid_utf8(out) || has_control(out) || out.find('@') == std::string::npos)
+        return std::nullopt;
+    return out;
+}
+
 // Fills in what the header says and decides what needs no key: errors libopendkim found in
 // dkim_eoh(), our own x=/t= checks at `now`, rsa-sha1, an impossible key name, the cap.
 Sig examine(State& s, DKIM_SIGINFO* info, std::size_t& verified) {
@@ -148,10 +176,8 @@ Sig examine(State& s, DKIM_SIGINFO* info, std::size_t& verified) {
     r.algorithm = lower(tag(info, "a"));
     sig.b = tag(info, "b");
     if (std::string l = tag(info, "l"); !l.empty()) r.body_length = to_u64(l);
-    char identity[512] = {};
-    if (dkim_sig_getidentity(s.handle.get(), info, reinterpret_cast<u_char*>(identity),
-                             sizeof identity) == DKIM_STAT_OK)
-        r.identity = identity;
+    if (auto identity = identity_of(tag(info, "i")))
+        r.identity = std::move(*identity);
     else if (!r.domain.empty())
         r.identity = "@" + r.domain;
 

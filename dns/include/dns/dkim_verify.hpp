@@ -38,7 +38,8 @@ struct DkimResult {
     std::string domain;     // d=, as written ("" when missing)
     std::string selector;   // s=
     std::string algorithm;  // a=, lowercased: "rsa-sha256", "ed25519-sha256", "rsa-sha1"
-    std::string identity;   // i= (quoted-printable decoded), or "@" + d= when absent
+    std::string identity;   // i= (quoted-printable decoded), or "@" + d= when absent or
+                            // malformed (not printable UTF-8 with an '@' once decoded)
     std::string header_b;   // header.b (RFC 6008): the shortest prefix of b= of at least
                             // 8 characters that no other signature of the message shares
     std::optional<std::uint64_t> body_length;  // l=, when the signature covers only a prefix
