@@ -8,8 +8,9 @@
 //   their family, MX sorted by preference, a CNAME answer exactly one name), a negative or failed
 //   one holds none;
 // - TTLs never have the top bit set (RFC 2181 §8);
-// - names in record data (MX and PTR targets, CNAMEs) are host names: no trailing dot, no empty
-//   label, nothing c-ares had to escape (an MX target may be empty: a null MX);
+// - names in record data are host names: labels of letters, digits, '-' and '_', no trailing
+//   dot, no empty label (an MX target may be empty: a null MX; CNAME targets, and so the
+//   canonical name and the name to follow, may also hold '/' and '*', as RFC 2317 names do);
 // - a CNAME to follow comes with no records and never points back at the name asked, which would
 //   make the resolver ask the same question forever.
 #include <ares.h>
@@ -38,11 +39,18 @@ bool is_address(const std::string& text, int family) {
 
 bool no_trailing_dot(std::string_view name) { return name.empty() || name.back() != '.'; }
 
-// What the resolver may hand on as a name to look up: c-ares escapes every byte a host name
-// cannot have with a backslash.
-bool host_name(std::string_view name) {
-    return !name.empty() && no_trailing_dot(name) && name.front() != '.' &&
-           name.find("..") == std::string_view::npos && name.find('\\') == std::string_view::npos;
+// What the resolver may hand on as a name to look up (`alias`: a CNAME target).
+bool host_name(std::string_view name, bool alias = false) {
+    if (name.empty() || name.front() == '.' || !no_trailing_dot(name) ||
+        name.find("..") != std::string_view::npos)
+        return false;
+    for (const char c : name) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
+                        (alias && (c == '/' || c == '*'));
+        if (!ok) return false;
+    }
+    return true;
 }
 
 }  // namespace
@@ -58,42 +66,42 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const reply::Parsed p =
         reply::read(type, name, status, data + 1, static_cast<int>(size - 1), 3600);
     const Answer& a = p.answer;
-    check(a.ttl <= 0x7fffffffu);
-    check(a.canonical_name.empty() || host_name(a.canonical_name));
-    check(p.follow.empty() || host_name(p.follow));
+    FUZZ_CHECK(a.ttl <= 0x7fffffffu);
+    FUZZ_CHECK(a.canonical_name.empty() || host_name(a.canonical_name, true));
+    FUZZ_CHECK(p.follow.empty() || host_name(p.follow, true));
     if (!p.follow.empty()) {
-        check(a.empty());
-        check(!iequals_ascii(p.follow, name));
+        FUZZ_CHECK(a.empty());
+        FUZZ_CHECK(!iequals_ascii(p.follow, name));
     }
     if (a.status != Status::ok) {
-        check(a.empty());
+        FUZZ_CHECK(a.empty());
         return 0;
     }
-    check(status == ARES_SUCCESS);
+    FUZZ_CHECK(status == ARES_SUCCESS);
     switch (type) {
         case Type::A:
         case Type::AAAA:
-            check(!a.addresses.empty() && a.mx.empty() && a.txt.empty() && a.names.empty());
+            FUZZ_CHECK(!a.addresses.empty() && a.mx.empty() && a.txt.empty() && a.names.empty());
             for (const auto& addr : a.addresses)
-                check(is_address(addr, type == Type::A ? AF_INET : AF_INET6));
+                FUZZ_CHECK(is_address(addr, type == Type::A ? AF_INET : AF_INET6));
             break;
         case Type::MX:
-            check(!a.mx.empty() && a.addresses.empty() && a.txt.empty() && a.names.empty());
-            check(std::is_sorted(a.mx.begin(), a.mx.end(), [](const Mx& x, const Mx& y) {
+            FUZZ_CHECK(!a.mx.empty() && a.addresses.empty() && a.txt.empty() && a.names.empty());
+            FUZZ_CHECK(std::is_sorted(a.mx.begin(), a.mx.end(), [](const Mx& x, const Mx& y) {
                 return x.preference < y.preference;
             }));
-            for (const auto& mx : a.mx) check(mx.host.empty() || host_name(mx.host));
+            for (const auto& mx : a.mx) FUZZ_CHECK(mx.host.empty() || host_name(mx.host));
             break;
         case Type::TXT:
-            check(!a.txt.empty() && a.addresses.empty() && a.mx.empty() && a.names.empty());
+            FUZZ_CHECK(!a.txt.empty() && a.addresses.empty() && a.mx.empty() && a.names.empty());
             break;
         case Type::PTR:
-            check(!a.names.empty() && a.addresses.empty() && a.mx.empty() && a.txt.empty());
-            for (const auto& n : a.names) check(host_name(n));
+            FUZZ_CHECK(!a.names.empty() && a.addresses.empty() && a.mx.empty() && a.txt.empty());
+            for (const auto& n : a.names) FUZZ_CHECK(host_name(n));
             break;
         case Type::CNAME:
-            check(a.names.size() == 1 && a.addresses.empty() && a.mx.empty() && a.txt.empty());
-            check(host_name(a.names[0]));
+            FUZZ_CHECK(a.names.size() == 1 && a.addresses.empty() && a.mx.empty() && a.txt.empty());
+            FUZZ_CHECK(host_name(a.names[0], true));
             break;
     }
     return 0;

@@ -1,6 +1,6 @@
 #pragma once
-// check(condition) for fuzz targets: names the broken invariant and where, then aborts, so that
-// libFuzzer's crash report says which invariant an input broke.
+// FUZZ_CHECK(condition) for fuzz targets: names the broken invariant and where, then aborts, so
+// that libFuzzer's crash report says which invariant an input broke.
 #include <cstdio>
 #include <cstdlib>
 
@@ -13,4 +13,4 @@ namespace postern::fuzz {
 
 }  // namespace postern::fuzz
 
-#define check(ok) ((ok) ? (void)0 : ::postern::fuzz::broken(#ok, __FILE__, __LINE__))
+#define FUZZ_CHECK(ok) ((ok) ? (void)0 : ::postern::fuzz::broken(#ok, __FILE__, __LINE__))

@@ -4,15 +4,21 @@
 // domain. The input is fields separated by NUL bytes:
 //   flags, the sender domain's TXT record, every other name's TXT record, the _dmarc TXT record,
 //   the From header value
-// The first byte of flags picks IPv4 or IPv6 for the client and which lookups fail (temperror or
-// NXDOMAIN); the second picks the DMARC pct sample. Answers other than TXT are fixed (A, AAAA,
+// The first byte of flags picks IPv4 or IPv6 for the client (0x01), which lookups fail (0x02
+// temperror, 0x04 NXDOMAIN) and whether DKIM passed for the From domain (0x08); the second picks
+// the DMARC pct sample. Answers other than TXT are fixed (A, AAAA,
 // MX and PTR records that can match the client). Invariants checked:
-// - SPF and DMARC discovery end, asking a bounded number of questions (RFC 7208 §4.6.4 limits);
-// - the SPF result names as its mechanism "default" or a term of one of the TXT records, explains
-//   only a fail, and reports a problem for every permerror and temperror;
+// - SPF and DMARC discovery end; SPF asks at most the questions its limits allow (RFC 7208
+//   §4.6.4: lookup_limit terms, each with up to mx_limit or ptr_limit address lookups, the PTR
+//   lookups of %{p}, the record and the explanation), DMARC at most two;
+// - a pass, fail, softfail or neutral names as its mechanism "default" or a term of one of the
+//   TXT records, other results none; only a fail is explained; every permerror and temperror
+//   reports a problem;
 // - a parsed DMARC record keeps pct in 0..100, lowercase fo and rf, and only mailto:, http: and
 //   https: report URIs; an author domain is lowercase ASCII without a trailing dot;
-// - the DMARC verdict applies a disposition only to a fail, never a stronger one than the policy.
+// - the DMARC verdict applies a disposition only to a fail, never a stronger one than the policy,
+//   and passes only with SPF or DKIM aligned.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -105,15 +111,15 @@ bool is_lower_ascii(std::string_view s) {
 int strength(DmarcPolicy p) { return static_cast<int>(p); }  // none < quarantine < reject
 
 void check_dmarc_record(const DmarcRecord& r) {
-    check(r.pct >= 0 && r.pct <= 100);
-    check(is_lower_ascii(r.fo));
-    for (const auto& f : r.rf) check(is_lower_ascii(f));
+    FUZZ_CHECK(r.pct >= 0 && r.pct <= 100);
+    FUZZ_CHECK(is_lower_ascii(r.fo));
+    for (const auto& f : r.rf) FUZZ_CHECK(is_lower_ascii(f));
     for (const auto* list : {&r.rua, &r.ruf})
         for (const auto& u : *list) {
             std::string lower = u.uri;
             for (char& c : lower) c = ascii_lower(c);
-            check(lower.starts_with("mailto:") || lower.starts_with("http:") ||
-                  lower.starts_with("https:"));
+            FUZZ_CHECK(lower.starts_with("mailto:") || lower.starts_with("http:") ||
+                       lower.starts_with("https:"));
         }
 }
 
@@ -131,7 +137,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     // SPF for MAIL FROM:<user@example.com>.
     const auto ip = IpAddress::parse((zone.flags & 0x01) ? "2001:db8::1" : "192.0.2.1");
-    check(ip.has_value());
+    FUZZ_CHECK(ip.has_value());
     SpfRequest request;
     request.client = *ip;
     request.sender = "user@example.com";
@@ -141,29 +147,36 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     SpfOptions options;
     options.default_explanation = "see %{d}";
     SpfEvaluation spf(request, options);
+    const int most = 1 +
+                     options.lookup_limit * (1 + std::max(options.mx_limit, options.ptr_limit)) +
+                     (1 + options.ptr_limit) + 1;
     int questions = 0;
     while (const Question* q = spf.next()) {
-        check(++questions < 512);
+        FUZZ_CHECK(++questions <= most);
         spf.answer(zone.answer(*q));
     }
     const SpfResult& r = spf.result();
-    if (!r.mechanism.empty() && r.mechanism != "default")  // a redirect may reach any record
-        check(f[1].find(r.mechanism) != std::string_view::npos ||
-              f[2].find(r.mechanism) != std::string_view::npos ||
-              f[3].find(r.mechanism) != std::string_view::npos);
-    if (r.kind != SpfKind::fail) check(r.explanation.empty());
-    if (r.kind == SpfKind::permerror || r.kind == SpfKind::temperror) check(!r.problem.empty());
+    const bool matched = r.kind == SpfKind::pass || r.kind == SpfKind::fail ||
+                         r.kind == SpfKind::softfail || r.kind == SpfKind::neutral;
+    FUZZ_CHECK(matched == !r.mechanism.empty());
+    if (matched && r.mechanism != "default")  // a redirect may reach any record
+        FUZZ_CHECK(f[1].find(r.mechanism) != std::string_view::npos ||
+                   f[2].find(r.mechanism) != std::string_view::npos ||
+                   f[3].find(r.mechanism) != std::string_view::npos);
+    if (r.kind != SpfKind::fail) FUZZ_CHECK(r.explanation.empty());
+    if (r.kind == SpfKind::permerror || r.kind == SpfKind::temperror)
+        FUZZ_CHECK(!r.problem.empty());
 
     // DMARC: the record on its own, then discovery and the verdict for the From domain.
     if (auto parsed = parse_dmarc(zone.dmarc_txt)) check_dmarc_record(*parsed);
     auto author = author_domain(from);
     if (!author) return 0;
-    check(!author->empty() && is_lower_ascii(*author) && author->back() != '.');
+    FUZZ_CHECK(!author->empty() && is_lower_ascii(*author) && author->back() != '.');
 
     DmarcEvaluation dmarc(*author);
     questions = 0;
     while (const Question* q = dmarc.next()) {
-        check(++questions <= 2);
+        FUZZ_CHECK(++questions <= 2);
         dmarc.answer(zone.answer(*q));
     }
     if (dmarc.status() == DmarcEvaluation::Status::found) check_dmarc_record(dmarc.record());
@@ -173,8 +186,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auth.spf_domain = kSenderDomain;
     auth.dkim = dkim;
     const DmarcResult verdict = dmarc.evaluate(auth, sample);
-    if (verdict.kind != DmarcResultKind::fail) check(verdict.disposition == DmarcPolicy::none);
-    check(strength(verdict.disposition) <= strength(verdict.policy));
-    if (verdict.kind == DmarcResultKind::pass) check(verdict.spf_aligned || verdict.dkim_aligned);
+    if (verdict.kind != DmarcResultKind::fail) FUZZ_CHECK(verdict.disposition == DmarcPolicy::none);
+    FUZZ_CHECK(strength(verdict.disposition) <= strength(verdict.policy));
+    if (verdict.kind == DmarcResultKind::pass)
+        FUZZ_CHECK(verdict.spf_aligned || verdict.dkim_aligned);
     return 0;
 }

@@ -5,8 +5,9 @@
 //   reach the snippet by different roads (summarize decodes only as much text as it needs, parse
 //   decodes all of it), so a difference is a bug in one of them;
 // - every text handed out is valid UTF-8 (subject, names, header values, bodies, snippet,
-//   filenames); the snippet has at most 200 code points, no control
-//   characters and no leading, trailing or doubled space;
+//   filenames); the snippet has at most 200 code points, no leading, trailing or doubled space,
+//   and none of the code points it collapses or drops (controls, separators, other spaces,
+//   invisible format characters; a sample of each class);
 // - attachment(i) exists for every attachment parse lists, describes it the same way and returns
 //   exactly `size` bytes; attachment(count) is not_found;
 // - the subject's thread key is valid UTF-8, and Utf8Fixer gives the same text whether the input
@@ -26,7 +27,7 @@ using namespace postern;
 
 namespace {
 
-void check_text(std::string_view s) { check(is_valid_utf8(s)); }
+void check_text(std::string_view s) { FUZZ_CHECK(is_valid_utf8(s)); }
 
 void check_mailboxes(const std::vector<mime::Mailbox>& list) {
     for (const auto& m : list) {
@@ -42,17 +43,31 @@ bool same_mailboxes(const std::vector<mime::Mailbox>& a, const std::vector<mime:
     return true;
 }
 
+// Code points a snippet never holds: controls (C0, DEL, C1), line and paragraph separators and
+// spaces other than U+0020 (collapsed into one), and invisible format characters (dropped).
+// A sample of each Unicode class the snippet builder handles, not all of them.
+bool banned_in_snippet(char32_t cp) {
+    return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0xA0 || cp == 0xAD || cp == 0x1680 ||
+           (cp >= 0x2000 && cp <= 0x200F) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
+           cp == 0x205F || cp == 0x3000 || cp == 0xFEFF;
+}
+
 void check_snippet(std::string_view s) {
     check_text(s);
     if (s.empty()) return;
-    check(s.front() != ' ' && s.back() != ' ');
-    check(s.find("  ") == std::string_view::npos);
+    FUZZ_CHECK(s.front() != ' ' && s.back() != ' ');
+    FUZZ_CHECK(s.find("  ") == std::string_view::npos);
     std::size_t chars = 0;
-    for (unsigned char c : s) {
-        check(c >= 0x20 && c != 0x7f);
-        if ((c & 0xC0) != 0x80) ++chars;
+    for (std::size_t i = 0; i < s.size(); ++chars) {  // valid UTF-8, checked above
+        const auto lead = static_cast<unsigned char>(s[i]);
+        const std::size_t len = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+        char32_t cp = len == 1 ? lead : lead & (0x7F >> len);
+        for (std::size_t k = 1; k < len; ++k)
+            cp = cp << 6 | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+        FUZZ_CHECK(!banned_in_snippet(cp));
+        i += len;
     }
-    check(chars <= 200);
+    FUZZ_CHECK(chars <= 200);
 }
 
 void check_summary(const mime::Summary& s) {
@@ -92,7 +107,7 @@ void check_utf8_fixer(std::string_view in, std::size_t cut) {
     fixer.put(in.substr(0, cut), parts);
     fixer.put(in.substr(cut), parts);
     fixer.finish(parts);
-    check(parts == whole);
+    FUZZ_CHECK(parts == whole);
 }
 
 }  // namespace
@@ -103,13 +118,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     auto summary = mime::summarize(raw);
     auto parsed = mime::parse(raw);
-    check(summary.has_value() == parsed.has_value());
+    FUZZ_CHECK(summary.has_value() == parsed.has_value());
     if (!parsed) {
-        check(parsed.error().code() == Errc::invalid_argument);
+        FUZZ_CHECK(parsed.error().code() == Errc::invalid_argument);
         return 0;
     }
     check_summary(*summary);
-    check(same_summary(*summary, parsed->summary));
+    FUZZ_CHECK(same_summary(*summary, parsed->summary));
 
     for (const auto& h : parsed->headers) {
         check_text(h.name);
@@ -117,19 +132,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     check_text(parsed->text);
     check_text(parsed->html);
-    check(parsed->summary.has_attachments == !parsed->attachments.empty());
+    FUZZ_CHECK(parsed->summary.has_attachments == !parsed->attachments.empty());
 
     const auto& list = parsed->attachments;
     for (std::size_t i = 0; i < list.size(); ++i) {
-        check(list[i].index == i);
+        FUZZ_CHECK(list[i].index == i);
         check_text(list[i].filename);
-        check(list[i].content_type.find('/') != std::string::npos);
+        FUZZ_CHECK(list[i].content_type.find('/') != std::string::npos);
         auto one = mime::attachment(raw, i);
-        check(one.has_value());
-        check(same_attachment(one->meta, list[i]));
-        check(one->data.size() == list[i].size);
+        FUZZ_CHECK(one.has_value());
+        FUZZ_CHECK(same_attachment(one->meta, list[i]));
+        FUZZ_CHECK(one->data.size() == list[i].size);
     }
     auto past = mime::attachment(raw, list.size());
-    check(!past && past.error().code() == Errc::not_found);
+    FUZZ_CHECK(!past && past.error().code() == Errc::not_found);
     return 0;
 }

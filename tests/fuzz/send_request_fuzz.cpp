@@ -16,15 +16,12 @@
 #include <string_view>
 
 #include "common/mime.hpp"
+#include "invariant.hpp"
 #include "send_request.hpp"
 
 using namespace postern;
 
 namespace {
-
-void check(bool ok) {
-    if (!ok) std::abort();
-}
 
 bool has_crlf(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
 
@@ -32,16 +29,16 @@ void check_raw(std::string_view raw) {
     std::size_t line = 0;
     for (std::size_t i = 0; i < raw.size(); ++i) {
         if (raw[i] == '\r') {
-            check(i + 1 < raw.size() && raw[i + 1] == '\n');
-            check(line <= 998);
+            FUZZ_CHECK(i + 1 < raw.size() && raw[i + 1] == '\n');
+            FUZZ_CHECK(line <= 998);
             line = 0;
             ++i;
         } else {
-            check(raw[i] != '\n');
+            FUZZ_CHECK(raw[i] != '\n');
             ++line;
         }
     }
-    check(line <= 998);
+    FUZZ_CHECK(line <= 998);
 }
 
 }  // namespace
@@ -55,16 +52,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     auto req = api::parse_send_request(body, kind);
     if (!req) {
-        check(req.error().status == 400 || req.error().status == 422);
-        check(req.error().body.find("\"errors\"") != std::string::npos);
+        FUZZ_CHECK(req.error().status == 400 || req.error().status == 422);
+        FUZZ_CHECK(req.error().body.find("\"errors\"") != std::string::npos);
         return 0;
     }
-    check(req->to.size() <= 100 && req->cc.size() <= 100 && req->bcc.size() <= 100);
-    check(req->attachments.size() <= 100 && req->headers.size() <= 50);
-    check(!has_crlf(req->subject));
+    FUZZ_CHECK(req->to.size() <= 100 && req->cc.size() <= 100 && req->bcc.size() <= 100);
+    FUZZ_CHECK(req->attachments.size() <= 100 && req->headers.size() <= 50);
+    FUZZ_CHECK(!has_crlf(req->subject));
     for (const auto& h : req->headers) {
-        check(!mime::is_structural_header(h.name));
-        check(!has_crlf(h.name) && !has_crlf(h.value));
+        FUZZ_CHECK(!mime::is_structural_header(h.name));
+        FUZZ_CHECK(!has_crlf(h.name) && !has_crlf(h.value));
     }
 
     mime::Outgoing out = api::outgoing_of(*req);  // as the routes make it
@@ -73,14 +70,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     out.date_ms = 1795000000000;
     auto built = mime::build_message(out);
     if (!built) {
-        check(built.error().code() == Errc::invalid_argument);
+        FUZZ_CHECK(built.error().code() == Errc::invalid_argument);
         return 0;
     }
     check_raw(built->raw);
     auto parsed = mime::parse(built->raw);
-    check(parsed.has_value());
-    check(parsed->summary.to.size() == out.to.size());
-    check(parsed->summary.cc.size() == out.cc.size());
-    check(parsed->attachments.size() == out.attachments.size());
+    FUZZ_CHECK(parsed.has_value());
+    FUZZ_CHECK(parsed->summary.to.size() == out.to.size());
+    FUZZ_CHECK(parsed->summary.cc.size() == out.cc.size());
+    FUZZ_CHECK(parsed->attachments.size() == out.attachments.size());
     return 0;
 }

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "invariant.hpp"
 #include "smtpd/proto/command.hpp"
 #include "smtpd/proto/session.hpp"
 
@@ -17,19 +18,15 @@ using namespace postern::smtp;
 
 namespace {
 
-void check(bool ok) {
-    if (!ok) std::abort();
-}
-
 void check_reply(const Reply& r) {
     const std::string& t = r.text;
-    check(t.size() >= 6 && t.compare(t.size() - 2, 2, "\r\n") == 0);
-    check(r.code >= 200 && r.code <= 599);
-    check(t.compare(0, 3, std::to_string(r.code)) == 0);
+    FUZZ_CHECK(t.size() >= 6 && t.compare(t.size() - 2, 2, "\r\n") == 0);
+    FUZZ_CHECK(r.code >= 200 && r.code <= 599);
+    FUZZ_CHECK(t.compare(0, 3, std::to_string(r.code)) == 0);
     // A reply never carries a bare CR or LF (no reply injection from client input).
     for (std::size_t i = 0; i < t.size(); ++i) {
-        if (t[i] == '\r') check(i + 1 < t.size() && t[i + 1] == '\n');
-        if (t[i] == '\n') check(i > 0 && t[i - 1] == '\r');
+        if (t[i] == '\r') FUZZ_CHECK(i + 1 < t.size() && t[i + 1] == '\n');
+        if (t[i] == '\n') FUZZ_CHECK(i > 0 && t[i - 1] == '\r');
     }
 }
 
@@ -48,14 +45,14 @@ void perform(Session& s, Actions& actions, std::uint8_t salt) {
         } else if (std::holds_alternative<StartTls>(a)) {
             s.on_tls_started(actions);
         } else if (auto* au = std::get_if<Authenticate>(&a)) {
-            check(!au->username.empty() && !au->password.empty());
+            FUZZ_CHECK(!au->username.empty() && !au->password.empty());
             AuthVerdict v;
             v.kind = static_cast<AuthVerdict::Kind>((au->password.size() + salt) % 3);
             v.identity = AuthIdentity{"mbx_1", "ten_1", au->username, au->username};
             if (salt % 7 == 0) v.send_refused = "not verified";
             s.on_result(v, actions);
         } else if (auto* m = std::get_if<StoreMessage>(&a)) {
-            check(!m->recipients.empty());
+            FUZZ_CHECK(!m->recipients.empty());
             const std::size_t n = m->body.size() + salt;
             // Stored, failed (451), or refused by policy (550 5.7.1).
             s.on_result(StoreOutcome{n % 5 != 0, "smtp_FUZZ", n % 10 == 5 ? "by policy" : ""},
@@ -76,11 +73,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // The parser alone, on the input taken as one line.
     std::string_view line = input.substr(0, input.find('\n'));
     Command c = parse_command(line);
-    check(c.arg.size() <= line.size());
+    FUZZ_CHECK(c.arg.size() <= line.size());
     for (std::string_view prefix : {"FROM:", "TO:"}) {
         if (auto p = parse_path_argument(c.arg, prefix)) {
-            check(p->mailbox.data() >= c.arg.data() &&
-                  p->mailbox.data() + p->mailbox.size() <= c.arg.data() + c.arg.size());
+            FUZZ_CHECK(p->mailbox.data() >= c.arg.data() &&
+                       p->mailbox.data() + p->mailbox.size() <= c.arg.data() + c.arg.size());
         }
     }
     (void)is_valid_helo_name(c.arg);
@@ -104,13 +101,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         buffer.append(input.substr(pos, chunk));
         for (;;) {
             std::size_t used = s.feed(buffer, actions);
-            check(used <= buffer.size());
+            FUZZ_CHECK(used <= buffer.size());
             buffer.erase(0, used);
             perform(s, actions, salt);
-            check(!s.waiting());
+            FUZZ_CHECK(!s.waiting());
             if (used == 0 || buffer.empty() || s.closed()) break;
         }
-        if (!s.closed() && !s.in_data()) check(buffer.size() < Session::kMaxCommandLine);
+        if (!s.closed() && !s.in_data()) FUZZ_CHECK(buffer.size() < Session::kMaxCommandLine);
     }
     s.on_timeout(actions);
     perform(s, actions, salt);

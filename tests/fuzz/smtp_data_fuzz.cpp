@@ -16,15 +16,12 @@
 #include <string>
 #include <string_view>
 
+#include "invariant.hpp"
 #include "smtpd/proto/data_reader.hpp"
 
 using postern::smtp::DataReader;
 
 namespace {
-
-void check(bool ok) {
-    if (!ok) std::abort();
-}
 
 struct Run {
     std::size_t used = 0;
@@ -103,8 +100,8 @@ Run chunks(std::string_view in, std::size_t cut, std::uint64_t max) {
 void check_chunks(std::string_view in, std::size_t cut, std::uint64_t max) {
     Run whole = chunks(in, in.size(), max);
     Run split = chunks(in, cut, max);
-    check(whole.out == split.out && whole.ok == split.ok && whole.big == split.big &&
-          whole.line == split.line && whole.bare == split.bare && whole.done && split.done);
+    FUZZ_CHECK(whole.out == split.out && whole.ok == split.ok && whole.big == split.big &&
+               whole.line == split.line && whole.bare == split.bare && whole.done && split.done);
     bool bare = false, line = false;
     std::size_t len = 0;
     for (std::size_t i = 0; i < in.size(); ++i) {
@@ -121,10 +118,10 @@ void check_chunks(std::string_view in, std::size_t cut, std::uint64_t max) {
         want.back() != '\r')
         want += "\r\n";
     const bool ok = !bare && !line && want.size() <= max;
-    check(whole.ok == ok);
-    check(whole.bare == bare);
-    if (ok) check(whole.out == want);
-    if (!ok) check(whole.out.empty());
+    FUZZ_CHECK(whole.ok == ok);
+    FUZZ_CHECK(whole.bare == bare);
+    if (ok) FUZZ_CHECK(whole.out == want);
+    if (!ok) FUZZ_CHECK(whole.out.empty());
 }
 
 }  // namespace
@@ -138,24 +135,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check_chunks(in, cut, max);
     Run whole = run(in, in.size(), max);
     Run split = run(in, cut, max);
-    check(whole.used == split.used && whole.out == split.out && whole.done == split.done &&
-          whole.ok == split.ok && whole.big == split.big && whole.line == split.line &&
-          whole.bare == split.bare);
-    check(whole.used <= in.size());
-    if (!whole.ok) check(whole.out.empty());
+    FUZZ_CHECK(whole.used == split.used && whole.out == split.out && whole.done == split.done &&
+               whole.ok == split.ok && whole.big == split.big && whole.line == split.line &&
+               whole.bare == split.bare);
+    FUZZ_CHECK(whole.used <= in.size());
+    if (!whole.ok) FUZZ_CHECK(whole.out.empty());
     Run want = reference(in, max);
-    check(whole.done == want.done);
+    FUZZ_CHECK(whole.done == want.done);
     // Before the end a verdict may still be pending (a last CR, a partial line): judge at the end.
     if (!whole.done) {
-        check(whole.used == in.size());
+        FUZZ_CHECK(whole.used == in.size());
         return 0;
     }
-    check(whole.used == want.used);
-    check(whole.ok == want.ok);
-    check(whole.out == want.out);
-    check(whole.bare == want.bare);
-    if (!want.bare) check(whole.line == want.line);
-    if (!want.bare && !want.line) check(whole.big == want.big);
-    check(whole.out.size() <= max);
+    FUZZ_CHECK(whole.used == want.used);
+    FUZZ_CHECK(whole.ok == want.ok);
+    FUZZ_CHECK(whole.out == want.out);
+    FUZZ_CHECK(whole.bare == want.bare);
+    if (!want.bare) FUZZ_CHECK(whole.line == want.line);
+    if (!want.bare && !want.line) FUZZ_CHECK(whole.big == want.big);
+    FUZZ_CHECK(whole.out.size() <= max);
     return 0;
 }
