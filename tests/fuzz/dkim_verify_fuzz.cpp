@@ -1,7 +1,8 @@
 // Fuzz target: DKIM verification (dns/dkim_verify.hpp: libopendkim, our key-record reading and
 // result reporting), as the MX runs it on every inbound message. The input is the key TXT record,
-// a NUL byte, then the message; every key question is answered with that record. Bare LFs in the
-// message become CRLF first, as the SMTP layer guarantees. Invariants checked:
+// a NUL byte, then the message; every key question is answered with that record. Line ends in the
+// message are made CRLF first (mime::crlf_lines), as the SMTP layer guarantees: it refuses bare
+// LF and CR. Invariants checked:
 // - at most max_signatures key questions, each a TXT question under "._domainkey.";
 // - a pass names a domain and a selector and uses rsa-sha256 or ed25519-sha256 (RFC 8301: never
 //   rsa-sha1); every result but a pass or none gives a reason;
@@ -13,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/mime.hpp"
 #include "dns/dkim_verify.hpp"
 #include "invariant.hpp"
 
@@ -20,16 +22,6 @@ using namespace postern;
 using namespace postern::dns;
 
 namespace {
-
-std::string crlf(std::string_view in) {
-    std::string out;
-    out.reserve(in.size() + in.size() / 16);
-    for (std::size_t i = 0; i < in.size(); ++i) {
-        if (in[i] == '\n' && (i == 0 || in[i - 1] != '\r')) out += '\r';
-        out += in[i];
-    }
-    return out;
-}
 
 bool same(const DkimResult& a, const DkimResult& b) {
     return a.status == b.status && a.domain == b.domain && a.selector == b.selector &&
@@ -44,7 +36,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::size_t nul = in.find('\0');
     if (nul == std::string_view::npos) return 0;
     const std::string key(in.substr(0, nul));
-    const std::string message = crlf(in.substr(nul + 1));
+    const std::string message = mime::crlf_lines(in.substr(nul + 1));
 
     DkimVerifyOptions options;
     options.now = 1795400000;  // after the t= of the dkimpy fixtures

@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include "common/mime.hpp"
+
 using namespace postern::dns;
 
 namespace {
@@ -30,17 +32,6 @@ std::string slurp(const std::string& relative) {
     std::ostringstream out;
     out << in.rdbuf();
     return out.str();
-}
-
-// LF -> CRLF for the files marked LF in the README (a CRLF file passes through unchanged).
-std::string crlf(std::string_view in) {
-    std::string out;
-    out.reserve(in.size() + in.size() / 32);
-    for (std::size_t i = 0; i < in.size(); ++i) {
-        if (in[i] == '\n' && (i == 0 || in[i - 1] != '\r')) out += '\r';
-        out += in[i];
-    }
-    return out;
 }
 
 std::string first_line(const std::string& s) { return s.substr(0, s.find_first_of("\r\n")); }
@@ -105,7 +96,7 @@ std::pair<Zone, std::string> stalwart(const std::string& file) {
         std::size_t sp = line.find(' ');
         zone.add(line.substr(0, sp), line.substr(sp + 1));
     }
-    return {zone, crlf(text.substr(pos))};
+    return {zone, postern::mime::crlf_lines(text.substr(pos))};
 }
 
 Zone football() {
@@ -144,7 +135,8 @@ TEST_CASE("RFC 8463 A.3: ed25519-sha256 and rsa-sha256 both pass", "[dkim]") {
 }
 
 TEST_CASE("RFC 8463 message signed simple/simple by dkimpy (LF file) passes", "[dkim]") {
-    auto r = verify(crlf(slurp("rfc8463/signed-simple-simple.dkimpy.eml")), football());
+    auto r = verify(postern::mime::crlf_lines(slurp("rfc8463/signed-simple-simple.dkimpy.eml")),
+                    football());
     CHECK(statuses(r) == std::vector{S::pass, S::pass});
 }
 
@@ -295,7 +287,8 @@ TEST_CASE("a changed body or signed header field fails", "[dkim]") {
 }
 
 TEST_CASE("an unsigned message gives no results and asks nothing", "[dkim]") {
-    const std::string message = crlf("From: a@example.com\nSubject: hi\n\nbody\n");
+    const std::string message =
+        postern::mime::crlf_lines("From: a@example.com\nSubject: hi\n\nbody\n");
     DkimVerification v(message);
     CHECK(v.questions().empty());
     CHECK(v.next() == nullptr);
