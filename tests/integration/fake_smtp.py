@@ -8,6 +8,10 @@ without a word; `idle_timeout` seconds without a command it says 421 and closes;
 refuses a MAIL inside an open transaction (until RSET or the end of the data). `connections`,
 `max_active` (connections open at once) and `quits` count what clients did.
 
+For odd servers: `greeting` is the first line of the EHLO reply (which names the server and
+offers nothing, whatever words it holds); `line_end` "\n" ends every reply line with a bare LF.
+`verbs` lists the verb of every command received.
+
 For TLS: with `tls_context` (a server-side ssl.SSLContext) the server offers STARTTLS and runs a
 real handshake; after QUIT it waits for the client's close_notify, then sends its own.
 `tls_endings` records, per TLS session, "close_notify" when the client sent one, otherwise what
@@ -24,7 +28,7 @@ class _Handler(socketserver.StreamRequestHandler):
     timeout = 30
 
     def reply(self, line):
-        self.wfile.write(line.encode() + b"\r\n")
+        self.wfile.write((line + "\r\n").replace("\r\n", self.server.owner.line_end).encode())
         self.wfile.flush()
 
     def handle(self):
@@ -58,11 +62,13 @@ class _Handler(socketserver.StreamRequestHandler):
                 return
             cmd = line.decode("latin-1").rstrip("\r\n")
             verb = cmd.split(" ", 1)[0].upper()
+            with srv.lock:
+                srv.verbs.append(verb)
             if verb in ("EHLO", "HELO"):
                 offer = srv.broken_tls or (srv.tls_context is not None and self.tls is None)
                 tls = "250-STARTTLS\r\n" if offer else ""
                 offered = "".join(f"250-{e}\r\n" for e in srv.extensions[:-1])
-                self.reply(f"250-fake.dest.test\r\n{tls}{offered}250 {srv.extensions[-1]}"
+                self.reply(f"250-{srv.greeting}\r\n{tls}{offered}250 {srv.extensions[-1]}"
                            if verb == "EHLO" else "250 fake.dest.test")
             elif verb == "STARTTLS" and srv.broken_tls:
                 # Says yes, then answers the ClientHello with text: the handshake fails.
@@ -162,8 +168,12 @@ class _Server(socketserver.ThreadingTCPServer):
 class FakeSmtp:
     def __init__(self, replies=None, data_delay=0.0, broken_tls=False, close_after=0,
                  idle_timeout=0.0, strict=False, tls_context=None,
-                 extensions=("PIPELINING", "8BITMIME")):
+                 extensions=("PIPELINING", "8BITMIME"), greeting="fake.dest.test",
+                 line_end="\r\n"):
         self.replies = replies
+        self.greeting = greeting  # the first line of the EHLO reply
+        self.line_end = line_end  # of every reply line: "\n" for a server that sends bare LF
+        self.verbs = []  # every command's verb, in order
         self.extensions = list(extensions)  # the EHLO keywords offered (STARTTLS aside)
         self.tls_context = tls_context
         self.tls_endings = []

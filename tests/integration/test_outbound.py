@@ -131,6 +131,22 @@ class RetryAndBounceTest(OutboundBase):
             self.assertEqual(len(self.events("message.delivered")), 1)
             self.assertIn("451 4.3.0", self.events("message.deferred")[0])
 
+    def test_a_server_with_bare_lf_replies_and_keywords_in_its_greeting(self):
+        # Its EHLO reply names STARTTLS and PIPELINING in the greeting line only, offers SIZE
+        # and 8BITMIME, and ends every line with a bare LF (read as Postfix's client reads it).
+        with fake_smtp.FakeSmtp(extensions=("SIZE 100000", "8BITMIME"), line_end="\n",
+                                greeting="fake.dest.test ready, no STARTTLS or PIPELINING here"
+                                ) as dest:
+            outbound_config(self.p.data, routes={"dest.test": f"127.0.0.1:{dest.port}"})
+            self.p.start_smtpd()
+            mid = self.send(message("bare lf"), "user@dest.test")
+            rows = self.wait_state(mid, {"delivered"})
+            self.assertIn("250", rows[0]["last_reply"])
+            self.assertEqual(len(dest.messages), 1)
+            self.assertNotIn("STARTTLS", dest.verbs)
+            # SIZE was offered, so MAIL FROM declared the size.
+            self.assertRegex(dest.mail_commands[0], r"(?i) SIZE=\d+")
+
     def test_550_bounces_with_a_dsn_in_the_senders_inbox(self):
         def replies(stage, arg, n):
             if stage == "rcpt" and arg.startswith("nobody@"):

@@ -5,15 +5,13 @@
 
 #include <openssl/ssl.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
-#include <boost/asio/read_until.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <cctype>
-#include <charconv>
 #include <memory>
 #include <optional>
 #include <tl/expected.hpp>
@@ -21,6 +19,7 @@
 #include "common/address.hpp"
 #include "common/ascii.hpp"
 #include "common/header_fields.hpp"
+#include "smtpd/proto/reply.hpp"
 
 namespace postern::smtp::outbound {
 namespace {
@@ -28,8 +27,6 @@ namespace {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
-constexpr std::size_t kMaxReply = 64 * 1024;  // all lines of one reply
-constexpr std::size_t kMaxLines = 200;
 // The first reply on a cached connection, and RSET: a live server answers these at once.
 constexpr std::chrono::milliseconds kProbeTimeout{30000};
 
@@ -69,54 +66,63 @@ asio::awaitable<bool> write_all(std::shared_ptr<Conn> c, const std::string& data
     co_return !ec;
 }
 
-// Reads one reply (all its lines). code 0 on a broken connection, a timeout or garbage.
-asio::awaitable<Reply> read_reply(std::shared_ptr<Conn> c, std::chrono::milliseconds timeout) {
+// Reads some bytes into c->in: at most `limit`. false (and nothing read) on an error.
+asio::awaitable<bool> read_some(std::shared_ptr<Conn> c, std::size_t limit,
+                                boost::system::error_code& ec) {
+    const std::size_t had = c->in.size();
+    c->in.resize(had + limit);
+    auto into = asio::buffer(c->in.data() + had, limit);
+    std::size_t n = 0;
+    if (c->tls) {
+        auto [e, k] = co_await c->stream.async_read_some(into, kTuple);
+        ec = e;
+        n = k;
+    } else {
+        auto [e, k] = co_await c->stream.next_layer().async_read_some(into, kTuple);
+        ec = e;
+        n = k;
+    }
+    c->in.resize(had + (ec ? 0 : n));
+    co_return !ec;
+}
+
+// Reads one reply (all its lines). code 0 on a broken connection, a timeout or garbage. `raw`,
+// when given, gets the reply's lines (for EHLO).
+asio::awaitable<Reply> read_reply(std::shared_ptr<Conn> c, std::chrono::milliseconds timeout,
+                                  ServerReply* raw = nullptr) {
     Reply r;
     arm(c, timeout);
-    for (std::size_t lines = 0; lines < kMaxLines; ++lines) {
-        auto buffer = asio::dynamic_buffer(c->in, kMaxReply);
-        boost::system::error_code ec;
-        std::size_t n = 0;
-        if (c->tls) {
-            auto [e, k] = co_await asio::async_read_until(c->stream, buffer, "\r\n", kTuple);
-            ec = e;
-            n = k;
-        } else {
-            auto [e, k] =
-                co_await asio::async_read_until(c->stream.next_layer(), buffer, "\r\n", kTuple);
-            ec = e;
-            n = k;
+    ReplyReader reader;
+    ServerReply got;
+    for (;;) {
+        switch (reader.next(c->in, got)) {
+            case ReplyReader::Status::reply:
+                r.code = got.code;
+                r.text = got.text();
+                if (raw != nullptr) *raw = std::move(got);
+                co_return r;
+            case ReplyReader::Status::malformed:
+                r.text = "malformed reply from the server";
+                co_return r;
+            case ReplyReader::Status::too_long:
+                r.text = "over-long reply from the server";
+                co_return r;
+            case ReplyReader::Status::need_more:
+                break;
         }
-        if (ec) {
-            r.code = 0;
+        // need_more leaves at most kMaxBytes in c->in: one byte over is enough to tell.
+        const std::size_t room = ReplyReader::kMaxBytes + 1 - c->in.size();
+        boost::system::error_code ec;
+        auto reading = read_some(c, std::min<std::size_t>(room, 16384), ec);
+        if (!co_await std::move(reading)) {
             r.text = "connection lost: " + ec.message();
             co_return r;
         }
-        std::string line = c->in.substr(0, n - 2);
-        c->in.erase(0, n);
-        if (line.size() < 3 || !std::isdigit(static_cast<unsigned char>(line[0])) ||
-            !std::isdigit(static_cast<unsigned char>(line[1])) ||
-            !std::isdigit(static_cast<unsigned char>(line[2])) ||
-            (line.size() > 3 && line[3] != ' ' && line[3] != '-')) {
-            r.code = 0;
-            r.text = "malformed reply from the server";
-            co_return r;
-        }
-        const int code = std::stoi(line.substr(0, 3));
-        if (r.text.empty()) r.text = line.substr(0, 3);
-        std::string rest = line.size() > 4 ? line.substr(4) : std::string();
-        if (!rest.empty()) r.text += " " + rest;
-        if (line.size() == 3 || line[3] == ' ') {
-            r.code = code;
-            co_return r;
-        }
     }
-    r.text = "over-long reply from the server";
-    co_return r;
 }
 
 asio::awaitable<Reply> command(std::shared_ptr<Conn> c, std::string line,
-                               std::chrono::milliseconds timeout) {
+                               std::chrono::milliseconds timeout, ServerReply* raw = nullptr) {
     line += "\r\n";
     auto writing = write_all(c, line, timeout);
     if (!co_await std::move(writing)) {
@@ -124,42 +130,8 @@ asio::awaitable<Reply> command(std::shared_ptr<Conn> c, std::string line,
         r.text = "connection lost while sending";
         co_return r;
     }
-    auto reading = read_reply(c, timeout);
+    auto reading = read_reply(c, timeout, raw);
     co_return co_await std::move(reading);
-}
-
-struct Capabilities {
-    bool starttls = false, pipelining = false, size = false, eightbit = false, smtputf8 = false;
-    std::uint64_t max_size = 0;  // "SIZE n" (RFC 1870): the largest message taken; 0: no limit
-};
-
-Capabilities parse_ehlo(const std::string& text) {
-    // text is "250 host greeting KEYWORD KEYWORD…" (lines joined by spaces): look for keywords.
-    Capabilities caps;
-    std::string upper;
-    for (char ch : text) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-    auto has = [&](const std::string& k) {
-        for (std::size_t pos = upper.find(k); pos != std::string::npos;
-             pos = upper.find(k, pos + 1)) {
-            bool start = pos == 0 || upper[pos - 1] == ' ';
-            bool end = pos + k.size() == upper.size() || upper[pos + k.size()] == ' ';
-            if (start && end) return true;
-        }
-        return false;
-    };
-    caps.starttls = has("STARTTLS");
-    caps.pipelining = has("PIPELINING");
-    caps.size = has("SIZE") || upper.find(" SIZE ") != std::string::npos;
-    if (std::size_t pos = upper.find(" SIZE "); pos != std::string::npos) {
-        const char* first = upper.data() + pos + 6;
-        const char* last = upper.data() + upper.size();
-        std::uint64_t n = 0;
-        auto [end, ec] = std::from_chars(first, last, n);
-        if (ec == std::errc() && (end == last || *end == ' ')) caps.max_size = n;
-    }
-    caps.eightbit = has("8BITMIME");
-    caps.smtputf8 = has("SMTPUTF8");
-    return caps;
 }
 
 TransactionResult unreachable(std::string why) {
@@ -175,17 +147,17 @@ TransactionResult refused(const Reply& r) {
 }
 
 // EHLO, falling back to HELO when EHLO is refused with 5xx.
-asio::awaitable<std::pair<Reply, Capabilities>> hello(std::shared_ptr<Conn> c, std::string name,
-                                                      std::chrono::milliseconds timeout) {
-    auto ehlo = command(c, "EHLO " + name, timeout);
+asio::awaitable<std::pair<Reply, Extensions>> hello(std::shared_ptr<Conn> c, std::string name,
+                                                    std::chrono::milliseconds timeout) {
+    ServerReply lines;
+    auto ehlo = command(c, "EHLO " + name, timeout, &lines);
     Reply r = co_await std::move(ehlo);
     if (r.code >= 500 && r.code < 600) {
         auto helo = command(c, "HELO " + name, timeout);
         r = co_await std::move(helo);
-        co_return std::make_pair(r, Capabilities{});
+        co_return std::make_pair(r, Extensions{});
     }
-    Capabilities caps = parse_ehlo(r.text);
-    co_return std::make_pair(r, caps);
+    co_return std::make_pair(r, parse_ehlo(lines));
 }
 
 }  // namespace
@@ -205,7 +177,7 @@ std::string dot_stuff(const std::string& message) {
 
 struct Session {
     std::shared_ptr<Conn> conn;  // conn->tls: STARTTLS is in use
-    Capabilities caps;
+    Extensions caps;
     std::string host;    // its name, for replies we make up
     bool usable = true;  // the last exchange left the server waiting for MAIL FROM
     std::size_t transactions = 0;
@@ -314,7 +286,7 @@ struct Envelope {
 // server announced would only be refused after its data (RFC 1870 §6). All are permanent: the
 // sender gets a DSN with the reply. `eightbit`: t.message has 8-bit content; `message_7bit`: its
 // 7-bit version, when one was made.
-tl::expected<Envelope, Reply> envelope_for(const Capabilities& caps, const Transaction& t,
+tl::expected<Envelope, Reply> envelope_for(const Extensions& caps, const Transaction& t,
                                            bool eightbit, const std::string* message_7bit,
                                            const std::string& host) {
     Envelope e;
