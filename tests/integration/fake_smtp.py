@@ -10,7 +10,8 @@ refuses a MAIL inside an open transaction (until RSET or the end of the data). `
 
 For odd servers: `greeting` is the first line of the EHLO reply (which names the server and
 offers nothing, whatever words it holds); `line_end` "\n" ends every reply line with a bare LF.
-`verbs` lists the verb of every command received.
+`verbs` lists the verb of every command received; `mail_pipelined` says for each MAIL command
+whether more commands had come behind it without waiting for its reply.
 
 For TLS: with `tls_context` (a server-side ssl.SSLContext) the server offers STARTTLS and runs a
 real handshake; after QUIT it waits for the client's close_notify, then sends its own.
@@ -30,6 +31,19 @@ class _Handler(socketserver.StreamRequestHandler):
     def reply(self, line):
         self.wfile.write((line + "\r\n").replace("\r\n", self.server.owner.line_end).encode())
         self.wfile.flush()
+
+    def sent_more(self):
+        """Whether the client sent more after the command just read without waiting for its
+        reply (PIPELINING), as far as has arrived; None under TLS."""
+        if self.tls is not None:
+            return None
+        self.connection.settimeout(0)  # peek at what is buffered or has arrived, never wait
+        try:
+            return len(self.rfile.peek(1)) > 0
+        except OSError:
+            return False
+        finally:
+            self.connection.settimeout(self.server.owner.idle_timeout or self.timeout)
 
     def handle(self):
         srv = self.server.owner
@@ -89,8 +103,10 @@ class _Handler(socketserver.StreamRequestHandler):
                     continue
                 mail_from = cmd[cmd.find("<") + 1:cmd.find(">")]
                 rcpts = []
+                pipelined = self.sent_more()
                 with srv.lock:
                     srv.mail_commands.append(cmd)
+                    srv.mail_pipelined.append(pipelined)
                 self.reply(srv.answer("mail", mail_from) or "250 2.1.0 ok")
             elif verb == "RCPT":
                 rcpt = cmd[cmd.find("<") + 1:cmd.find(">")]
@@ -174,6 +190,7 @@ class FakeSmtp:
         self.greeting = greeting  # the first line of the EHLO reply
         self.line_end = line_end  # of every reply line: "\n" for a server that sends bare LF
         self.verbs = []  # every command's verb, in order
+        self.mail_pipelined = []  # per MAIL command: more had come without waiting (sent_more)
         self.extensions = list(extensions)  # the EHLO keywords offered (STARTTLS aside)
         self.tls_context = tls_context
         self.tls_endings = []

@@ -121,6 +121,7 @@ class RetryAndBounceTest(OutboundBase):
             self.assertEqual(rows[0]["attempts"], 2)
             self.assertIn("250", rows[0]["last_reply"])
             self.assertEqual(len(dest.messages), 1)
+            self.assertEqual(dest.mail_pipelined, [True, True])  # offered, so used
             mail_from, rcpts, data = dest.messages[0]
             self.assertEqual(mail_from, SENDER)
             self.assertEqual(rcpts, ["user@dest.test"])
@@ -144,6 +145,7 @@ class RetryAndBounceTest(OutboundBase):
             self.assertIn("250", rows[0]["last_reply"])
             self.assertEqual(len(dest.messages), 1)
             self.assertNotIn("STARTTLS", dest.verbs)
+            self.assertEqual(dest.mail_pipelined, [False])  # PIPELINING was not offered
             # SIZE was offered, so MAIL FROM declared the size.
             self.assertRegex(dest.mail_commands[0], r"(?i) SIZE=\d+")
 

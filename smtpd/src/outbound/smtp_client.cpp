@@ -110,8 +110,8 @@ asio::awaitable<Reply> read_reply(std::shared_ptr<Conn> c, std::chrono::millisec
             case ReplyReader::Status::need_more:
                 break;
         }
-        // need_more leaves at most kMaxBytes in c->in: one byte over is enough to tell.
-        const std::size_t room = ReplyReader::kMaxBytes + 1 - c->in.size();
+        // need_more leaves at most max_bytes() in c->in: one byte over is enough to tell.
+        const std::size_t room = reader.max_bytes() + 1 - c->in.size();
         boost::system::error_code ec;
         auto reading = read_some(c, std::min<std::size_t>(room, 16384), ec);
         if (!co_await std::move(reading)) {

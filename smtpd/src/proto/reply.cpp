@@ -33,17 +33,17 @@ ReplyReader::Status ReplyReader::next(std::string& in, ServerReply& out) {
         const auto lf = in.find('\n', std::max(scanned_, searched_));
         if (lf == std::string::npos) {
             searched_ = in.size();  // a line trickling in is searched once, not once per byte
-            if (in.size() > kMaxBytes) return Status::too_long;
+            if (in.size() > max_bytes_) return Status::too_long;
             return Status::need_more;
         }
-        if (lf + 1 > kMaxBytes) return Status::too_long;
+        if (lf + 1 > max_bytes_) return Status::too_long;
         std::string_view line(in.data() + scanned_, lf - scanned_);
-        if (line.ends_with('\r')) line.remove_suffix(1);
+        while (line.ends_with('\r')) line.remove_suffix(1);
         auto digit = [](char c) { return c >= '0' && c <= '9'; };
-        if (line.size() < 3 || !digit(line[0]) || !digit(line[1]) || !digit(line[2]) ||
-            (line.size() > 3 && line[3] != ' ' && line[3] != '-'))
+        if (line.size() < 3 || line[0] < '2' || line[0] > '5' || !digit(line[1]) ||
+            !digit(line[2]) || (line.size() > 3 && line[3] != ' ' && line[3] != '-'))
             return Status::malformed;
-        if (partial_.lines.size() == kMaxLines) return Status::too_long;
+        if (partial_.lines.size() == max_lines_) return Status::too_long;
         partial_.code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
         partial_.lines.emplace_back(line.size() > 4 ? line.substr(4) : std::string_view());
         scanned_ = lf + 1;

@@ -73,6 +73,9 @@ TEST_CASE("bare LF ends a reply line; a code alone or with an empty text is a li
     REQUIRE(reader.next(in, r) == Status::reply);
     CHECK(r.code == 221);
     CHECK(r.text() == "221");
+    in = "250 ok\r\r\n";  // every CR before the LF goes, as in Postfix's client
+    REQUIRE(reader.next(in, r) == Status::reply);
+    CHECK(r.lines == std::vector<std::string>{"ok"});
 }
 
 TEST_CASE("the last line's code is the reply's", "[reply]") {
@@ -84,8 +87,11 @@ TEST_CASE("the last line's code is the reply's", "[reply]") {
 }
 
 TEST_CASE("what is not a reply line is malformed", "[reply]") {
-    for (std::string bad : {"hello\r\n", "25 short\r\n", "2x0 letters\r\n", "250x no separator\r\n",
-                            "\r\n", "250-ok\r\nnot a line\r\n", "+OK POP3 server ready\r\n"}) {
+    for (std::string bad :
+         {"hello\r\n", "25 short\r\n", "2x0 letters\r\n", "250x no separator\r\n", "\r\n",
+          "250-ok\r\nnot a line\r\n", "+OK POP3 server ready\r\n",
+          // Codes outside 2xx-5xx (RFC 5321 §4.2); 000 would read as "no reply" otherwise.
+          "000 zero\r\n", "199 one\r\n", "600 six\r\n", "999 nine\r\n"}) {
         CAPTURE(bad);
         ReplyReader reader;
         ServerReply r;
@@ -117,6 +123,21 @@ TEST_CASE("a reply over the byte or line limit is too long, however it arrives",
         ServerReply r;
         REQUIRE(reader.next(in, r) == Status::reply);
         CHECK(r.lines.size() == ReplyReader::kMaxLines);
+    }
+    {
+        // Exactly max_bytes with its final LF is a reply; one byte more is too long.
+        ReplyReader reader(16, 4);
+        ServerReply r;
+        std::string in = "250 " + std::string(10, 'x') + "\r\n";
+        REQUIRE(in.size() == 16);
+        CHECK(reader.next(in, r) == Status::reply);
+        in = "250 " + std::string(11, 'x') + "\r\n";
+        CHECK(reader.next(in, r) == Status::too_long);
+        reader.reset();
+        in = "250 " + std::string(12, 'x');  // 16 bytes, no line end: not over yet
+        CHECK(reader.next(in, r) == Status::need_more);
+        in += 'x';
+        CHECK(reader.next(in, r) == Status::too_long);
     }
     {
         std::string wire;

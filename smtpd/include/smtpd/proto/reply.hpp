@@ -6,11 +6,13 @@
 // the next reply; the reader takes a reply off the front of the buffer once its last line has
 // arrived and leaves what follows (the replies to pipelined commands) for the next call.
 //
-// - A line ends at LF; a CR just before it is dropped. Servers that end lines with a bare LF
-//   are read too, as Postfix's client reads them.
-// - Every line must begin with three digits followed by SP, '-' or the end of the line;
-//   anything else is `malformed`. '-' marks a line that more lines follow.
-// - A reply may hold at most kMaxBytes bytes and kMaxLines lines (`too_long`).
+// - A line ends at LF; the CRs just before it are dropped. Servers that end lines with a bare
+//   LF are read too, as Postfix's client reads them.
+// - Every line must begin with a reply code, three digits the first of which is 2 to 5
+//   (RFC 5321 §4.2: Postfix's client checks digits only, but a code outside 2xx-5xx means
+//   nothing to act on), followed by SP, '-' or the end of the line; anything else is
+//   `malformed`. '-' marks a line that more lines follow.
+// - A reply may hold at most max_bytes bytes and max_lines lines (`too_long`).
 // - The code is the last line's: RFC 5321 has every line carry the same one, and the last is
 //   the one a client acts on.
 #include <cstddef>
@@ -36,6 +38,11 @@ class ReplyReader {
 
     enum class Status { need_more, reply, malformed, too_long };
 
+    explicit ReplyReader(std::size_t max_bytes = kMaxBytes, std::size_t max_lines = kMaxLines)
+        : max_bytes_(max_bytes), max_lines_(max_lines) {}
+
+    std::size_t max_bytes() const { return max_bytes_; }
+
     // Looks at the bytes of `in` it has not seen yet. On `reply`, `out` holds the reply and its
     // bytes are erased from the front of `in`. Between calls the caller may only append to
     // `in`. After `malformed` or `too_long` the stream cannot be read further: the reader must
@@ -45,6 +52,7 @@ class ReplyReader {
     void reset();
 
  private:
+    std::size_t max_bytes_, max_lines_;
     std::size_t scanned_ = 0;   // bytes of `in` that are complete lines of partial_
     std::size_t searched_ = 0;  // bytes of `in` known to hold no LF after scanned_
     ServerReply partial_;
