@@ -3,7 +3,7 @@
 // at all): it says what any durable receiver can reach on the machine at hand, whatever its
 // storage design.
 //
-//   durable_sink ADDR PORT SPOOL_FILE
+//   durable_sink ADDR PORT SPOOL_FILE [--no-sync] [--gather-us N]
 //
 // One io thread answers every command at once, as smtp-sink does (no checks: every sender and
 // recipient is accepted). The text after DATA, up to the final dot, goes to a flusher thread,
@@ -13,6 +13,11 @@
 // overwrite (no file-size change for the journal to commit), as with Postern's reused WAL.
 // Nothing is parsed and nothing can be read back: this is a yardstick, not a store.
 //
+// Two knobs, for experiments (smtp_ingress uses neither): --no-sync leaves out the fdatasync
+// (nothing is durable then: the cost of the rest of the path), and --gather-us N makes the
+// flusher wait N µs after a batch's first message before writing it, so that more join it
+// (fewer syncs per message, each message waiting longer).
+//
 // SIGTERM or SIGINT stops it; it prints "N message(s) in M flush(es)" to stderr and exits 0.
 #include <fcntl.h>
 #include <unistd.h>
@@ -21,7 +26,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -37,6 +41,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <exception>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -56,7 +61,10 @@ class Flusher {
  public:
     using Done = std::function<void(bool)>;
 
-    explicit Flusher(const char* path) {
+    // sync: fdatasync each batch (off: an experiment, nothing is durable); gather: how long
+    // to wait after a batch's first message before writing, for more to join it.
+    Flusher(const char* path, bool sync, std::chrono::microseconds gather)
+        : sync_(sync), gather_(gather) {
         fd_ = ::open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (fd_ < 0) die("open", path);
         const std::string fill(1u << 20, '\0');
@@ -108,6 +116,10 @@ class Flusher {
                 std::unique_lock lock(mu_);
                 cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
                 if (queue_.empty()) return;
+            }
+            if (gather_.count() > 0) std::this_thread::sleep_for(gather_);
+            {
+                std::lock_guard lock(mu_);
                 batch.swap(queue_);
             }
             buf.clear();
@@ -116,7 +128,7 @@ class Flusher {
             if (offset_ + buf.size() > kSpoolSize) offset_ = 0;
             const bool ok = ::pwrite(fd_, buf.data(), buf.size(), static_cast<off_t>(offset_)) ==
                                 static_cast<ssize_t>(buf.size()) &&
-                            ::fdatasync(fd_) == 0;
+                            (!sync_ || ::fdatasync(fd_) == 0);
             offset_ += buf.size();
             messages_ += batch.size();
             flushes_ += 1;
@@ -125,6 +137,8 @@ class Flusher {
         }
     }
 
+    const bool sync_;
+    const std::chrono::microseconds gather_;
     int fd_ = -1;
     std::size_t offset_ = 0;
     std::mutex mu_;
@@ -137,7 +151,7 @@ class Flusher {
 
 // Resumes the coroutine on its own executor once the flusher has written and synced `data`.
 template <class Token>
-auto async_flush(Flusher& flusher, std::string& data, Token&& token) {
+auto async_flush(Flusher& flusher, std::string data, Token&& token) {
     return asio::async_initiate<Token, void(bool)>(
         [&flusher](auto handler, std::string data) {
             using Handler = std::decay_t<decltype(handler)>;
@@ -166,15 +180,30 @@ bool is_command(std::string_view line, std::string_view verb) {
     return line.size() == verb.size() || line[verb.size()] == ' ' || line[verb.size()] == '\r';
 }
 
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::chrono::seconds kIdle{60};  // a client silent this long is dropped
+
+asio::awaitable<bool> send(tcp::socket& socket, std::string_view text) {
+    auto [e, n] = co_await asio::async_write(socket, asio::buffer(text), kTuple);
+    co_return !e;
+}
+
+// Closes the socket if the client stays silent past the deadline: the pending read then fails.
+void arm(asio::steady_timer& timer, tcp::socket& socket) {
+    timer.expires_after(kIdle);
+    timer.async_wait([&socket](boost::system::error_code ec) {
+        if (!ec) socket.close(ec);
+    });
+}
+
 asio::awaitable<void> session(tcp::socket socket, Flusher& flusher) {
-    constexpr auto tuple = asio::as_tuple(asio::use_awaitable);
+    constexpr auto tuple = kTuple;
     std::string in;
-    auto reply = [&](std::string_view text) -> asio::awaitable<bool> {
-        auto [e, n] = co_await asio::async_write(socket, asio::buffer(text), tuple);
-        co_return !e;
-    };
+    asio::steady_timer deadline(socket.get_executor());
+    auto reply = [&socket](std::string_view text) { return send(socket, text); };
     if (!co_await reply("220 durable-sink ESMTP\r\n")) co_return;
     for (;;) {
+        arm(deadline, socket);
         auto [e, n] = co_await asio::async_read_until(socket, asio::dynamic_buffer(in, kMaxLine),
                                                       "\r\n", tuple);
         if (e) co_return;
@@ -209,7 +238,9 @@ asio::awaitable<void> session(tcp::socket socket, Flusher& flusher) {
             }
             std::string message = in.substr(0, end);
             in.erase(0, end);
-            const bool ok = co_await async_flush(flusher, message, asio::use_awaitable);
+            deadline.cancel();
+            auto flushing = async_flush(flusher, std::move(message), asio::use_awaitable);
+            const bool ok = co_await std::move(flushing);
             answer = ok ? "250 2.0.0 Ok: on disk\r\n" : "451 4.3.0 Write failed\r\n";
         } else if (!is_command(line, "HELO") && !is_command(line, "MAIL") &&
                    !is_command(line, "RCPT") && !is_command(line, "RSET") &&
@@ -217,6 +248,16 @@ asio::awaitable<void> session(tcp::socket socket, Flusher& flusher) {
             answer = "500 5.5.2 Error\r\n";
         }
         if (!co_await reply(answer)) co_return;
+    }
+}
+
+// co_spawn's completion: a coroutine that ended by an exception says so (asio::detached would not).
+void report(std::exception_ptr e) {
+    if (!e) return;
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+        std::fprintf(stderr, "durable_sink: %s\n", x.what());
     }
 }
 
@@ -229,35 +270,52 @@ asio::awaitable<void> listen(tcp::acceptor& acceptor, Flusher& flusher) {
             co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
             continue;
         }
-        asio::co_spawn(acceptor.get_executor(), session(std::move(socket), flusher),
-                       asio::detached);
+        asio::co_spawn(acceptor.get_executor(), session(std::move(socket), flusher), report);
     }
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 4) {
-        std::fprintf(stderr, "usage: durable_sink ADDR PORT SPOOL_FILE\n");
+    bool sync = true;
+    long gather_us = 0;
+    int positional = 0;
+    const char* args[3] = {};
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view a = argv[i];
+        if (a == "--no-sync") {
+            sync = false;
+        } else if (a == "--gather-us" && i + 1 < argc) {
+            gather_us = std::atol(argv[++i]);
+        } else if (!a.starts_with("--") && positional < 3) {
+            args[positional++] = argv[i];
+        } else {
+            positional = -1;
+            break;
+        }
+    }
+    if (positional != 3 || gather_us < 0) {
+        std::fprintf(stderr,
+                     "usage: durable_sink ADDR PORT SPOOL_FILE [--no-sync] [--gather-us N]\n");
         return 2;
     }
     asio::io_context io(1);  // before the flusher: its last completions are posted here
-    Flusher flusher(argv[3]);
+    Flusher flusher(args[2], sync, std::chrono::microseconds(gather_us));
     tcp::acceptor acceptor(io);
     try {
-        const tcp::endpoint at(asio::ip::make_address(argv[1]),
-                               static_cast<unsigned short>(std::atoi(argv[2])));
+        const tcp::endpoint at(asio::ip::make_address(args[0]),
+                               static_cast<unsigned short>(std::atoi(args[1])));
         acceptor.open(at.protocol());
         acceptor.set_option(tcp::acceptor::reuse_address(true));
         acceptor.bind(at);
         acceptor.listen(1024);
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "durable_sink: listen on %s:%s: %s\n", argv[1], argv[2], e.what());
+        std::fprintf(stderr, "durable_sink: listen on %s:%s: %s\n", args[0], args[1], e.what());
         return 1;
     }
     asio::signal_set signals(io, SIGTERM, SIGINT);
     signals.async_wait([&](auto, int) { io.stop(); });
-    asio::co_spawn(io, listen(acceptor, flusher), asio::detached);
+    asio::co_spawn(io, listen(acceptor, flusher), report);
     io.run();
     std::fprintf(stderr, "durable_sink: %lu message(s) in %lu flush(es)\n", flusher.messages(),
                  flusher.flushes());
