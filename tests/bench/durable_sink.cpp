@@ -6,14 +6,15 @@
 //   durable_sink ADDR PORT SPOOL_FILE [--no-sync] [--gather-us N]
 //
 // One io thread answers every command at once, as smtp-sink does (no checks: every sender and
-// recipient is accepted). The text after DATA, up to the final dot, goes to a flusher thread,
-// which gathers what is queued, writes it into SPOOL_FILE with one pwrite and makes it durable
-// with one fdatasync (a group commit, as Postern's writer does), and only then is the 250 sent.
-// The spool is filled once at start-up and then written over in a ring, so each sync is an
+// recipient is accepted). The message after DATA, read by Postern's DATA reader
+// (smtp::DataReader: dot-unstuffed; bare CR or LF and over-long lines refused), goes to a flusher
+// thread, which gathers what is queued, writes it into SPOOL_FILE with one pwrite and makes it
+// durable with one fdatasync (a group commit, as Postern's writer does), and only then is the 250
+// sent. The spool is filled once at start-up and then written over in a ring, so each sync is an
 // overwrite (no file-size change for the journal to commit), as with Postern's reused WAL.
-// Nothing is parsed and nothing can be read back: this is a yardstick, not a store.
+// Nothing else is parsed and nothing can be read back: this is a yardstick, not a store.
 //
-// Two knobs, for experiments (smtp_ingress uses neither): --no-sync leaves out the fdatasync
+// Two knobs (smtp_ingress uses --gather-us 300): --no-sync leaves out the fdatasync
 // (nothing is durable then: the cost of the rest of the path), and --gather-us N makes the
 // flusher wait N µs after a batch's first message before writing it, so that more join it
 // (fewer syncs per message, each message waiting longer).
@@ -48,8 +49,12 @@
 #include <string_view>
 #include <thread>
 
+#include "smtpd/proto/command.hpp"
+#include "smtpd/proto/data_reader.hpp"
+
 namespace asio = boost::asio;
 using asio::ip::tcp;
+namespace smtp = postern::smtp;
 
 namespace {
 
@@ -173,13 +178,6 @@ auto async_flush(Flusher& flusher, std::string data, Token&& token) {
         token, std::move(data));
 }
 
-bool is_command(std::string_view line, std::string_view verb) {
-    if (line.size() < verb.size()) return false;
-    for (std::size_t i = 0; i < verb.size(); ++i)
-        if ((line[i] & ~0x20) != verb[i]) return false;
-    return line.size() == verb.size() || line[verb.size()] == ' ' || line[verb.size()] == '\r';
-}
-
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::chrono::seconds kIdle{60};  // a client silent this long is dropped
 
@@ -207,44 +205,39 @@ asio::awaitable<void> session(tcp::socket socket, Flusher& flusher) {
         auto [e, n] = co_await asio::async_read_until(socket, asio::dynamic_buffer(in, kMaxLine),
                                                       "\r\n", tuple);
         if (e) co_return;
-        const std::string line = in.substr(0, n);
+        const smtp::Verb verb = smtp::parse_command(std::string_view(in).substr(0, n - 2)).verb;
         in.erase(0, n);
         std::string_view answer = "250 2.0.0 Ok\r\n";
-        if (is_command(line, "EHLO")) {
+        if (verb == smtp::Verb::ehlo) {
             answer =
                 "250-durable-sink\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 ENHANCEDSTATUSCODES\r\n";
-        } else if (is_command(line, "QUIT")) {
+        } else if (verb == smtp::Verb::quit) {
             co_await reply("221 2.0.0 Bye\r\n");
             co_return;
-        } else if (is_command(line, "DATA")) {
+        } else if (verb == smtp::Verb::data) {
             if (!co_await reply("354 End data with <CR><LF>.<CR><LF>\r\n")) co_return;
-            // The text and its final dot: ".\r\n" alone, or ending in "\r\n.\r\n".
-            std::size_t end = 0, scanned = 0;
+            // Postern's DATA reader: the end of data, dot-unstuffing, the limits.
+            smtp::DataReader data(kMaxMessage);
+            std::string message;
             for (;;) {
-                if (in.starts_with(".\r\n")) {
-                    end = 3;
-                } else if (auto at = in.find("\r\n.\r\n", scanned); at != std::string::npos) {
-                    end = at + 5;
-                }
-                if (end != 0) break;
-                if (in.size() >= kMaxMessage) co_return;
-                scanned = in.size() < 4 ? 0 : in.size() - 4;
-                const std::size_t had = in.size();
-                in.resize(had + 16384);
-                auto [e2, m] = co_await socket.async_read_some(
-                    asio::buffer(in.data() + had, in.size() - had), tuple);
-                in.resize(had + (e2 ? 0 : m));
+                in.erase(0, data.feed(in, message));
+                if (data.done()) break;
+                in.resize(16384);  // feed took all of it
+                auto [e2, m] = co_await socket.async_read_some(asio::buffer(in), tuple);
+                in.resize(e2 ? 0 : m);
                 if (e2) co_return;
             }
-            std::string message = in.substr(0, end);
-            in.erase(0, end);
             deadline.cancel();
-            auto flushing = async_flush(flusher, std::move(message), asio::use_awaitable);
-            const bool ok = co_await std::move(flushing);
-            answer = ok ? "250 2.0.0 Ok: on disk\r\n" : "451 4.3.0 Write failed\r\n";
-        } else if (!is_command(line, "HELO") && !is_command(line, "MAIL") &&
-                   !is_command(line, "RCPT") && !is_command(line, "RSET") &&
-                   !is_command(line, "NOOP")) {
+            if (data.ok()) {
+                auto flushing = async_flush(flusher, std::move(message), asio::use_awaitable);
+                const bool ok = co_await std::move(flushing);
+                answer = ok ? "250 2.0.0 Ok: on disk\r\n" : "451 4.3.0 Write failed\r\n";
+            } else {
+                answer = "554 5.6.0 Message refused\r\n";
+            }
+        } else if (verb != smtp::Verb::helo && verb != smtp::Verb::mail &&
+                   verb != smtp::Verb::rcpt && verb != smtp::Verb::rset &&
+                   verb != smtp::Verb::noop) {
             answer = "500 5.5.2 Error\r\n";
         }
         if (!co_await reply(answer)) co_return;
