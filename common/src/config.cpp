@@ -179,6 +179,9 @@ void read_sections(const toml::table& root, Config& c, const std::filesystem::pa
         }
         read(*s, "recipient_delimiter", c.smtp.recipient_delimiter);
         read_uint(*s, "min_free_bytes", c.smtp.min_free_bytes);
+        read_uint(*s, "recipient_cache_ms", c.smtp.recipient_cache_ms);
+        if (c.smtp.recipient_cache_ms > 60000)
+            throw std::runtime_error(file.string() + ": smtp.recipient_cache_ms is at most 60000");
         if (c.smtp.recipient_delimiter.find_first_not_of(kAtextSpecials) != std::string::npos)
             throw std::runtime_error(file.string() +
                                      ": smtp.recipient_delimiter takes characters from " +
@@ -318,6 +321,7 @@ toml::table to_toml(const Config& c) {
              {"postmaster", c.smtp.postmaster},
              {"recipient_delimiter", c.smtp.recipient_delimiter},
              {"min_free_bytes", static_cast<std::int64_t>(c.smtp.min_free_bytes)},
+             {"recipient_cache_ms", static_cast<std::int64_t>(c.smtp.recipient_cache_ms)},
          }},
         {"api",
          toml::table{

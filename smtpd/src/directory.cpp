@@ -28,6 +28,9 @@ thread_local ThreadConnection t_connection;
 RecipientDirectory::RecipientDirectory(std::filesystem::path db_path, Options options)
     : db_path_(std::move(db_path)), options_(std::move(options)), generation_(++g_generation) {}
 
+RecipientDirectory::RecipientDirectory(std::filesystem::path db_path)
+    : RecipientDirectory(std::move(db_path), Options{}) {}
+
 storage::Database* RecipientDirectory::connection() const {
     ThreadConnection& conn = t_connection;
     if (!conn.db || conn.generation != generation_) {
@@ -93,6 +96,33 @@ AuthVerdict RecipientDirectory::authenticate(std::string_view username, std::str
 
 RecipientVerdict RecipientDirectory::lookup(std::string_view key, std::string_view domain,
                                             bool postmaster) const {
+    if (options_.accept_ttl.count() <= 0) return lookup_in_database(key, domain, postmaster);
+    // The key holds the domain (bare <Postmaster>'s has none, and is a key of its own).
+    std::string cache_key(key);
+    cache_key += postmaster ? '\1' : '\0';
+    const auto now = Clock::now();
+    {
+        std::lock_guard lock(accepts_mu_);
+        auto it = accepts_.find(cache_key);
+        if (it != accepts_.end()) {
+            if (it->second.expires > now) return it->second.verdict;
+            accepts_.erase(it);
+        }
+    }
+    RecipientVerdict verdict = lookup_in_database(key, domain, postmaster);
+    if (verdict.kind != RecipientVerdict::Kind::accept) return verdict;
+    std::lock_guard lock(accepts_mu_);
+    if (accepts_.size() >= options_.accept_cache_entries) {
+        std::erase_if(accepts_, [&](const auto& entry) { return entry.second.expires <= now; });
+        if (accepts_.size() >= options_.accept_cache_entries) accepts_.clear();
+    }
+    accepts_.insert_or_assign(std::move(cache_key), Remembered{verdict, now + options_.accept_ttl});
+    return verdict;
+}
+
+RecipientVerdict RecipientDirectory::lookup_in_database(std::string_view key,
+                                                        std::string_view domain,
+                                                        bool postmaster) const {
     RecipientVerdict verdict;  // temp_failure unless a lookup answers
     ThreadConnection& conn = t_connection;
     if (!connection()) return verdict;

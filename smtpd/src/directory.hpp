@@ -3,10 +3,23 @@
 // connection kept per thread (storage::Database is single-threaded). An indexed lookup in WAL
 // mode is a few microseconds and never waits for the writer, so it does not block the loop.
 // Thread-safe: every thread gets its own connection.
+//
+// Accepted recipients are remembered for Options::accept_ttl ([smtp] recipient_cache_ms). Under
+// load the writer commits many times a second, and each commit made the next lookup start a
+// fresh read transaction and re-read the index pages it had cached (file locks, preads): a
+// tenth of the io thread's CPU per message (docs/performance.md, round 11). Only accepts are
+// kept: a mailbox added is found at once, and mailboxes are never removed or renamed. What an
+// accept can miss for up to the TTL is a more specific mailbox added after it: agent+tag@ added
+// while agent+tag@ still goes to agent@, or postmaster@ while it still goes to the domain's
+// first mailbox.
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "smtpd/proto/actions.hpp"
 
@@ -27,8 +40,13 @@ class RecipientDirectory {
         // <Postmaster> with no domain goes to the first mailbox of this domain or of its nearest
         // hosted parent when `postmaster` is empty.
         std::string hostname;
+        // How long an accept is remembered ([smtp] recipient_cache_ms); zero: not at all.
+        std::chrono::milliseconds accept_ttl{1000};
+        // At most this many are; when full, the expired go, and if none has, all of them.
+        std::size_t accept_cache_entries = 10000;
     };
-    explicit RecipientDirectory(std::filesystem::path db_path, Options options = {});
+    RecipientDirectory(std::filesystem::path db_path, Options options);
+    explicit RecipientDirectory(std::filesystem::path db_path);  // with the default Options
 
     // accept (with the mailbox), no_such_user (hosted domain), not_hosted, or temp_failure.
     // The mailbox with the whole address wins; else, with a delimiter in the local part, the
@@ -48,10 +66,20 @@ class RecipientDirectory {
  private:
     // This thread's read connection, opened on first use; null when it cannot be opened.
     storage::Database* connection() const;
+    RecipientVerdict lookup_in_database(std::string_view key, std::string_view domain,
+                                        bool postmaster) const;
+
+    using Clock = std::chrono::steady_clock;
+    struct Remembered {
+        RecipientVerdict verdict;
+        Clock::time_point expires;
+    };
 
     std::filesystem::path db_path_;
     Options options_;
     std::uint64_t generation_;  // tells this directory's per-thread connections from others'
+    mutable std::mutex accepts_mu_;
+    mutable std::unordered_map<std::string, Remembered> accepts_;  // by cache_key()
 };
 
 }  // namespace postern::smtp

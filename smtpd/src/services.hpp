@@ -41,7 +41,8 @@ struct Services {
           dkim_pool(p),
           tls(std::move(t)),
           directory(config.database_path(),
-                    {config.smtp.postmaster, config.smtp.recipient_delimiter, config.hostname}),
+                    {config.smtp.postmaster, config.smtp.recipient_delimiter, config.hostname,
+                     std::chrono::milliseconds(config.smtp.recipient_cache_ms)}),
           limits(config.smtp.max_connections, config.smtp.max_connections_per_ip),
           disk_room(config.database_path().parent_path(), config.smtp.min_free_bytes,
                     "MAIL gets 452 4.3.1") {}

@@ -41,6 +41,8 @@ struct SmtpConfig {
     // MAIL gets 452 4.3.1 while the data directory's file system has less than this free, or
     // less than twice a declared SIZE above it (the WAL, then the database, hold a copy each).
     std::uint64_t min_free_bytes = 100 * 1024 * 1024;
+    // How long RCPT remembers an accepted recipient (smtpd/src/directory.hpp); 0: not at all.
+    std::uint32_t recipient_cache_ms = 1000;
 };
 
 struct ApiConfig {

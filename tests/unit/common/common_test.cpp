@@ -183,6 +183,11 @@ TEST_CASE("config round-trips through postern.toml", "[config]") {
     CHECK_THROWS(load_config(dir));
     std::ofstream(dir / kConfigFileName, std::ios::trunc) << "[smtp]\nrecipient_delimiter = \"\"\n";
     CHECK(load_config(dir).smtp.recipient_delimiter.empty());
+    CHECK(back.smtp.recipient_cache_ms == 1000);
+    std::ofstream(dir / kConfigFileName, std::ios::trunc) << "[smtp]\nrecipient_cache_ms = 0\n";
+    CHECK(load_config(dir).smtp.recipient_cache_ms == 0);
+    std::ofstream(dir / kConfigFileName, std::ios::trunc) << "[smtp]\nrecipient_cache_ms = 60001\n";
+    CHECK_THROWS(load_config(dir));
     // A value of the wrong type stops start-up, naming the file, the line and the key.
     auto refused = [&](const std::string& text, const std::string& words) {
         std::ofstream(dir / kConfigFileName, std::ios::trunc) << text;
