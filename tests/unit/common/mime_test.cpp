@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/ascii.hpp"
+#include "common/crypto.hpp"
 #include "common/header_fields.hpp"
 
 using namespace postern;
@@ -841,4 +842,45 @@ TEST_CASE("summarize keeps every bracketed id of References when one cannot be r
     CHECK(s.in_reply_to == "c@d");
     s = summary_of("Message-ID: <m@x>\r\nReferences: <a@b> (a comment) <c@d>\r\n\r\nbody\r\n");
     CHECK(s.references == std::vector<std::string>{"a@b", "c@d"});
+}
+
+TEST_CASE("the snippet is the same wherever the text starts in the part", "[mime]") {
+    // summarize() reads text parts a KiB at a time for the snippet; parse() reads them whole.
+    // Text that begins near or past a read boundary, with a character split across it, in every
+    // transfer encoding, must give both the same snippet.
+    const std::string text =
+        "Caf\xC3\xA9 \xE2\x82\xAC"
+        "10 \xF0\x9F\x98\x80 done";
+    auto encoded = GENERATE(as<std::string>{}, "8bit", "quoted-printable", "base64");
+    auto padding = GENERATE(std::size_t{0}, 1018, 1021, 1022, 1023, 1024, 1025, 3000, 9000);
+    std::string body;
+    for (std::size_t i = 0; i < padding; ++i) body += (i % 40 == 39) ? "\r\n" : " ";
+    body += text + "\r\n";
+    std::string wire = body;
+    if (encoded == "base64") {
+        wire.clear();
+        std::string b64 = base64_encode(body);
+        for (std::size_t i = 0; i < b64.size(); i += 76) wire += b64.substr(i, 76) + "\r\n";
+    } else if (encoded == "quoted-printable") {
+        wire.clear();
+        for (unsigned char c : body) {
+            if (c >= 0x80) {
+                static const char* hex = "0123456789ABCDEF";
+                wire += '=';
+                wire += hex[c >> 4];
+                wire += hex[c & 15];
+            } else {
+                wire += static_cast<char>(c);
+            }
+        }
+    }
+    const std::string raw =
+        "From: a@example.com\r\nSubject: s\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: " +
+        encoded + "\r\n\r\n" + wire;
+    CAPTURE(encoded, padding);
+    Summary s = summary_of(raw);
+    CHECK(s.snippet == text);
+    CHECK(parsed_of(raw).summary.snippet == s.snippet);
 }
