@@ -295,10 +295,16 @@ Result<PageOf<MessageRow>> list_messages(Database& db, const Scope& scope,
     const std::string list = message_list(mailbox_id, thread_id);
     auto after = read_cursor('m', list, page.cursor, "msg");
     if (!after) return tl::unexpected(after.error());
-    std::string sql = std::string("SELECT ") + kMessageCols +
-                      " FROM messages WHERE tenant_id = ?1 AND mailbox_id = ?2"
-                      " AND (?3 IS NULL OR mailbox_id = ?3) AND (?4 IS NULL OR thread_id = ?4)"
-                      " AND (?5 IS NULL OR id < ?5) ORDER BY id DESC LIMIT ?6";
+    // The thread and the cursor are written into the SQL only when given: "?5 IS NULL OR
+    // id < ?5" is no range SQLite can seek to, so every page after the first read the list
+    // from its newest message down to the cursor. A thread's list goes through its own index.
+    std::string sql =
+        std::string("SELECT ") + kMessageCols + " FROM messages" +
+        (thread_id ? " INDEXED BY messages_by_thread" : "") +
+        " WHERE tenant_id = ?1 AND mailbox_id = ?2 AND (?3 IS NULL OR mailbox_id = ?3)";
+    if (thread_id) sql += " AND thread_id = ?4";
+    if (*after) sql += " AND id < ?5";
+    sql += " ORDER BY id DESC LIMIT ?6";  // ?6 is the highest: every index up to it binds
     auto st = db.prepare(sql);
     if (!st) return tl::unexpected(st.error());
     std::size_t limit = std::clamp<std::size_t>(page.limit, 1, 500);
@@ -349,10 +355,11 @@ Result<PageOf<ThreadRow>> list_threads(Database& db, const Scope& scope,
                                        std::string_view mailbox_id, const Page& page) {
     auto after = read_cursor('t', mailbox_id, page.cursor, "msg");
     if (!after) return tl::unexpected(after.error());
+    // The cursor is written into the SQL only when given, as in list_messages().
     auto st = db.prepare(std::string("SELECT ") + kThreadCols +
                          " FROM threads WHERE tenant_id = ?1 AND mailbox_id = ?2"
-                         " AND (?3 IS NULL OR mailbox_id = ?3)"
-                         " AND (?4 IS NULL OR last_message_id < ?4)"
+                         " AND (?3 IS NULL OR mailbox_id = ?3)" +
+                         (*after ? " AND last_message_id < ?4" : "") +
                          " ORDER BY last_message_id DESC LIMIT ?5");
     if (!st) return tl::unexpected(st.error());
     std::size_t limit = std::clamp<std::size_t>(page.limit, 1, 500);
