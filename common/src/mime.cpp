@@ -18,7 +18,7 @@ using detail::Utf8Fixer;
 
 constexpr std::size_t kSnippetChars = 200;
 // The snippet reads text parts this many bytes at a time: 200 characters are usually in the
-// first KiB, and a 4 KiB body read whole took an eighth of summarize() (docs/performance.md).
+// first KiB, and a 4 KiB body read whole took a tenth of summarize() (docs/performance.md).
 constexpr std::size_t kSnippetReadBytes = 1024;
 // How much decoded HTML an HTML-only snippet looks at: enough to get past a <style> block.
 constexpr std::size_t kHtmlSnippetBytes = 64 * 1024;

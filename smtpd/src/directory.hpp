@@ -6,8 +6,8 @@
 //
 // Accepted recipients are remembered for Options::accept_ttl ([smtp] recipient_cache_ms). Under
 // load the writer commits many times a second, and each commit made the next lookup start a
-// fresh read transaction and re-read the index pages it had cached (file locks, preads): a
-// tenth of the io thread's CPU per message (docs/performance.md, round 11). Only accepts are
+// fresh read transaction and re-read the index pages it had cached (file locks, preads): about
+// an eighth of the io thread's CPU per message (docs/performance.md, round 11). Only accepts are
 // kept: a mailbox added is found at once, and mailboxes are never removed or renamed. What an
 // accept can miss for up to the TTL is a more specific mailbox added after it: agent+tag@ added
 // while agent+tag@ still goes to agent@, or postmaster@ while it still goes to the domain's
