@@ -112,11 +112,16 @@ RecipientVerdict RecipientDirectory::lookup(std::string_view key, std::string_vi
     RecipientVerdict verdict = lookup_in_database(key, domain, postmaster);
     if (verdict.kind != RecipientVerdict::Kind::accept) return verdict;
     std::lock_guard lock(accepts_mu_);
-    if (accepts_.size() >= options_.accept_cache_entries) {
-        std::erase_if(accepts_, [&](const auto& entry) { return entry.second.expires <= now; });
-        if (accepts_.size() >= options_.accept_cache_entries) accepts_.clear();
+    while (!expiries_.empty() &&
+           (expiries_.front().first <= now || accepts_.size() >= options_.accept_cache_entries)) {
+        auto& [expires, oldest] = expiries_.front();
+        auto it = accepts_.find(oldest);
+        if (it != accepts_.end() && it->second.expires == expires) accepts_.erase(it);
+        expiries_.pop_front();  // else the key was found expired and inserted again since
     }
-    accepts_.insert_or_assign(std::move(cache_key), Remembered{verdict, now + options_.accept_ttl});
+    const auto expires = now + options_.accept_ttl;
+    expiries_.emplace_back(expires, cache_key);
+    accepts_.insert_or_assign(std::move(cache_key), Remembered{verdict, expires});
     return verdict;
 }
 

@@ -1,25 +1,29 @@
 #pragma once
 // Recipient lookups for RCPT TO, on the calling io thread, through a read-only database
 // connection kept per thread (storage::Database is single-threaded). An indexed lookup in WAL
-// mode is a few microseconds and never waits for the writer, so it does not block the loop.
-// Thread-safe: every thread gets its own connection.
+// mode never waits for the writer, so it does not block the loop, but it is not free (below).
+// Thread-safe: every thread gets its own connection; the remembered accepts are shared, behind
+// a mutex held only to find or insert one.
 //
-// Accepted recipients are remembered for Options::accept_ttl ([smtp] recipient_cache_ms). Under
-// load the writer commits many times a second, and each commit made the next lookup start a
-// fresh read transaction and re-read the index pages it had cached (file locks, preads): about
-// an eighth of the io thread's CPU per message (docs/performance.md, round 11). Only accepts are
-// kept: a mailbox added is found at once, and mailboxes are never removed or renamed. What an
-// accept can miss for up to the TTL is a more specific mailbox added after it: agent+tag@ added
-// while agent+tag@ still goes to agent@, or postmaster@ while it still goes to the domain's
-// first mailbox.
+// Accepted recipients are remembered for Options::accept_ttl ([smtp] recipient_cache_ms) from
+// the database lookup that accepted them (a hit does not extend it). Under load the writer
+// commits many times a second, and each commit made the next lookup start a fresh read
+// transaction and re-read the index pages it had cached (file locks, preads): about an eighth
+// of the io thread's CPU per message (docs/performance.md, round 11). Only accepts are kept: a
+// mailbox added is found at once, and mailboxes are never removed or renamed. What an accept
+// can miss for up to the TTL is a more specific mailbox added after it: agent+tag@ added while
+// agent+tag@ still goes to agent@, or postmaster@ while it still goes to the domain's first
+// mailbox. At most Options::accept_cache_entries are kept; when full, the oldest goes.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 
 #include "smtpd/proto/actions.hpp"
 
@@ -42,7 +46,7 @@ class RecipientDirectory {
         std::string hostname;
         // How long an accept is remembered ([smtp] recipient_cache_ms); zero: not at all.
         std::chrono::milliseconds accept_ttl{1000};
-        // At most this many are; when full, the expired go, and if none has, all of them.
+        // At most this many are; when full, the oldest goes.
         std::size_t accept_cache_entries = 10000;
     };
     RecipientDirectory(std::filesystem::path db_path, Options options);
@@ -78,8 +82,12 @@ class RecipientDirectory {
     std::filesystem::path db_path_;
     Options options_;
     std::uint64_t generation_;  // tells this directory's per-thread connections from others'
+    // The key is the address key and a byte for the postmaster flag (lookup()). Every entry
+    // lives accept_ttl, so the order of insertion is the order of expiry: `expiries_` holds the
+    // keys in that order, and the expired, or when full the oldest, are dropped from its front.
     mutable std::mutex accepts_mu_;
-    mutable std::unordered_map<std::string, Remembered> accepts_;  // by cache_key()
+    mutable std::unordered_map<std::string, Remembered> accepts_;
+    mutable std::deque<std::pair<Clock::time_point, std::string>> expiries_;
 };
 
 }  // namespace postern::smtp
