@@ -265,6 +265,25 @@ TEST_CASE("inbound mail keeps its flags and authentication results", "[storage]"
     CHECK(st->int64(0) == 1);
 }
 
+namespace {
+
+// The ids of a list read page by page from its first, following next_cursor (at most 10 pages).
+template <class Fetch>
+std::vector<std::string> walk_pages(std::size_t limit, Fetch&& fetch) {
+    std::vector<std::string> ids;
+    Page page{limit, std::nullopt};
+    for (int guard = 0; guard < 10; ++guard) {
+        auto p = fetch(page);
+        REQUIRE(p);
+        for (auto& item : p->items) ids.push_back(item.id);
+        if (!p->next_cursor) break;
+        page.cursor = p->next_cursor;
+    }
+    return ids;
+}
+
+}  // namespace
+
 TEST_CASE("message pages are newest first with no gaps or repeats", "[storage]") {
     TempDb t;
     auto tenant = *create_tenant(*t.db, "default");
@@ -279,15 +298,9 @@ TEST_CASE("message pages are newest first with no gaps or repeats", "[storage]")
         m.received_at = i;
         all.push_back((*store_inbound(*t.db, m))[0]);
     }
-    std::vector<std::string> seen;
-    Page page{5, std::nullopt};
-    for (int guard = 0; guard < 10; ++guard) {
-        auto p = list_messages(*t.db, {tenant.id, std::nullopt}, a.id, std::nullopt, page);
-        REQUIRE(p);
-        for (auto& m : p->items) seen.push_back(m.id);
-        if (!p->next_cursor) break;
-        page.cursor = p->next_cursor;
-    }
+    auto seen = walk_pages(5, [&](const Page& page) {
+        return list_messages(*t.db, {tenant.id, std::nullopt}, a.id, std::nullopt, page);
+    });
     std::reverse(all.begin(), all.end());
     CHECK(seen == all);
     auto threads = list_threads(*t.db, {tenant.id, std::nullopt}, a.id, Page{10, std::nullopt});
@@ -591,28 +604,13 @@ TEST_CASE("thread lists and a thread's messages page through cursors", "[storage
     // "same" has the newest message of all (i = 22), then the others from the newest.
     std::reverse(threads_newest_first.begin(), threads_newest_first.end());
     threads_newest_first.insert(threads_newest_first.begin(), same_thread);
-    std::vector<std::string> seen;
-    Page page{5, std::nullopt};
-    for (int guard = 0; guard < 10; ++guard) {
-        auto p = list_threads(*t.db, {tenant.id, a.id}, a.id, page);
-        REQUIRE(p);
-        for (auto& th : p->items) seen.push_back(th.id);
-        if (!p->next_cursor) break;
-        page.cursor = p->next_cursor;
-    }
-    CHECK(seen == threads_newest_first);
-
-    seen.clear();
-    page = Page{5, std::nullopt};
-    for (int guard = 0; guard < 10; ++guard) {
-        auto p = list_messages(*t.db, {tenant.id, a.id}, a.id, same_thread, page);
-        REQUIRE(p);
-        for (auto& m : p->items) seen.push_back(m.id);
-        if (!p->next_cursor) break;
-        page.cursor = p->next_cursor;
-    }
+    CHECK(walk_pages(5, [&](const Page& page) {
+              return list_threads(*t.db, {tenant.id, a.id}, a.id, page);
+          }) == threads_newest_first);
     std::reverse(same.begin(), same.end());
-    CHECK(seen == same);
+    CHECK(walk_pages(5, [&](const Page& page) {
+              return list_messages(*t.db, {tenant.id, a.id}, a.id, same_thread, page);
+          }) == same);
 }
 
 TEST_CASE("a page after a cursor seeks to it instead of reading the list from the top",
