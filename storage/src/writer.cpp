@@ -20,6 +20,10 @@ namespace {
 
 constexpr long long kWalPageBytes = 4096;  // SQLite's default page size, which we keep
 constexpr long long kWalFrameHeaderBytes = 24;
+constexpr int kCachePages = 2000;  // 8 MiB
+// Not a multiple of 256: PRAGMA cache_spill=N also reads N as a boolean, through its low byte
+// (16384 switched spilling off altogether, and a transaction could then grow without bound).
+constexpr int kSpillPages = 16000;  // 62.5 MiB
 
 }  // namespace
 
@@ -30,9 +34,20 @@ Result<std::unique_ptr<Writer>> Writer::start(const std::filesystem::path& db_pa
     auto db = Database::open(db_path, open_options);
     if (!db) return tl::unexpected(db.error());
     if (auto r = migrate(**db); !r) return tl::unexpected(r.error());
-    // A large group commit dirties thousands of pages; a small cache would spill them into the
-    // WAL mid-transaction and write them twice.
-    if (auto r = (*db)->exec("PRAGMA cache_size=-65536"); !r) return tl::unexpected(r.error());
+    // The page cache keeps kCachePages of what the writer reads, and grows to kSpillPages while a
+    // transaction dirties pages before SQLite spills any into the WAL mid-transaction (a large
+    // group commit dirties thousands of pages, and a spilled page is written twice). It is kept
+    // small because SQLite (3.40, as
+    // Debian 12 ships it) walks the whole cache at nearly every commit: when a b-tree split
+    // reorders its new pages, balance_nonroot swaps their numbers through the lock-byte page's
+    // (262,145 with 4 KiB pages), pcache1Rekey takes that for the largest page cached, and the
+    // commit's truncation of the cache to the database's size then visits every hash slot and
+    // page. With 64 MiB of cache that walk cost the writer 15-30 us per message at ingress
+    // (docs/performance.md, round 12).
+    if (auto r = (*db)->exec("PRAGMA cache_size=" + std::to_string(kCachePages)); !r)
+        return tl::unexpected(r.error());
+    if (auto r = (*db)->exec("PRAGMA cache_spill=" + std::to_string(kSpillPages)); !r)
+        return tl::unexpected(r.error());
     // Each job runs in a SAVEPOINT, whose statement journal would otherwise spill into a
     // temporary file (created, written page by page and deleted in every group commit). It only
     // serves rollbacks of the open transaction, so memory is the right place for it.
