@@ -247,12 +247,22 @@ void read_content(GMimePart* part, bool as_text, Sink&& sink, std::size_t chunk 
     pass(tail, tail_len, true);
 }
 
-// The part's text as valid UTF-8, stopping once `out` holds at least `limit` bytes. What it
-// appends is always a prefix of the whole text.
+// The part's text as valid UTF-8 with LF line ends, stopping once `out` holds at least `limit`
+// bytes. What it appends is always a prefix of the whole text. A CR left after read_content's
+// CRLF-to-LF filter (which holds back a CR at the end of a chunk until it sees what follows) is a
+// line end of its own, as old Mac text has them: SMTP refuses bare CRs in DATA, but
+// quoted-printable (=0D) and base64 carry them through, and a client shown the text would
+// otherwise draw it back over its own line.
 void append_text(GMimePart* part, std::string& out, std::size_t limit = SIZE_MAX) {
     Utf8Fixer fixer;
     bool whole = true;
+    std::string lf;
     read_content(part, true, [&](std::string_view chunk) {
+        if (chunk.find('\r') != std::string_view::npos) {
+            lf.assign(chunk);
+            std::replace(lf.begin(), lf.end(), '\r', '\n');
+            chunk = lf;
+        }
         fixer.put(chunk, out);
         return whole = out.size() < limit;
     });

@@ -132,6 +132,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     check_text(parsed->text);
     check_text(parsed->html);
+    // Bodies are served with LF line ends only: a bare CR that QP or base64 carried is one too.
+    FUZZ_CHECK(parsed->text.find('\r') == std::string::npos);
+    FUZZ_CHECK(parsed->html.find('\r') == std::string::npos);
     FUZZ_CHECK(parsed->summary.has_attachments == !parsed->attachments.empty());
 
     const auto& list = parsed->attachments;

@@ -252,6 +252,28 @@ bmUuCg==
         CHECK(parsed_of(raw).text == expected);
         CHECK(summary_of(raw).snippet == expected);
     }
+    SECTION("a bare CR carried by quoted-printable or base64 is a line end") {
+        std::string qp = line_ends(R"(From: a@example.com
+Content-Type: text/plain; charset=utf-8
+Content-Transfer-Encoding: quoted-printable
+
+one=0Dtwo=0D=0Athree=0D=0Dfour
+five
+)");
+        Parsed p = parsed_of(qp);
+        CHECK(p.text == "one\ntwo\nthree\n\nfour\nfive\n");
+        CHECK(p.summary.snippet == "one two three four five");
+        CHECK(summary_of(qp).snippet == p.summary.snippet);
+        // "mac\rtext\rend" in base64, cut so that a CR ends the first line's bytes
+        std::string b64 =
+            "From: a@example.com\nContent-Type: text/plain\n"
+            "Content-Transfer-Encoding: base64\n\nbWFjDXRleHQNZW5k\n";
+        CHECK(parsed_of(b64).text == "mac\ntext\nend");
+        std::string html =
+            "From: a@example.com\nContent-Type: text/html\n"
+            "Content-Transfer-Encoding: quoted-printable\n\n<p>a=0Db</p>\n";
+        CHECK(parsed_of(html).html.find('\r') == std::string::npos);
+    }
     SECTION("koi8-r and shift_jis, 8bit") {
         std::string koi =
             "From: a@example.com\nContent-Type: text/plain; charset=koi8-r\n"
