@@ -37,13 +37,12 @@ Result<std::unique_ptr<Writer>> Writer::start(const std::filesystem::path& db_pa
     // The page cache keeps kCachePages of what the writer reads, and grows to kSpillPages while a
     // transaction dirties pages before SQLite spills any into the WAL mid-transaction (a large
     // group commit dirties thousands of pages, and a spilled page is written twice). It is kept
-    // small because SQLite (3.40, as
-    // Debian 12 ships it) walks the whole cache at nearly every commit: when a b-tree split
-    // reorders its new pages, balance_nonroot swaps their numbers through the lock-byte page's
-    // (262,145 with 4 KiB pages), pcache1Rekey takes that for the largest page cached, and the
-    // commit's truncation of the cache to the database's size then visits every hash slot and
-    // page. With 64 MiB of cache that walk cost the writer 15-30 us per message at ingress
-    // (docs/performance.md, round 12).
+    // small because SQLite (3.40, as Debian 12 ships it) walks the whole cache at nearly every
+    // commit: when a b-tree split reorders its new pages, balance_nonroot swaps their numbers
+    // through the lock-byte page's (262,145 with 4 KiB pages), pcache1Rekey takes that for the
+    // largest page cached, and the commit's truncation of the cache to the database's size then
+    // visits every hash slot and page. With 64 MiB of cache that walk cost the writer 15-30 us
+    // per message at ingress (docs/performance.md, round 12).
     if (auto r = (*db)->exec("PRAGMA cache_size=" + std::to_string(kCachePages)); !r)
         return tl::unexpected(r.error());
     if (auto r = (*db)->exec("PRAGMA cache_spill=" + std::to_string(kSpillPages)); !r)

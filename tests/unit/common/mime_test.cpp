@@ -264,7 +264,7 @@ five
         CHECK(p.text == "one\ntwo\nthree\n\nfour\nfive\n");
         CHECK(p.summary.snippet == "one two three four five");
         CHECK(summary_of(qp).snippet == p.summary.snippet);
-        // "mac\rtext\rend" in base64, cut so that a CR ends the first line's bytes
+        // "mac\rtext\rend" in base64
         std::string b64 =
             "From: a@example.com\nContent-Type: text/plain\n"
             "Content-Transfer-Encoding: base64\n\nbWFjDXRleHQNZW5k\n";

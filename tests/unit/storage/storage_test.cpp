@@ -483,7 +483,7 @@ TEST_CASE("the writer keeps a small page cache yet spills nothing of a large com
         // Small, since SQLite walks the whole cache at most commits (writer.cpp); pages, not KiB.
         CHECK(cache_size == 2000);
         CHECK(cache_spill == 16000);  // and spilling on: the pragma reads 0 when it is off
-        // Every dirty page went to the WAL once, at the commit, none of them mid-transaction.
+        // The dirty pages went to the WAL at the commit, none of them before it.
         CHECK(written > kBlobs);
         CHECK(spilled == 0);
         (*writer)->stop();
