@@ -22,21 +22,27 @@ using namespace postern::storage::testing;
 
 namespace {
 
-// Stores `blob` under `sha` through the writer and waits for the commit.
-Result<void> store_blob_and_wait(Writer& writer, const std::string& sha, const std::string& blob) {
+// Runs `job` through the writer and waits for its commit (or its failure).
+Result<void> run_and_wait(Writer& writer, Writer::Job job) {
     std::promise<Result<void>> done;
     auto f = done.get_future();
-    writer.submit(
-        [&sha, &blob](Database& db) -> Result<void> {
-            auto st = db.prepare("INSERT INTO blobs(sha256, size, data) VALUES (?,?,?)");
-            if (!st) return tl::unexpected(st.error());
-            return st->bind(1, sha)
-                .bind(2, static_cast<std::int64_t>(blob.size()))
-                .bind_blob(3, blob)
-                .run();
-        },
-        [&done](Result<void> r) { done.set_value(std::move(r)); });
+    writer.submit(std::move(job), [&done](Result<void> r) { done.set_value(std::move(r)); });
     return f.get();
+}
+
+// Inserts `blob` under `sha` (in the caller's transaction).
+Result<void> insert_blob(Database& db, const std::string& sha, std::string_view blob) {
+    auto st = db.prepare("INSERT INTO blobs(sha256, size, data) VALUES (?,?,?)");
+    if (!st) return tl::unexpected(st.error());
+    return st->bind(1, sha)
+        .bind(2, static_cast<std::int64_t>(blob.size()))
+        .bind_blob(3, blob)
+        .run();
+}
+
+// Stores `blob` under `sha` through the writer and waits for the commit.
+Result<void> store_blob_and_wait(Writer& writer, const std::string& sha, const std::string& blob) {
+    return run_and_wait(writer, [&sha, &blob](Database& db) { return insert_blob(db, sha, blob); });
 }
 
 // The size of the database's WAL file, 0 when there is none.
@@ -325,17 +331,13 @@ TEST_CASE("the writer groups concurrent jobs into few commits", "[storage][write
         for (int th = 0; th < kThreads; ++th) {
             threads.emplace_back([&, th] {
                 for (int j = 0; j < kJobs; ++j) {
-                    std::promise<Result<void>> done;
-                    auto f = done.get_future();
                     bool poison = j % 50 == 7;
-                    (*writer)->submit(
-                        [th, j, poison](Database& db) -> Result<void> {
-                            if (poison) return fail(Errc::invalid_argument, "poison");
-                            return append_audit(db, "ten", "t" + std::to_string(th), "act",
-                                                std::to_string(j));
-                        },
-                        [&done](Result<void> r) { done.set_value(std::move(r)); });
-                    (f.get() ? ok : failed)++;
+                    auto r = run_and_wait(**writer, [th, j, poison](Database& db) -> Result<void> {
+                        if (poison) return fail(Errc::invalid_argument, "poison");
+                        return append_audit(db, "ten", "t" + std::to_string(th), "act",
+                                            std::to_string(j));
+                    });
+                    (r ? ok : failed)++;
                 }
             });
         }
@@ -442,32 +444,18 @@ TEST_CASE("the writer keeps a small page cache yet spills nothing of a large com
     {
         auto writer = Writer::start(dir / "p.db");
         REQUIRE(writer);
-        auto run = [&](Writer::Job job) {
-            std::promise<Result<void>> done;
-            auto f = done.get_future();
-            (*writer)->submit(std::move(job),
-                              [&done](Result<void> r) { done.set_value(std::move(r)); });
-            return f.get();
-        };
         // One transaction that dirties more pages than the cache holds: 3,000 blobs of 4 KiB, an
         // overflow page each, plus their table and index leaves.
         constexpr int kBlobs = 3000;
-        REQUIRE(run([](Database& db) -> Result<void> {
+        REQUIRE(run_and_wait(**writer, [](Database& db) -> Result<void> {
             const std::string blob(4096, 'b');
-            for (int i = 0; i < kBlobs; ++i) {
-                auto st = db.prepare("INSERT INTO blobs(sha256, size, data) VALUES (?,?,?)");
-                if (!st) return tl::unexpected(st.error());
-                auto r = st->bind(1, "sha-" + std::to_string(i))
-                             .bind(2, std::int64_t{4096})
-                             .bind_blob(3, blob)
-                             .run();
-                if (!r) return r;
-            }
+            for (int i = 0; i < kBlobs; ++i)
+                if (auto r = insert_blob(db, "sha-" + std::to_string(i), blob); !r) return r;
             return {};
         }));
         std::int64_t cache_size = 0, cache_spill = 0;
         int written = 0, spilled = -1;
-        REQUIRE(run([&](Database& db) -> Result<void> {
+        REQUIRE(run_and_wait(**writer, [&](Database& db) -> Result<void> {
             for (auto [pragma, out] : {std::pair{"PRAGMA cache_size", &cache_size},
                                        std::pair{"PRAGMA cache_spill", &cache_spill}}) {
                 auto st = db.prepare(pragma);
