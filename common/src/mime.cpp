@@ -181,12 +181,16 @@ GObj<GMimeFilter> charset_filter(GMimeObject* part) {
 }
 
 // Streams the part's content with its Content-Transfer-Encoding undone (and, with `as_text`,
-// converted to UTF-8 from its charset, CRLF made LF) to `sink` in chunks, until the sink returns
-// false. Base64 is decoded with GLib rather than GMime: GMime 3.2.13 (Debian bookworm) stops at
-// the first '=', dropping the rest of "chunked" base64 such as a list footer appended to a body
-// (gmime issue #150), so this loop reads the content stream itself and drives GMime's filters.
-// `chunk` bytes are read at a time (at most 8 KiB): a reader that stops early, as the snippet
-// does after 200 characters, asks for less so that the filters do not run over the whole part.
+// converted to UTF-8 from its charset, line ends made LF) to `sink` in chunks, until the sink
+// returns false. A CR that the CRLF-to-LF filter leaves (it holds each CR back until it sees the
+// next byte, across chunks) is a line end of its own, as old Mac text has them: SMTP refuses bare
+// CRs in DATA, but quoted-printable (=0D) and base64 carry them through, and a client shown the
+// text would otherwise draw it back over its own line. Base64 is decoded with GLib rather than
+// GMime: GMime 3.2.13 (Debian bookworm) stops at the first '=', dropping the rest of "chunked"
+// base64 such as a list footer appended to a body (gmime issue #150), so this loop reads the
+// content stream itself and drives GMime's filters. `chunk` bytes are read at a time (at most 8
+// KiB): a reader that stops early, as the snippet does after 200 characters, asks for less so that
+// the filters do not run over the whole part.
 template <class Sink>
 void read_content(GMimePart* part, bool as_text, Sink&& sink, std::size_t chunk = 8192) {
     GMimeDataWrapper* content = g_mime_part_get_content(part);
@@ -218,6 +222,7 @@ void read_content(GMimePart* part, bool as_text, Sink&& sink, std::size_t chunk 
             }
             data = out, len = out_len, prespace = out_prespace;
         }
+        if (as_text) std::replace(data, data + len, '\r', '\n');  // the filter's own buffer
         return len == 0 || sink(std::string_view(data, len));
     };
     char buf[8192];
@@ -247,22 +252,12 @@ void read_content(GMimePart* part, bool as_text, Sink&& sink, std::size_t chunk 
     pass(tail, tail_len, true);
 }
 
-// The part's text as valid UTF-8 with LF line ends, stopping once `out` holds at least `limit`
-// bytes. What it appends is always a prefix of the whole text. A CR left after read_content's
-// CRLF-to-LF filter (which holds back a CR at the end of a chunk until it sees what follows) is a
-// line end of its own, as old Mac text has them: SMTP refuses bare CRs in DATA, but
-// quoted-printable (=0D) and base64 carry them through, and a client shown the text would
-// otherwise draw it back over its own line.
+// The part's text as valid UTF-8, stopping once `out` holds at least `limit` bytes. What it
+// appends is always a prefix of the whole text.
 void append_text(GMimePart* part, std::string& out, std::size_t limit = SIZE_MAX) {
     Utf8Fixer fixer;
     bool whole = true;
-    std::string lf;
     read_content(part, true, [&](std::string_view chunk) {
-        if (chunk.find('\r') != std::string_view::npos) {
-            lf.assign(chunk);
-            std::replace(lf.begin(), lf.end(), '\r', '\n');
-            chunk = lf;
-        }
         fixer.put(chunk, out);
         return whole = out.size() < limit;
     });
