@@ -14,7 +14,6 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
-#include <optional>
 #include <thread>
 #include <vector>
 
@@ -118,16 +117,15 @@ int run(const std::string& data_flag) {
     }
     asio::io_context& io = *ios.front();
 
-    // Mail authentication: one resolver (c-ares on the first io_context, thread-safe lookups),
-    // and a small pool for DKIM verification (RSA/Ed25519) off the io threads. Declared after
-    // the io_contexts so that they are destroyed first; the pool is stopped after run().
-    // The resolver also serves the queue runner's MX lookups, so it always exists.
+    // Mail authentication: one resolver (c-ares on the first io_context, thread-safe lookups).
+    // The resolver also serves the queue runner's MX lookups, so it always exists. A small pool
+    // takes CPU-bound steps off the io threads: DKIM verification (RSA/Ed25519) when checks are
+    // on, and the MIME summary of a large message (smtpd/src/offload.cpp). Declared after the
+    // io_contexts so that it is destroyed first; it is stopped after run().
     dns::Resolver resolver(io, dns::resolver_options(config.dns));
-    std::optional<asio::thread_pool> dkim_pool;
-    if (config.auth.enabled)
-        dkim_pool.emplace(std::max(1u, std::thread::hardware_concurrency() / 2));
+    asio::thread_pool cpu_pool(std::max(1u, std::thread::hardware_concurrency() / 2));
     smtp::Server server(io, workers, config, **writer, config.auth.enabled ? &resolver : nullptr,
-                        dkim_pool ? &*dkim_pool : nullptr);
+                        &cpu_pool);
     // Outbound: DKIM signing and message loading on their own small pool; the rest on `io`.
     asio::thread_pool outbound_pool(std::max(2u, std::thread::hardware_concurrency()));
     smtp::outbound::QueueRunner runner(io, config, **writer, resolver, outbound_pool);
@@ -155,10 +153,8 @@ int run(const std::string& data_flag) {
     pool.clear();  // joins
     outbound_pool.stop();
     outbound_pool.join();
-    if (dkim_pool) {
-        dkim_pool->stop();  // verifications in flight end with their sessions
-        dkim_pool->join();
-    }
+    cpu_pool.stop();  // summaries and verifications in flight end with their sessions
+    cpu_pool.join();
     (*writer)->stop();  // commits what is queued
     auto stats = server.stats();
     auto commits = (*writer)->stats();

@@ -172,7 +172,7 @@ asio::awaitable<std::vector<dns::DkimResult>> dkim_job(dns::Resolver& resolver,
 
 asio::awaitable<std::vector<dns::DkimResult>> verify_dkim(Services& s, std::string_view message,
                                                           Deadline deadline) {
-    if (s.dkim_pool == nullptr) {
+    if (s.cpu_pool == nullptr) {
         auto verifying = dkim_job(*s.resolver, message, deadline);
         std::vector<dns::DkimResult> results = co_await std::move(verifying);
         co_return results;
@@ -180,7 +180,7 @@ asio::awaitable<std::vector<dns::DkimResult>> verify_dkim(Services& s, std::stri
     // Onto the pool and back: the session's thread goes on serving other connections.
     auto job = dkim_job(*s.resolver, message, deadline);
     auto verifying =
-        asio::co_spawn(s.dkim_pool->get_executor(), std::move(job), asio::use_awaitable);
+        asio::co_spawn(s.cpu_pool->get_executor(), std::move(job), asio::use_awaitable);
     std::vector<dns::DkimResult> results = co_await std::move(verifying);
     co_return results;
 }

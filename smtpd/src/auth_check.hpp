@@ -1,7 +1,7 @@
 #pragma once
 // Mail authentication in the Asio shell: SPF starts at MAIL FROM in the background, on the
 // connection's executor (one thread), and the session goes on reading RCPT and DATA; at the end of
-// data, authenticate() awaits it, verifies DKIM (on the DKIM thread pool when there is one) while
+// data, authenticate() awaits it, verifies DKIM (on the CPU pool when there is one) while
 // it discovers the DMARC policy, and returns the verdict. The decisions themselves are pure
 // (smtpd/auth/verdict.hpp).
 //

@@ -10,6 +10,7 @@
 #include "common/ids.hpp"
 #include "common/mime.hpp"
 #include "common/time.hpp"
+#include "offload.hpp"
 #include "smtpd/auth/header_fields.hpp"
 #include "smtpd/proto/received.hpp"
 #include "storage/async_writer.hpp"
@@ -79,8 +80,11 @@ asio::awaitable<StoreOutcome> ingest(StoreMessage message, Services& services,
     for (auto& r : message.recipients)
         inbound->recipients.push_back(storage::Recipient{
             std::move(r.mailbox_id), std::move(r.tenant_id), std::move(r.address)});
-    // Parse before the transaction (STYLE §5): the writer thread only runs SQL.
-    if (auto summary = mime::summarize(inbound->raw)) {
+    // Parse before the transaction (STYLE §5): the writer thread only runs SQL. A large message on
+    // the CPU pool: the io thread goes on serving the other sessions meanwhile.
+    auto summarizing = summarize_off_thread(services, inbound->raw);
+    Result<mime::Summary> summary = co_await std::move(summarizing);
+    if (summary) {
         inbound->summary = std::move(*summary);
     } else {
         // Keep the mail: a message we cannot summarise is still the recipient's.

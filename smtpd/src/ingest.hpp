@@ -1,9 +1,9 @@
 #pragma once
 // The end of an accepted DATA: mail authentication (when on), then our Received and
 // Authentication-Results header fields in front (forged ones claiming our authserv-id removed),
-// a summary of the message (GMime) on the calling io thread, and one stored copy per recipient
-// through the group-commit writer. The returned outcome is ok only once the transaction is on
-// disk; a DMARC p=reject failure returns a refusal and stores nothing.
+// a summary of the message (GMime; a large one on the CPU pool), and one stored copy per
+// recipient through the group-commit writer. The returned outcome is ok only once the transaction
+// is on disk; a DMARC p=reject failure returns a refusal and stores nothing.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <memory>

@@ -42,11 +42,11 @@ std::shared_ptr<asio::ssl::context> load_tls(const Config& config) {
 
 struct Server::Impl {
     Impl(asio::io_context& io_, std::vector<asio::io_context*> workers_, const Config& config,
-         storage::Writer& writer, dns::Resolver* resolver, asio::thread_pool* dkim_pool)
+         storage::Writer& writer, dns::Resolver* resolver, asio::thread_pool* cpu_pool)
         : io(io_),
           workers(std::move(workers_)),
           services(
-              std::make_shared<Services>(config, writer, resolver, dkim_pool, load_tls(config))),
+              std::make_shared<Services>(config, writer, resolver, cpu_pool, load_tls(config))),
           strand(asio::make_strand(io_)) {
         if (workers.empty()) workers.push_back(&io);
     }
@@ -247,8 +247,8 @@ asio::awaitable<void> drain_sessions(std::shared_ptr<Server::Impl> impl,
 }  // namespace
 
 Server::Server(asio::io_context& io, std::vector<asio::io_context*> workers, const Config& config,
-               storage::Writer& writer, dns::Resolver* resolver, asio::thread_pool* dkim_pool)
-    : impl_(std::make_shared<Impl>(io, std::move(workers), config, writer, resolver, dkim_pool)) {
+               storage::Writer& writer, dns::Resolver* resolver, asio::thread_pool* cpu_pool)
+    : impl_(std::make_shared<Impl>(io, std::move(workers), config, writer, resolver, cpu_pool)) {
     auto open = [&](const char* name, const Endpoint& where, ListenerKind kind) {
         tcp::endpoint endpoint = resolve_listen(io, where);
         tcp::acceptor acceptor(impl_->strand);

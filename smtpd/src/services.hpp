@@ -1,6 +1,6 @@
 #pragma once
 // What every session uses: the configuration, the writer, the recipient directory, the
-// connection limits, and, for mail authentication, the resolver and the DKIM thread pool.
+// connection limits, the CPU pool, and, for mail authentication, the resolver.
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -38,7 +38,7 @@ struct Services {
         : config(std::move(c)),
           writer(w),
           resolver(r),
-          dkim_pool(p),
+          cpu_pool(p),
           tls(std::move(t)),
           directory(config.database_path(),
                     {config.smtp.postmaster, config.smtp.recipient_delimiter, config.hostname,
@@ -52,8 +52,8 @@ struct Services {
 
     const Config config;
     storage::Writer& writer;
-    dns::Resolver* const resolver;              // null: no checks
-    boost::asio::thread_pool* const dkim_pool;  // null: DKIM verifies on the session's thread
+    dns::Resolver* const resolver;             // null: no checks
+    boost::asio::thread_pool* const cpu_pool;  // null: summaries and DKIM on the session's thread
     // The server's certificate and key (tls_cert, tls_key); null when they could not be loaded:
     // then the MX offers no STARTTLS (submission listeners refuse to start without it).
     // Sessions only read it (SSL_new on a shared SSL_CTX is thread-safe).

@@ -13,6 +13,7 @@
 #include "common/ids.hpp"
 #include "common/mime.hpp"
 #include "common/time.hpp"
+#include "offload.hpp"
 #include "smtpd/proto/received.hpp"
 #include "smtpd/submit_policy.hpp"
 #include "storage/async_writer.hpp"
@@ -78,8 +79,10 @@ asio::awaitable<StoreOutcome> submit(StoreMessage message, Services& services) {
     out->raw = std::move(message.body);
     out->raw.insert(0, head);
 
-    // Parsed before the transaction (STYLE §5): the writer thread only runs SQL.
-    auto summary = mime::summarize(out->raw);
+    // Parsed before the transaction (STYLE §5): the writer thread only runs SQL. On the CPU pool,
+    // as for inbound mail (ingest.cpp).
+    auto summarizing = summarize_off_thread(services, out->raw);
+    Result<mime::Summary> summary = co_await std::move(summarizing);
     if (!summary || !from_is_submitter(*summary, who)) {
         spdlog::info("smtpd: {}: refused: From header is not <{}>", id, who.address);
         co_return StoreOutcome{

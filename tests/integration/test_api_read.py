@@ -25,6 +25,7 @@ import harness
 
 ALICE = "alice@example.com"
 BOB = "bob@example.com"
+CAROL = "carol@example.com"  # only test_large_message_summary writes here
 ATTACHMENT = bytes(range(256)) * 9 + b"\x00end"
 ATTACHMENT_NAME = "résumé 2026.bin"
 TEXT_BODY = "Grüße aus Köln - café crème.\nSecond line.\n"
@@ -75,6 +76,7 @@ class ApiReadTest(unittest.TestCase):
             p.add_domain("example.com")
             cls.alice_id = p.add_mailbox(ALICE)
             cls.bob_id = p.add_mailbox(BOB)
+            cls.carol_id = p.add_mailbox(CAROL)
             cls.alice_token = p.add_token("read", mailbox=ALICE)
             cls.bob_token = p.add_token("email:read", mailbox=BOB)
             cls.tenant_token = p.add_token("email:read")
@@ -184,7 +186,7 @@ class ApiReadTest(unittest.TestCase):
         self.assertEqual(mine["data"][0]["address"], ALICE)
         self.assertIsNone(mine["next_cursor"])
         everyone = self.get_json("/v1/mailboxes", self.tenant_token)
-        self.assertEqual([m["address"] for m in everyone["data"]], [ALICE, BOB])
+        self.assertEqual([m["address"] for m in everyone["data"]], [ALICE, BOB, CAROL])
         first = self.get_json("/v1/mailboxes?limit=1", self.tenant_token)
         self.assertEqual(len(first["data"]), 1)
         rest = self.get_json("/v1/mailboxes?limit=1&cursor=" + first["next_cursor"],
@@ -258,6 +260,30 @@ class ApiReadTest(unittest.TestCase):
         self.assertEqual(headers["X-Content-Type-Options"], "nosniff")
         self.assertProblem(f"/v1/messages/{item['id']}/attachments/1", self.alice_token, 404)
         self.assertProblem(f"/v1/messages/{item['id']}/attachments/one", self.alice_token, 400)
+
+    def test_large_message_summary(self):
+        # From 64 KiB up, postern-smtpd summarises a message on its CPU pool instead of the
+        # session's io thread (smtpd/src/offload.cpp); the list item must be the same as ever.
+        big = bytes(range(256)) * 1200  # 300 KiB, base64 in the message: ~410 KiB
+        m = EmailMessage(policy=SMTP)
+        m["From"] = "Big Sender <big@remote.example>"
+        m["To"] = CAROL
+        m["Subject"] = "Large résumé"  # RFC 2047-encoded by the email package
+        m["Message-ID"] = "<large-1@remote.example>"
+        m.set_content("Large message body: see the attachment.\n")
+        m.add_attachment(big, maintype="application", subtype="octet-stream", filename="big.bin")
+        raw = m.as_bytes(policy=SMTP)
+        self.assertGreater(len(raw), 256 * 1024)
+        self.send(raw, [CAROL])
+        item = self.find("Large résumé", mailbox=CAROL, token=self.tenant_token)
+        self.assertEqual(item["from"], {"name": "Big Sender", "address": "big@remote.example"})
+        self.assertEqual(item["to"], [{"name": None, "address": CAROL}])
+        self.assertTrue(item["has_attachments"])
+        self.assertEqual(item["snippet"], "Large message body: see the attachment.")
+        full = self.get_json(f"/v1/messages/{item['id']}", self.tenant_token)
+        self.assertEqual(full["message_id"], "large-1@remote.example")
+        self.assertEqual([(a["filename"], a["size"]) for a in full["attachments"]],
+                         [("big.bin", len(big))])
 
     def test_same_message_for_two_mailboxes_is_two_copies(self):
         a = self.find(SUBJECT)

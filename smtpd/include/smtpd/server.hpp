@@ -51,12 +51,13 @@ class Server {
     // tls_listen when set) and loads the TLS certificate. Throws std::runtime_error with one
     // clear line when a listener cannot be bound, or when submission is configured and the
     // certificate cannot be loaded (start-up errors).
-    // Mail authentication (config.auth) runs when `resolver` is given; DKIM verification then
-    // runs on `dkim_pool` when given, else on the session's thread. Both are the caller's and
-    // must outlive every io_context's run(); stop the pool only after run() returned.
+    // Mail authentication (config.auth) runs when `resolver` is given. Each message's MIME
+    // summary, and its DKIM verification when checks run, happen on `cpu_pool` when given, else
+    // on the session's thread. Both are the caller's and must outlive every io_context's run();
+    // stop the pool only after run() returned.
     Server(boost::asio::io_context& io, std::vector<boost::asio::io_context*> workers,
            const Config& config, storage::Writer& writer, dns::Resolver* resolver = nullptr,
-           boost::asio::thread_pool* dkim_pool = nullptr);
+           boost::asio::thread_pool* cpu_pool = nullptr);
     Server(boost::asio::io_context& io, const Config& config, storage::Writer& writer)
         : Server(io, {}, config, writer) {}
     ~Server();
