@@ -51,8 +51,8 @@ class Server {
     // tls_listen when set) and loads the TLS certificate. Throws std::runtime_error with one
     // clear line when a listener cannot be bound, or when submission is configured and the
     // certificate cannot be loaded (start-up errors).
-    // Mail authentication (config.auth) runs when `resolver` is given. Each message's MIME
-    // summary, and its DKIM verification when checks run, happen on `cpu_pool` when given, else
+    // Mail authentication (config.auth) runs when `resolver` is given. DKIM verification when
+    // checks run, and the MIME summary of a large message, happen on `cpu_pool` when given, else
     // on the session's thread. Both are the caller's and must outlive every io_context's run();
     // stop the pool only after run() returned.
     Server(boost::asio::io_context& io, std::vector<boost::asio::io_context*> workers,
