@@ -13,17 +13,20 @@
 // (PASSIVE, concurrent with commits) each time the WAL has grown by checkpoint_frames frames
 // since the last request, at a lower CPU priority than the sessions. Under steady load such a
 // pass never quite finishes (commits land while it copies), so the WAL cannot start over from
-// its beginning. Once the WAL holds force_checkpoint_frames frames, the writer thread runs a
-// PASSIVE pass itself, between batches and after the batch's completions (so no session waits
-// for it); with no commit landing meanwhile it finishes (little is left to copy by then), and the
-// next commit starts the WAL over. It does not finish while another connection reads an older
-// snapshot (SQLite cannot copy past it) or while the checkpoint thread is mid-pass (busy): the
-// writer then tries again after its next batch, so the WAL stays near force_checkpoint_frames
-// unless a reader holds a snapshot for long; once the WAL starts over after that, its file is cut
-// back to force_checkpoint_frames pages (journal_size_limit).
-// Asking for a pass on every commit once the WAL was large, as before, copied the same hot
-// pages (table and index leaves) again for every few messages: more disk writes than the WAL
-// itself, and ~10% of the CPU per message.
+// its beginning, and SQLite leaves what it copied unsynced in the database file: the thread
+// syncs the file itself after such a pass. Once the WAL holds force_checkpoint_frames frames, the
+// writer thread runs a PASSIVE pass itself, between batches and after the batch's completions;
+// with no commit landing meanwhile it finishes (little is left to copy, and to sync, by then:
+// sessions whose jobs arrive meanwhile wait for it), and the next commit starts the WAL over. It
+// does not finish while another connection reads an older snapshot (SQLite cannot copy past it) or
+// while the checkpoint thread is mid-pass (busy): the writer then tries again after its next batch,
+// so the WAL stays near force_checkpoint_frames unless a reader holds a snapshot for long; once the
+// WAL starts over after that, its file is cut back to force_checkpoint_frames pages
+// (journal_size_limit).
+//
+// Asking for a pass on every commit once the WAL was large, as before, copied the same hot pages
+// (table and index leaves) again for every few messages: more disk writes than the WAL itself,
+// and ~10% of the CPU per message.
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -49,6 +52,7 @@ class Writer {
         std::uint64_t jobs = 0;
         std::uint64_t commits = 0;
         std::uint64_t checkpoints = 0;         // passes of the checkpoint thread
+        std::uint64_t checkpoint_syncs = 0;    // database syncs after its passes that stopped short
         std::uint64_t forced_checkpoints = 0;  // finished by the writer (force_checkpoint_frames)
         std::uint64_t job_us = 0;              // time spent running jobs (their SQL), all batches
         std::uint64_t commit_us = 0;           // time spent in COMMIT (writing and syncing the WAL)
@@ -103,6 +107,7 @@ class Writer {
     std::condition_variable checkpoint_cv_;
     bool checkpoint_wanted_ = false;
     int checkpointed_frames_ = 0;    // the WAL's size in frames when a pass was last requested
+    int wal_frames_ = 0;             // the WAL's size in frames after the last commit
     bool force_checkpoint_ = false;  // writer thread only: the WAL reached force_checkpoint_frames
     std::thread checkpoint_thread_;
 };

@@ -605,6 +605,49 @@ TEST_CASE("a WAL grown behind a long read is cut back once the read ends", "[sto
     std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("a checkpoint pass that stops short syncs what it copied, once", "[storage][writer]") {
+    // SQLite syncs the database file only after a pass that reaches the WAL's end. A pass held
+    // back by a reader's snapshot copies the frames before it and stops: the checkpoint thread
+    // then syncs the database file itself, and not again while nothing more could be copied.
+    auto dir = std::filesystem::temp_directory_path() / ("postern-w-" + new_id("t"));
+    std::filesystem::create_directories(dir);
+    Writer::Options options;
+    options.checkpoint_frames = 1000;          // no pass before the reader below begins
+    options.force_checkpoint_frames = 100000;  // and none by the writer
+    options.checkpoint_nicer = 0;
+    const std::string blob(64 * 1024, 'z');  // ~19 frames a commit
+    {
+        auto writer = Writer::start(dir / "p.db", options);
+        REQUIRE(writer);
+        REQUIRE(store_blob_and_wait(**writer, "before", blob));
+        auto reader = *Database::open(dir / "p.db");
+        REQUIRE(reader->exec("BEGIN"));
+        auto st = reader->prepare("SELECT count(*) FROM blobs");
+        REQUIRE(*st->step());
+        CHECK(st->int64(0) == 1);
+        auto passes_at_least = [&](std::uint64_t n) {
+            for (int tries = 0; tries < 1000 && (*writer)->stats().checkpoints < n; ++tries)
+                std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            return (*writer)->stats().checkpoints >= n;
+        };
+        int next = 0;
+        auto store_until_passes = [&](std::uint64_t n) {
+            // ~55 commits of 19 frames grow the WAL by checkpoint_frames: a pass each time.
+            for (int j = 0; j < 60; ++j, ++next)
+                REQUIRE(store_blob_and_wait(**writer, "held-" + std::to_string(next), blob));
+            REQUIRE(passes_at_least(n));
+        };
+        store_until_passes(1);
+        CHECK((*writer)->stats().checkpoint_syncs == 1);
+        store_until_passes(2);  // the reader still holds: nothing more to copy, nothing to sync
+        CHECK((*writer)->stats().checkpoint_syncs == 1);
+        { auto done = std::move(*st); }
+        REQUIRE(reader->exec("COMMIT"));
+        (*writer)->stop();
+    }
+    std::filesystem::remove_all(dir);
+}
+
 namespace {
 
 // SQLite virtual-machine steps run by the statements that read `table`, since the last call.
