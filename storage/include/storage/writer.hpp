@@ -52,7 +52,7 @@ class Writer {
         std::uint64_t jobs = 0;
         std::uint64_t commits = 0;
         std::uint64_t checkpoints = 0;         // passes of the checkpoint thread
-        std::uint64_t checkpoint_syncs = 0;    // database syncs after its passes that stopped short
+        std::uint64_t checkpoint_syncs = 0;    // its database syncs, after passes short of the end
         std::uint64_t forced_checkpoints = 0;  // finished by the writer (force_checkpoint_frames)
         std::uint64_t job_us = 0;              // time spent running jobs (their SQL), all batches
         std::uint64_t commit_us = 0;           // time spent in COMMIT (writing and syncing the WAL)
