@@ -11,7 +11,6 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
 #include <random>
@@ -25,6 +24,7 @@
 #include "common/time.hpp"
 #include "dns/async_eval.hpp"
 #include "dns/dkim_verify.hpp"
+#include "offload.hpp"
 #include "smtpd/auth/header_fields.hpp"
 
 namespace postern::smtp {
@@ -172,15 +172,9 @@ asio::awaitable<std::vector<dns::DkimResult>> dkim_job(dns::Resolver& resolver,
 
 asio::awaitable<std::vector<dns::DkimResult>> verify_dkim(Services& s, std::string_view message,
                                                           Deadline deadline) {
-    if (s.cpu_pool == nullptr) {
-        auto verifying = dkim_job(*s.resolver, message, deadline);
-        std::vector<dns::DkimResult> results = co_await std::move(verifying);
-        co_return results;
-    }
     // Onto the pool and back: the session's thread goes on serving other connections.
     auto job = dkim_job(*s.resolver, message, deadline);
-    auto verifying =
-        asio::co_spawn(s.cpu_pool->get_executor(), std::move(job), asio::use_awaitable);
+    auto verifying = on_cpu_pool(s, std::move(job));
     std::vector<dns::DkimResult> results = co_await std::move(verifying);
     co_return results;
 }

@@ -1,9 +1,5 @@
 #include "offload.hpp"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/thread_pool.hpp>
-#include <boost/asio/use_awaitable.hpp>
-
 namespace postern::smtp {
 
 namespace asio = boost::asio;
@@ -26,10 +22,9 @@ asio::awaitable<Result<mime::Summary>> summarize_job(std::string_view raw) {
 
 asio::awaitable<Result<mime::Summary>> summarize_off_thread(Services& services,
                                                             std::string_view raw) {
-    if (services.cpu_pool == nullptr || raw.size() < kOffloadBytes) co_return mime::summarize(raw);
-    // A named awaitable, not a temporary in the co_await (see ingest.cpp on g++ 12).
-    auto summarizing =
-        asio::co_spawn(services.cpu_pool->get_executor(), summarize_job(raw), asio::use_awaitable);
+    if (raw.size() < kOffloadBytes) co_return mime::summarize(raw);
+    auto job = summarize_job(raw);
+    auto summarizing = on_cpu_pool(services, std::move(job));
     Result<mime::Summary> summary = co_await std::move(summarizing);
     co_return summary;
 }

@@ -79,8 +79,8 @@ asio::awaitable<StoreOutcome> submit(StoreMessage message, Services& services) {
     out->raw = std::move(message.body);
     out->raw.insert(0, head);
 
-    // Parsed before the transaction (STYLE §5): the writer thread only runs SQL. On the CPU pool,
-    // as for inbound mail (ingest.cpp).
+    // Parsed before the transaction (STYLE §5): the writer thread only runs SQL. A large message on
+    // the CPU pool, as for inbound mail (ingest.cpp).
     auto summarizing = summarize_off_thread(services, out->raw);
     Result<mime::Summary> summary = co_await std::move(summarizing);
     if (!summary || !from_is_submitter(*summary, who)) {
